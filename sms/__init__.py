@@ -1,0 +1,26 @@
+"""Phones, login codes and SMS: what the service needs to text a guest, with no web or database."""
+
+from sms import texts
+from sms.codes import code_matches, hash_code, hash_token, new_code, new_token
+from sms.errors import SmsError, SmsRejected, SmsUnavailable
+from sms.phones import PhoneError, normalise_phone
+from sms.senders import ConsoleSender, SmsSender, make_sender
+from sms.twilio_sender import TwilioSender
+
+__all__ = [
+    "ConsoleSender",
+    "PhoneError",
+    "SmsError",
+    "SmsRejected",
+    "SmsSender",
+    "SmsUnavailable",
+    "TwilioSender",
+    "code_matches",
+    "hash_code",
+    "hash_token",
+    "make_sender",
+    "new_code",
+    "new_token",
+    "normalise_phone",
+    "texts",
+]

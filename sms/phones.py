@@ -1,0 +1,57 @@
+"""Turn a phone number as a guest or operator types it into the E.164 form the service stores."""
+
+import re
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberType
+
+MAX_INPUT_LENGTH = 32
+
+# Digits and the usual punctuation only: phonenumbers would otherwise read letters as a vanity
+# number ("8-912-FOO-..." becomes digits) and "ext. 12" as an extension nobody can text.
+_TYPED_PHONE = re.compile(r"\+?[\d\s().\-]+")
+
+# A login code goes by SMS, so only numbers that can receive one are accepted. Where the metadata
+# cannot tell a landline from a mobile (FIXED_LINE_OR_MOBILE, common abroad) the guest gets the
+# benefit of the doubt; landlines, 8-800 toll-free and premium numbers are refused.
+_TEXTABLE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+
+class PhoneError(ValueError):
+    """A phone number the service will not accept; `reason` says why in one English sentence."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def normalise_phone(
+    raw: str, *, region: str = "RU", allowed_country_codes: frozenset[int] = frozenset({7})
+) -> str:
+    """Return `raw` as E.164 (`8 912 345-67-89` → `+79123456789`) or raise PhoneError."""
+    text = _typed_text(raw)
+    try:
+        number = phonenumbers.parse(text, region)
+    except NumberParseException as exc:
+        raise PhoneError("the phone number could not be read") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise PhoneError("the phone number is not a valid number")
+    if number.country_code not in allowed_country_codes:
+        raise PhoneError(f"country code +{number.country_code} is not served")
+    if phonenumbers.number_type(number) not in _TEXTABLE_TYPES:
+        raise PhoneError("the phone number is not a mobile number and cannot receive SMS")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _typed_text(raw: object) -> str:
+    """The input stripped, after the checks that need no parsing."""
+    if not isinstance(raw, str):
+        raise PhoneError("the phone number must be a string")
+    if len(raw) > MAX_INPUT_LENGTH:
+        raise PhoneError(f"the phone number is longer than {MAX_INPUT_LENGTH} characters")
+    text = raw.strip()
+    if not text:
+        raise PhoneError("the phone number is empty")
+    if not _TYPED_PHONE.fullmatch(text):
+        raise PhoneError("the phone number may hold only digits, spaces, brackets, dashes and +")
+    return text
