@@ -1,0 +1,73 @@
+"""A condition told in Russian, so the published text follows the data it is computed from."""
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from rules.conditions import MIRRORED
+from rules.russian import CHANNEL_ORDERS, SOURCE_ORDERS, WEEKDAYS, rub
+
+LABELS = {"total": "сумма заказа", "subtotal": "сумма блюд без скидки", "discount": "скидка",
+          "promo_count": "число промокодов", "item_count": "число блюд",
+          "weekday": "день недели", "hour": "час заказа", "zone": "зона доставки",
+          "channel": "способ заказа", "source": "источник заказа"}
+WORDS = {">": ("более", ""), ">=": ("не менее", ""), "<": ("менее", ""),
+         "<=": ("до", " включительно"), "==": ("ровно", ""), "!=": ("не", "")}
+MONEY = {"total", "subtotal", "discount"}
+
+
+def describe(node: object, categories: Mapping[str, str]) -> str:
+    """A compiled-valid condition as a Russian phrase (a group nested in another is bracketed)."""
+    if isinstance(node, bool):
+        return "любой заказ" if node else "ни один заказ"
+    op, args = next(iter(node.items()))
+    if op in ("and", "or"):
+        joiner = " и " if op == "and" else " или "
+        return joiner.join(_grouped(arg, categories) for arg in args)
+    if op == "not":
+        return f"не {_grouped(args[0] if isinstance(args, list) else args, categories)}"
+    if op == "in":
+        return _membership(args, categories)
+    return _comparison(op, args)
+
+
+def _grouped(node: object, categories: Mapping[str, str]) -> str:
+    text = describe(node, categories)
+    nested = isinstance(node, dict) and next(iter(node)) in ("and", "or")
+    return f"({text})" if nested else text
+
+
+def _comparison(op: str, args: list) -> str:
+    left, right = args
+    if not isinstance(left, dict):
+        left, right, op = right, left, MIRRORED[op]
+    name = left["var"]
+    if isinstance(right, dict):
+        return f"{LABELS.get(name, name)} {op} {LABELS.get(right['var'], right['var'])}"
+    if name in ("channel", "source") and op in ("==", "!="):
+        phrase = {**CHANNEL_ORDERS, **SOURCE_ORDERS}[right]
+        return phrase if op == "==" else f"не {phrase}"
+    if name == "promo_count" and (op, right) in ((">", 0), (">=", 1)):
+        return "в заказе есть промокод"
+    word, tail = WORDS[op]
+    return f"{LABELS.get(name, name)} {word} {_value(name, right)}{tail}"
+
+
+def _value(name: str, value: object) -> str:
+    if name in MONEY:
+        return f"{rub(Decimal(value))} ₽"
+    if name == "weekday" and isinstance(value, int) and 1 <= value <= 7:
+        return WEEKDAYS[value]
+    return f"«{value}»" if isinstance(value, str) else str(value)
+
+
+def _membership(args: list, categories: Mapping[str, str]) -> str:
+    needle, haystack = args
+    if isinstance(haystack, dict):
+        if haystack["var"] == "categories":
+            return f"в заказе есть блюдо из раздела «{categories.get(needle, needle)}»"
+        return f"в заказе есть позиция {needle}"
+    name = needle["var"]
+    phrases = {**CHANNEL_ORDERS, **SOURCE_ORDERS}
+    if name in ("channel", "source"):
+        return " или ".join(phrases[value] for value in haystack)
+    return f"{LABELS.get(name, name)} — одно из: " + ", ".join(_value(name, v) for v in haystack)

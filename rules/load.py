@@ -1,0 +1,96 @@
+"""Reading a program file: every field checked, conditions compiled, or ProgramError."""
+
+import copy
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+
+from rules import schema, sections
+from rules.errors import ProgramError
+from rules.facts import TIME_VARIABLES
+from rules.money import rounder
+from rules.program import Program, example_order
+
+TOP_REQUIRED = {"version", "effective_from", "accrual", "redemption"}
+TOP_OPTIONAL = {"title", "timezone", "rounding", "accrual_base", "categories",
+                "max_promo_codes", "expiry"}
+DEFAULTS = {"timezone": "Europe/Moscow", "title": "Бонусная программа ВилкиНет",
+            "rounding": {"mode": "down", "quantum": "1"}, "accrual_base": "paid",
+            "max_promo_codes": 1, "expiry": {}, "categories": {}}
+
+
+def load_program(source: str | Path | Mapping) -> Program:
+    """A Program from a file path or an already-parsed mapping; ProgramError if anything is off."""
+    if isinstance(source, Mapping):
+        return build_program(source)
+    path = Path(source)
+    try:
+        return build_program(read_json(path))
+    except ProgramError as error:
+        raise error.in_file(path.name) from None
+
+
+def read_json(path: Path) -> object:
+    """The file's JSON with numbers as Decimal; NaN, Infinity and repeated keys refused."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal,
+                          parse_constant=_no_constant, object_pairs_hook=_no_repeats)
+    except (OSError, ValueError) as error:
+        raise ProgramError("", f"cannot be read as JSON: {error}", path.name) from None
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not allowed")
+
+
+def _no_repeats(pairs: list) -> dict:
+    keys = [key for key, _ in pairs]
+    repeated = {key for key in keys if keys.count(key) > 1}
+    if repeated:
+        raise ValueError(f"repeated key {sorted(repeated)[0]!r}")
+    return dict(pairs)
+
+
+def build_program(data: Mapping) -> Program:
+    """Check a program mapping field by field and compile its rules."""
+    data = dict(data) if isinstance(data, Mapping) else data
+    data = copy.deepcopy(schema.section(data, "", TOP_REQUIRED, TOP_OPTIONAL))
+    setting = {**DEFAULTS, **data}
+    accrual = sections.accrual(data["accrual"])
+    redemption = sections.redemption(data["redemption"])
+    quantum, mode = sections.rounding(setting["rounding"])
+    idle_months, month_end = sections.expiry(setting["expiry"])
+    reads = {name for rule in (*accrual, *redemption["exclusions"]) for name in rule.variables}
+    program = Program(
+        version=sections.version(data["version"]),
+        effective_from=schema.moment(data["effective_from"], "effective_from"),
+        data=data, timezone=schema.zone(setting["timezone"], "timezone"),
+        title=schema.text(setting["title"], "title"),
+        accrual=tuple(rule.rule for rule in accrual),
+        accrual_base=schema.choice(setting["accrual_base"], "accrual_base", ("paid", "total")),
+        max_percent=redemption["max_percent"],
+        cap_share=redemption["max_percent"] / sections.HUNDRED,
+        zone_minimum_channels=redemption["zone_minimum_channels"],
+        exclusions=tuple(rule.rule for rule in redemption["exclusions"]),
+        redemption_example=redemption["example"],
+        max_promo_codes=schema.whole(setting["max_promo_codes"], "max_promo_codes", 0, 10),
+        quantum=quantum, rounding_mode=mode, round_accrual=rounder(quantum, mode),
+        round_cap=rounder(quantum, "down"),  # a cap rounded up would break its own limit
+        idle_months=idle_months, month_end=month_end,
+        categories=sections.categories(setting["categories"]),
+        uses_time=bool(reads & TIME_VARIABLES))
+    _check_examples(program)
+    return program
+
+
+def _check_examples(program: Program) -> None:
+    """A worked example must be an example of its own rule, or the published text would lie."""
+    local = program.effective_from.astimezone(program.timezone)
+    for i, rule in enumerate(program.accrual):
+        if rule.example is not None:
+            chosen = program.accrual_rule(example_order(rule.example), local)
+            if chosen is not rule:
+                picked = chosen.id if chosen else "no rule"
+                raise ProgramError(f"accrual[{i}].example", f"is decided by {picked!r}, not by "
+                                   f"{rule.id!r}")

@@ -1,0 +1,78 @@
+"""A program version: its data as published and its rules compiled for evaluation."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from rules.decision import Explanation
+from rules.order import Item, Order
+
+Test = Callable[[Order, datetime | None], bool]
+
+
+@dataclass(frozen=True, eq=False)
+class AccrualRule:
+    """Orders matching `test` earn `percent` of the accrual base."""
+
+    id: str
+    test: Test
+    percent: Decimal
+    share: Decimal  # percent / 100, computed once
+    message: str
+    when: object  # the condition as written, for the published text
+    example: Mapping | None
+
+
+@dataclass(frozen=True, eq=False)
+class Exclusion:
+    """Orders matching `test` spend no bonuses; `explanation` says why."""
+
+    id: str
+    test: Test
+    when: object
+    explanation: Explanation
+
+
+@dataclass(frozen=True, eq=False)
+class Program:
+    """One version of the bonus program; `data` is the file as loaded, for GET /v1/rules."""
+
+    version: str
+    effective_from: datetime
+    data: dict
+    timezone: ZoneInfo
+    title: str
+    accrual: tuple[AccrualRule, ...]
+    accrual_base: str
+    max_percent: Decimal
+    cap_share: Decimal
+    zone_minimum_channels: frozenset[str]
+    exclusions: tuple[Exclusion, ...]
+    redemption_example: Mapping | None
+    max_promo_codes: int
+    quantum: Decimal
+    rounding_mode: str
+    round_accrual: Callable[[Decimal], Decimal]
+    round_cap: Callable[[Decimal], Decimal]
+    idle_months: int
+    month_end: str
+    categories: Mapping[str, str]
+    uses_time: bool
+
+    def accrual_rule(self, order: Order, local: datetime | None) -> AccrualRule | None:
+        """The first accrual rule whose condition holds, or None."""
+        for rule in self.accrual:
+            if rule.test(order, local):
+                return rule
+        return None
+
+
+def example_order(example: Mapping) -> Order:
+    """A one-line order standing for a worked example in the rules ({"channel", "total", ...})."""
+    categories = example.get("categories") or [None]
+    items = [Item("EXAMPLE", None, categories[0], 1, Decimal(example["total"]))]
+    items += [Item(f"EXAMPLE-{c}", None, c, 1, Decimal("0.00")) for c in categories[1:]]
+    zone = "example" if example["channel"] == "delivery" else None
+    return Order(example["channel"], None, zone, tuple(items), (), Decimal("0.00"))

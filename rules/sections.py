@@ -1,0 +1,118 @@
+"""The sections of a program file, each read strictly and compiled where it holds conditions."""
+
+from decimal import Decimal
+
+from rules import schema
+from rules.conditions import compile_condition
+from rules.decision import Explanation
+from rules.errors import ProgramError
+from rules.money import ROUNDING_MODES
+from rules.order import CHANNELS
+from rules.program import AccrualRule, Exclusion
+
+HUNDRED = Decimal(100)
+
+
+def version(value: object) -> str:
+    version = schema.text(value, "version")
+    if not all(c.isascii() and (c.isalnum() or c in "._-") for c in version):
+        raise ProgramError("version", "may hold only latin letters, digits, '.', '_' and '-'")
+    return version
+
+
+class _Compiled:
+    """A rule with the variables its condition reads."""
+
+    def __init__(self, rule, variables):
+        self.rule, self.variables = rule, variables
+
+
+def accrual(value: object) -> list[_Compiled]:
+    rules = schema.listing(value, "accrual")
+    compiled = [_accrual_rule(rule, f"accrual[{i}]") for i, rule in enumerate(rules)]
+    _unique_ids([c.rule.id for c in compiled], "accrual")
+    return compiled
+
+
+def _accrual_rule(value: object, path: str) -> _Compiled:
+    rule = schema.section(value, path, {"id", "when", "percent", "message"}, {"example"})
+    condition = compile_condition(rule["when"], schema.at(path, "when"))
+    percent = schema.percent(rule["percent"], schema.at(path, "percent"))
+    example = _example(rule.get("example"), schema.at(path, "example"), set())
+    return _Compiled(AccrualRule(
+        id=schema.text(rule["id"], schema.at(path, "id")), test=condition.test,
+        percent=percent, share=percent / HUNDRED,
+        message=schema.text(rule["message"], schema.at(path, "message")),
+        when=rule["when"], example=example), condition.variables)
+
+
+def _unique_ids(ids: list[str], path: str) -> None:
+    for i, rule_id in enumerate(ids):
+        if rule_id in ids[:i]:
+            raise ProgramError(f"{path}[{i}].id", f"repeats the id {rule_id!r}")
+
+
+def redemption(value: object) -> dict:
+    path = "redemption"
+    section = schema.section(value, path, {"max_percent"},
+                             {"zone_minimum_channels", "exclusions", "example"})
+    channels = schema.listing(section.get("zone_minimum_channels", []),
+                              schema.at(path, "zone_minimum_channels"), empty=True)
+    exclusions = schema.listing(section.get("exclusions", []), schema.at(path, "exclusions"),
+                                empty=True)
+    compiled = [_exclusion(e, f"{path}.exclusions[{i}]") for i, e in enumerate(exclusions)]
+    _unique_ids([c.rule.id for c in compiled], f"{path}.exclusions")
+    return {
+        "max_percent": schema.percent(section["max_percent"], schema.at(path, "max_percent")),
+        "zone_minimum_channels": frozenset(
+            schema.choice(c, f"{path}.zone_minimum_channels[{i}]", CHANNELS)
+            for i, c in enumerate(channels)),
+        "exclusions": compiled,
+        "example": _example(section.get("example"), schema.at(path, "example"),
+                            {"zone_min_order"}),
+    }
+
+
+def _exclusion(value: object, path: str) -> _Compiled:
+    rule = schema.section(value, path, {"id", "when", "message"}, set())
+    condition = compile_condition(rule["when"], schema.at(path, "when"))
+    rule_id = schema.text(rule["id"], schema.at(path, "id"))
+    message = schema.text(rule["message"], schema.at(path, "message"))
+    return _Compiled(Exclusion(rule_id, condition.test, rule["when"],
+                               Explanation(rule_id, message)), condition.variables)
+
+
+def _example(value: object, path: str, extra: set[str]) -> dict | None:
+    if value is None:
+        return None
+    example = schema.section(value, path, {"channel", "total"}, {"categories", *extra})
+    schema.choice(example["channel"], schema.at(path, "channel"), CHANNELS)
+    for key in ("total", *extra):
+        if key in example:
+            schema.quantum(example[key], schema.at(path, key))
+    for i, category in enumerate(schema.listing(example.get("categories", []),
+                                                schema.at(path, "categories"), empty=True)):
+        schema.text(category, f"{path}.categories[{i}]")
+    return example
+
+
+def rounding(value: object) -> tuple[Decimal, str]:
+    section = schema.section(value, "rounding", {"mode", "quantum"}, set())
+    mode = schema.choice(section["mode"], "rounding.mode", tuple(ROUNDING_MODES))
+    return schema.quantum(section["quantum"], "rounding.quantum"), mode
+
+
+def expiry(value: object) -> tuple[int, str]:
+    section = schema.section(value, "expiry", set(), {"idle_months", "month_end"})
+    idle_months = schema.whole(section.get("idle_months", 12), "expiry.idle_months", 1, 120)
+    month_end = schema.choice(section.get("month_end", "clamp"), "expiry.month_end",
+                              ("clamp", "roll"))
+    return idle_months, month_end
+
+
+def categories(value: object) -> dict[str, str]:
+    names = schema.section(value, "categories", set(), set(value) if isinstance(value, dict)
+                           else set())
+    return {code: schema.text(name, f"categories.{code}") for code, name in names.items()}
+
+

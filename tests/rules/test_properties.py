@@ -1,0 +1,85 @@
+"""Properties of the default program over random orders, balances and zone minimums."""
+
+from decimal import ROUND_DOWN, Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rules import GuestState, Item, Order, evaluate
+from tests.rules.orders import NOW
+
+CENTS = st.integers(min_value=0, max_value=500_000).map(lambda c: Decimal(c) / 100)
+ITEMS = st.lists(st.builds(Item, sku=st.sampled_from(["A", "B", "C"]), name=st.none(),
+                           category=st.sampled_from([None, "main", "business_lunch"]),
+                           qty=st.integers(1, 5), price=CENTS), min_size=1, max_size=5)
+
+
+@st.composite
+def orders(draw) -> Order:
+    channel = draw(st.sampled_from(["delivery", "pickup", "cafe"]))
+    items = tuple(draw(ITEMS))
+    subtotal = sum(item.price * item.qty for item in items)
+    discount = draw(st.integers(0, int(subtotal * 100))) / Decimal(100)
+    codes = tuple(draw(st.lists(st.just("PROMO"), max_size=1)))
+    zone = "north" if channel == "delivery" else None
+    return Order(channel, None, zone, items, codes, discount.quantize(Decimal("0.01")))
+
+
+def whole(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal(1), ROUND_DOWN)
+
+
+@settings(max_examples=500, deadline=None)
+@given(order=orders(), available=CENTS, zone_min=CENTS, redeem=CENTS)
+def test_redeem_max_respects_every_limit(program, order, available, zone_min, redeem):
+    decision = evaluate(program, order, GuestState(True, available), redeem=redeem,
+                        zone_min_order=zone_min, now=NOW)
+    total = order.total
+    assert 0 <= decision.redeem_max <= total * Decimal("0.2")
+    assert decision.redeem_max <= available
+    if order.channel == "delivery":
+        assert decision.redeem_max <= max(total - zone_min, 0)
+    if order.promo_codes or (order.channel == "cafe" and "business_lunch" in order.categories):
+        assert decision.redeem_max == 0
+
+
+@settings(max_examples=500, deadline=None)
+@given(order=orders(), available=CENTS, zone_min=CENTS, redeem=CENTS)
+def test_amounts_are_whole_bonuses_and_accrual_at_most_10_percent(program, order, available,
+                                                                   zone_min, redeem):
+    decision = evaluate(program, order, GuestState(True, available), redeem=redeem,
+                        zone_min_order=zone_min, now=NOW)
+    assert 0 <= decision.accrual <= order.total * Decimal("0.1")
+    for amount in (decision.accrual, decision.redeem_max):
+        assert amount == whole(amount)
+        assert amount.as_tuple().exponent == -2
+
+
+@settings(max_examples=500, deadline=None)
+@given(order=orders(), available=CENTS, zone_min=CENTS)
+def test_the_interpreter_agrees_with_the_contract_written_out(program, order, available,
+                                                              zone_min):
+    redeem_cap = min(order.total * Decimal("0.2"), available)
+    if order.channel == "delivery":
+        redeem_cap = min(redeem_cap, order.total - zone_min)
+    lunch = order.channel == "cafe" and "business_lunch" in order.categories
+    if order.promo_codes or lunch:
+        redeem_cap = Decimal(0)
+    redeem = whole(max(redeem_cap, Decimal(0)))
+    percent = Decimal("0.10") if order.channel == "pickup" and order.total > 500 else Decimal(
+        "0.03")
+    decision = evaluate(program, order, GuestState(True, available), redeem=redeem,
+                        zone_min_order=zone_min, now=NOW)
+    assert decision.redeem_max == redeem
+    assert decision.accrual == whole((order.total - redeem) * percent)
+
+
+@settings(max_examples=200, deadline=None)
+@given(order=orders(), zone_min=CENTS)
+def test_guests_without_registration_never_redeem(program, order, zone_min):
+    for guest in (None, GuestState(False, Decimal("1000"))):
+        decision = evaluate(program, order, guest, zone_min_order=zone_min, now=NOW)
+        assert decision.redeem_max == 0
+    unregistered = evaluate(program, order, GuestState(False, Decimal(0)),
+                            zone_min_order=zone_min, now=NOW)
+    assert unregistered.accrual == 0

@@ -1,0 +1,76 @@
+"""The published text is generated from the program data, so it follows every change."""
+
+import copy
+from decimal import Decimal
+
+from rules import load_program, render_text
+
+
+def changed(program, change):
+    data = copy.deepcopy(program.data)
+    change(data)
+    return render_text(load_program(data))
+
+
+def test_the_text_tells_every_rule_of_the_default_program(program):
+    text = render_text(program)
+    for phrase in ("1 бонус = 1 рублю", "только зарегистрированные гости",
+                   "сумма заказа до 500 ₽ включительно", "сумма заказа более 500 ₽",
+                   "зачисляется 3% от суммы заказа", "зачисляется 10% от суммы заказа",
+                   "заказ на доставку на 1000 ₽ — гость получает 30 бонусов",
+                   "заказ на самовывоз на 1000 ₽ — гость получает 100 бонусов",
+                   "до 20% от суммы заказа", "не больше доступного баланса",
+                   "меньше минимальной суммы заказа в зоне доставки",
+                   "на 800 ₽ при минимальной сумме заказа в зоне 500 ₽ можно оплатить бонусами "
+                   "до 160 ₽", "«Бизнес-ланч»", "в заказе есть промокод",
+                   "Оплата бонусами недоступна: в заказе промокод",
+                   "только один промокод", "в течение 12 месяцев", "округляются вниз до целого",
+                   "за вычетом списанных бонусов", "«Использовать бонусы»"):
+        assert phrase in text, phrase
+
+
+def test_the_zones_are_listed_when_given(program):
+    text = render_text(program, {"north": Decimal("500.00"), "south": Decimal("700.50")})
+    assert "«north» — 500 ₽, «south» — 700,50 ₽" in text
+
+
+def test_a_new_threshold_changes_the_text_and_its_examples(program):
+    def raise_threshold(data):
+        data["accrual"][1]["when"]["or"][2]["and"][1] = {"<=": [{"var": "total"}, "600.00"]}
+        data["accrual"][2]["when"]["and"][1] = {">": [{"var": "total"}, "600.00"]}
+
+    text = changed(program, raise_threshold)
+    assert "сумма заказа более 600 ₽" in text
+    assert "500 ₽ включительно" not in text
+
+
+def test_new_percentages_change_the_text_and_its_worked_examples(program):
+    def richer(data):
+        data["accrual"][2]["percent"] = "12"
+        data["redemption"]["max_percent"] = "30"
+
+    text = changed(program, richer)
+    assert "зачисляется 12% от суммы заказа" in text
+    assert "на 1000 ₽ — гость получает 120 бонусов" in text
+    assert "до 30% от суммы заказа" in text
+    assert "можно оплатить бонусами до 240 ₽" in text
+
+
+def test_expiry_rounding_and_promo_settings_change_the_text(program):
+    def settings(data):
+        data["expiry"] = {"idle_months": 6, "month_end": "roll"}
+        data["rounding"] = {"mode": "half_up", "quantum": "0.01"}
+        data["accrual_base"] = "total"
+        data["max_promo_codes"] = 2
+
+    text = changed(program, settings)
+    assert "в течение 6 месяцев" in text
+    assert "в первый день следующего месяца" in text
+    assert "по правилам арифметики до копейки" in text
+    assert "на полную сумму заказа" in text
+    assert "не более 2 промокодов" in text
+
+
+def test_a_removed_exclusion_leaves_the_text(program):
+    text = changed(program, lambda data: data["redemption"]["exclusions"].pop(0))
+    assert "в заказе есть промокод" not in text
