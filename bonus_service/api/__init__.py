@@ -1,0 +1,57 @@
+"""The HTTP API: one flask-smorest Blueprint per resource; the OpenAPI spec falls out of them."""
+
+from __future__ import annotations
+
+from flask import Flask, send_from_directory
+from flask_smorest import Api
+from flask_smorest import Blueprint as SmorestBlueprint
+from swagger_ui_bundle import swagger_ui_path
+
+from bonus_service.fields import Amount, Phone, SignedAmount
+from bonus_service.http import JsonBodyParser
+from bonus_service.problems import problem_response
+
+SmorestBlueprint.ARGUMENTS_PARSER = JsonBodyParser()
+
+
+class BonusApi(Api):
+    """flask-smorest's Api answering every error as problem+json."""
+
+    def handle_http_exception(self, error):
+        return problem_response(error)
+
+
+SECURITY_SCHEMES = {
+    "apiKey": {"type": "http", "scheme": "bearer", "description": "A channel client's API key."},
+    "guestToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A guest's token from POST /v1/auth/verify.",
+    },
+}
+
+
+def init_app(app: Flask) -> None:
+    from bonus_service.api import auth, checkout, guests, health, me, rules, zones
+
+    app.config.update(
+        API_TITLE="Bonus Engine",
+        API_VERSION="1.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="/docs/static/",
+    )
+    api = BonusApi(app, spec_kwargs={"components": {"securitySchemes": SECURITY_SCHEMES}})
+    api.register_field(Amount, "string", "decimal")
+    api.register_field(SignedAmount, "string", "decimal")
+    api.register_field(Phone, "string", None)
+    for module in (health, auth, me, guests, checkout, zones, rules):
+        api.register_blueprint(module.blp)
+    app.add_url_rule(
+        "/docs/static/<path:filename>",
+        "swagger_static",
+        lambda filename: send_from_directory(swagger_ui_path, filename),
+    )
+    app.extensions["bonus_api"] = api

@@ -1,0 +1,75 @@
+"""Guest login by SMS code: ask for a code, verify it for a token, log out."""
+
+from datetime import timedelta
+
+from flask import current_app, g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+import sms
+from bonus_service import program
+from bonus_service.auth import require_guest
+from bonus_service.clock import utcnow
+from bonus_service.db import get_db
+from bonus_service.http import client_address
+from bonus_service.schemas import CodeSentOut, PhoneIn, VerifiedOut, VerifyIn
+from bonus_service.secrets_store import code_secret
+from bonus_service.services import accounts, guests, logins
+from bonus_service.sms_backend import sender
+
+blp = Blueprint("auth", __name__, url_prefix="/v1/auth", description="Guest login by SMS code.")
+
+
+def _settings():
+    return current_app.extensions["bonus_settings"]
+
+
+@blp.route("/sms-code")
+class SmsCode(MethodView):
+    @blp.arguments(PhoneIn)
+    @blp.response(202, CodeSentOut)
+    @blp.alt_response(429, description="Too many codes; see Retry-After.")
+    def post(self, args):
+        """Send a login code; the answer is the same whether or not the phone is registered."""
+        settings, db, now, phone = _settings(), get_db(), utcnow(), args["phone"]
+        with db.unit_of_work() as session:
+            code, send_id = logins.issue_code(
+                session, settings, code_secret(), phone, client_address(), "login", now
+            )
+            session.commit()
+        minutes = max(1, settings.code_ttl_seconds // 60)
+        logins.deliver(
+            db, sender(), phone, sms.texts.login_code(code, minutes), send_id, code_secret(), code
+        )
+        return logins.code_sent(settings, phone)
+
+
+@blp.route("/verify")
+class Verify(MethodView):
+    @blp.arguments(VerifyIn)
+    @blp.response(200, VerifiedOut)
+    @blp.alt_response(401, description="Wrong or expired code; `attempts_left` says what is left.")
+    @blp.alt_response(429, description="Too many wrong codes; request a new one.")
+    def post(self, args):
+        """Exchange a code for a guest token; the first success registers the guest."""
+        settings, now, phone = _settings(), utcnow(), args["phone"]
+        with get_db().unit_of_work() as session:
+            logins.use_code(session, settings, code_secret(), phone, args["code"], now)
+            guest = guests.find_or_register(session, phone, now)
+            ttl = timedelta(days=settings.token_ttl_days)
+            token = guests.issue_token(session, guest, now, ttl)
+            session.commit()
+            view = accounts.account(guest, program.in_force(now))
+        return {"token": token, "expires_at": now + ttl, "guest": view}
+
+
+@blp.route("/logout")
+class Logout(MethodView):
+    @require_guest
+    @blp.doc(security=[{"guestToken": []}])
+    @blp.response(204)
+    def post(self):
+        """Revoke the guest token this request carries."""
+        with get_db().unit_of_work() as session:
+            guests.revoke_token(session, g.guest_token, utcnow())
+            session.commit()

@@ -1,0 +1,202 @@
+"""Checkout: quote an order, place it with bonuses held, complete or cancel it."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from flask import current_app, g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+import rules
+from bonus_service import program
+from bonus_service.auth import guest_from_token, require_scope
+from bonus_service.clock import utcnow
+from bonus_service.db import unit_of_work
+from bonus_service.idempotency import idempotent
+from bonus_service.models import Guest, LedgerEntry, Order
+from bonus_service.problems import Problem
+from bonus_service.schemas import (
+    CancelledOut,
+    CompletedOut,
+    OrderOut,
+    PlacedOut,
+    PlaceIn,
+    QuoteIn,
+    QuoteOut,
+)
+from bonus_service.secrets_store import code_secret
+from bonus_service.services import checkout, logins
+
+blp = Blueprint(
+    "checkout", __name__, url_prefix="/v1", description="Quote, place, complete and cancel orders."
+)
+CHECKOUT = [{"apiKey": []}]
+ZERO = Decimal("0")
+
+
+def order_problem(error: rules.OrderError) -> Problem:
+    errors = {f"order.{path}" if path else "order": reason for path, reason in error.errors.items()}
+    return Problem(422, "; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)
+
+
+def _figures(session, guest_id):
+    if guest_id is None:
+        return {"balance": None, "available": None}
+    guest = session.get(Guest, guest_id, populate_existing=True)
+    return {"balance": guest.balance, "available": guest.balance - guest.held}
+
+
+@blp.route("/quote")
+class QuoteView(MethodView):
+    @require_scope("checkout")
+    @blp.doc(security=CHECKOUT)
+    @blp.arguments(QuoteIn)
+    @blp.response(200, QuoteOut)
+    def post(self, args):
+        """What the order earns and may spend, and why; changes nothing (no Idempotency-Key)."""
+        now = utcnow()
+        with unit_of_work(write=False) as session:
+            try:
+                quoted = checkout.quote(
+                    session,
+                    program.in_force(now),
+                    args["phone"],
+                    args["order"],
+                    args["redeem"] or ZERO,
+                    now,
+                )
+            except rules.OrderError as error:
+                raise order_problem(error) from None
+        decision = quoted.decision
+        return {
+            "total": decision.total,
+            "accrual": decision.accrual,
+            "redeem_max": decision.redeem_max,
+            "available": quoted.available,
+            "rules_version": decision.version,
+            "explanation": [e._asdict() for e in decision.explanation],
+        }
+
+
+def _require_consent(session, phone: str, code: str | None, now) -> None:
+    """Spending needs the guest's own token or a fresh SMS code sent to that phone."""
+    token = request.headers.get("X-Guest-Token")
+    if token:
+        guest = guest_from_token(session, token.strip(), now)
+        if guest is None or guest.phone != phone:
+            raise Problem(
+                403,
+                "X-Guest-Token does not belong to this phone's guest.",
+                errors={"X-Guest-Token": "not this guest's token"},
+            )
+        return
+    if not code:
+        raise Problem(
+            403,
+            "Spending bonuses needs the guest's consent: X-Guest-Token or confirmation_code.",
+            errors={"confirmation_code": "required to redeem"},
+        )
+    settings = current_app.extensions["bonus_settings"]
+    logins.use_code(session, settings, code_secret(), phone, code, now, field="confirmation_code")
+
+
+@blp.route("/orders")
+class Orders(MethodView):
+    @require_scope("checkout")
+    @idempotent
+    @blp.doc(security=CHECKOUT)
+    @blp.arguments(PlaceIn)
+    @blp.response(201, PlacedOut)
+    @blp.alt_response(403, description="Redeeming without the guest's consent.")
+    @blp.alt_response(409, description="The order id is already used.")
+    @blp.alt_response(422, description="Bad order, or redeem over redeem_max.")
+    def post(self, args):
+        """Place an order: hold the bonuses it spends (needs consent when redeem > 0)."""
+        session, now, redeem = g.session, utcnow(), args["redeem"] or ZERO
+        settings = current_app.extensions["bonus_settings"]
+        try:
+            order = checkout.place(
+                session,
+                program.in_force(now),
+                order_id=args["id"],
+                phone=args["phone"],
+                order=args["order"],
+                redeem=redeem,
+                actor=g.caller.name,
+                now=now,
+                hold_ttl=timedelta(hours=settings.hold_ttl_hours),
+                consent=lambda: _require_consent(
+                    session, args["phone"], args["confirmation_code"], now
+                ),
+            )
+        except rules.OrderError as error:
+            raise order_problem(error) from None
+        return {
+            "id": order.id,
+            "status": order.status,
+            "total": order.total,
+            "redeemed": order.redeemed,
+            "accrual": order.accrual,
+            "rules_version": order.rules_version,
+            "explanation": order.explanation,
+            **_figures(session, order.guest_id),
+        }
+
+
+@blp.route("/orders/<string:order_id>/complete")
+class Complete(MethodView):
+    @require_scope("checkout")
+    @idempotent
+    @blp.doc(security=CHECKOUT)
+    @blp.response(200, CompletedOut)
+    @blp.alt_response(409, description="The order is not placed (completed or cancelled).")
+    def post(self, order_id):
+        """The order was paid and handed over: spend the hold and credit the accrual."""
+        order = checkout.complete(g.session, order_id, g.caller.name, utcnow())
+        accrued = order.accrual if order.guest_id is not None else 0
+        return {
+            "id": order.id,
+            "status": order.status,
+            "redeemed": order.redeemed,
+            "accrued": accrued,
+            **_figures(g.session, order.guest_id),
+        }
+
+
+@blp.route("/orders/<string:order_id>/cancel")
+class Cancel(MethodView):
+    @require_scope("checkout")
+    @idempotent
+    @blp.doc(security=CHECKOUT)
+    @blp.response(200, CancelledOut)
+    @blp.alt_response(409, description="The order is already cancelled.")
+    def post(self, order_id):
+        """Cancel: release the hold, or give back the spend and take back the accrual."""
+        order, moved = checkout.cancel(g.session, order_id, g.caller.name, utcnow())
+        return {
+            "id": order.id,
+            "status": order.status,
+            **moved,
+            **_figures(g.session, order.guest_id),
+        }
+
+
+@blp.route("/orders/<string:order_id>")
+class OrderById(MethodView):
+    @require_scope("checkout", "operator")
+    @blp.doc(security=CHECKOUT)
+    @blp.response(200, OrderOut)
+    def get(self, order_id):
+        """The order, its status and every bonus movement it caused."""
+        with unit_of_work(write=False) as session:
+            order = session.get(Order, order_id)
+            if order is None:
+                raise Problem(404, f"No order {order_id!r}.", title="Not Found")
+            movements = session.scalars(
+                select(LedgerEntry).where(LedgerEntry.order_id == order_id).order_by(LedgerEntry.id)
+            ).all()
+            return {
+                **{c.key: getattr(order, c.key) for c in Order.__table__.columns},
+                "movements": movements,
+            }

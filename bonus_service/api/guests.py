@@ -1,0 +1,108 @@
+"""The call center's view of guests: look one up, register one on the guest's behalf."""
+
+from flask import current_app, g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+
+import sms
+from bonus_service import program
+from bonus_service.auth import require_scope
+from bonus_service.clock import utcnow
+from bonus_service.db import unit_of_work
+from bonus_service.fields import Phone
+from bonus_service.idempotency import idempotent
+from bonus_service.problems import Problem, invalid
+from bonus_service.schemas import AdjustmentIn, AdjustmentOut, GuestOut, PhoneIn
+from bonus_service.secrets_store import code_secret
+from bonus_service.services import accounts, adjustments, audit, guests, logins
+from bonus_service.sms_backend import sender
+
+blp = Blueprint(
+    "guests",
+    __name__,
+    url_prefix="/v1/guests",
+    description="Operators: guest lookup and registration on a guest's behalf.",
+)
+OPERATOR = [{"apiKey": []}]
+RECENT = 20
+
+
+def path_phone(raw: str) -> str:
+    """A phone in the path, in any common format."""
+    try:
+        return Phone()._deserialize(raw, "phone", None)
+    except ValidationError as error:
+        raise invalid("phone", "; ".join(error.messages)) from None
+
+
+def operator_view(session, guest, now) -> dict:
+    view = accounts.account(guest, program.in_force(now)).__dict__
+    return {**view, "history": accounts.history(session, guest.id, RECENT)[0]}
+
+
+@blp.route("/<string:phone>")
+class GuestByPhone(MethodView):
+    @require_scope("operator")
+    @blp.doc(security=OPERATOR)
+    @blp.response(200, GuestOut)
+    def get(self, phone):
+        """A guest's balance, burn date and recent history (the lookup is audited)."""
+        phone, now = path_phone(phone), utcnow()
+        with unit_of_work() as session:
+            guest = guests.find(session, phone)
+            audit.record(
+                session, g.caller.name, "guest.lookup", phone, now, found=guest is not None
+            )
+            session.commit()
+            if guest is None:
+                raise Problem(404, "No guest is registered with this phone.", title="Not Found")
+            return operator_view(session, guest, now)
+
+
+@blp.route("")
+class Guests(MethodView):
+    @require_scope("operator")
+    @idempotent
+    @blp.doc(security=OPERATOR)
+    @blp.arguments(PhoneIn)
+    @blp.response(201, GuestOut)
+    @blp.alt_response(409, description="Already registered.")
+    def post(self, args):
+        """Register a guest by phone; the login code goes to the guest by SMS."""
+        settings, session, now, phone = (
+            current_app.extensions["bonus_settings"],
+            g.session,
+            utcnow(),
+            args["phone"],
+        )
+        guest = guests.register(session, phone, now, by=g.caller.name)
+        code, _ = logins.issue_code(
+            session, settings, code_secret(), phone, None, "registration", now
+        )
+        audit.record(session, g.caller.name, "guest.register", phone, now)
+        # Sent inside the transaction: if the SMS fails, the registration rolls back with it.
+        try:
+            sender().send(
+                phone, sms.texts.registered_by_operator(code, settings.code_ttl_seconds // 60)
+            )
+        except sms.SmsError as error:
+            raise logins.sms_problem(error) from error
+        return operator_view(session, guest, now)
+
+
+@blp.route("/<string:phone>/adjustments")
+class Adjustments(MethodView):
+    @require_scope("operator")
+    @idempotent
+    @blp.doc(security=OPERATOR)
+    @blp.arguments(AdjustmentIn)
+    @blp.response(201, AdjustmentOut)
+    @blp.alt_response(404, description="No such guest.")
+    @blp.alt_response(422, description="Zero, or a debit over what is available.")
+    def post(self, args, phone):
+        """A signed manual correction, recorded with the key's name and the reason."""
+        moved = adjustments.adjust(
+            g.session, path_phone(phone), args["amount"], args["reason"], g.caller.name, utcnow()
+        )
+        return {"entry": moved.entry, "balance": moved.balance, "available": moved.available}

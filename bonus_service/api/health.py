@@ -1,0 +1,42 @@
+"""Liveness and readiness."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from bonus_service.db import get_db
+from bonus_service.migrate import is_current
+from bonus_service.problems import Problem
+from bonus_service.schemas import HealthOut
+
+blp = Blueprint("health", __name__, description="Liveness and readiness probes.")
+
+
+@blp.route("/healthz")
+class Health(MethodView):
+    @blp.response(200, HealthOut)
+    def get(self):
+        """The process is up."""
+        return {"status": "ok"}
+
+
+@blp.route("/readyz")
+class Ready(MethodView):
+    @blp.response(200, HealthOut)
+    def get(self):
+        """The database answers and its schema is current."""
+        try:
+            current = is_current(get_db())
+        except Exception as error:  # any database failure means not ready
+            raise Problem(
+                503,
+                f"The database is not reachable: {type(error).__name__}.",
+                title="Service Unavailable",
+                headers={"Retry-After": "5"},
+            ) from None
+        if not current:
+            raise Problem(
+                503,
+                "The database schema is not current: run `bonus init-db`.",
+                title="Service Unavailable",
+            )
+        return {"status": "ready"}

@@ -1,0 +1,121 @@
+"""Who is calling: API keys with scopes for channel clients, tokens for guests."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import g, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bonus_service.clock import utcnow
+from bonus_service.db import unit_of_work
+from bonus_service.models import ApiClient, Guest, GuestToken
+from bonus_service.problems import Problem
+
+SCOPES = ("checkout", "operator", "admin")
+KEY_PREFIX = "bk_"
+GUEST_TOKEN_PREFIX = "gt_"  # noqa: S105 - a prefix, not a secret
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated API client, as views see it."""
+
+    id: int
+    name: str
+    scopes: frozenset[str]
+
+
+def digest(secret: str) -> str:
+    """Keys and tokens are 256-bit random, so a plain SHA-256 is the right hash to store."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_client(session: Session, name: str, scopes: list[str], now: datetime) -> str:
+    """Store a new client and return its key, which is never stored or shown again."""
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {unknown or 'none'}")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    session.add(
+        ApiClient(
+            name=name, key_hash=digest(key), scopes=" ".join(sorted(set(scopes))), created_at=now
+        )
+    )
+    return key
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="bonus"'})
+
+
+def authenticate_client() -> Caller:
+    key = _bearer()
+    if not key or not key.startswith(KEY_PREFIX):
+        raise _unauthorized("An API key is required: Authorization: Bearer <key>.")
+    with unit_of_work(write=False) as session:
+        client = session.scalar(select(ApiClient).where(ApiClient.key_hash == digest(key)))
+    if client is None or client.revoked_at is not None:
+        raise _unauthorized("The API key is not valid.")
+    return Caller(client.id, client.name, client.scope_set)
+
+
+def require_scope(*scopes: str):
+    """Views behind an API key holding any of `scopes`."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            caller = authenticate_client()
+            if not caller.scopes.intersection(scopes):
+                raise Problem(
+                    403, f"This key lacks the scope this call needs: {' or '.join(scopes)}."
+                )
+            g.caller = caller
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def guest_from_token(session: Session, token: str | None, now: datetime) -> Guest | None:
+    """The guest a live token belongs to, or None."""
+    if not token or not token.startswith(GUEST_TOKEN_PREFIX):
+        return None
+    row = session.execute(
+        select(Guest, GuestToken)
+        .join(GuestToken, GuestToken.guest_id == Guest.id)
+        .where(GuestToken.token_hash == digest(token))
+    ).first()
+    if row is None or row.GuestToken.revoked_at is not None or row.GuestToken.expires_at <= now:
+        return None
+    return row.Guest
+
+
+def require_guest(view):
+    """Views for a logged-in guest: the guest's token as a Bearer."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        token = _bearer()
+        with unit_of_work(write=False) as session:
+            guest = guest_from_token(session, token, utcnow())
+        if guest is None:
+            raise _unauthorized("A valid guest token is required: log in with an SMS code.")
+        g.guest_id = guest.id
+        g.guest_token = token
+        return view(*args, **kwargs)
+
+    return wrapper

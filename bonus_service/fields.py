@@ -1,0 +1,95 @@
+"""marshmallow fields in the restaurant's terms: an amount of roubles, a phone number."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import current_app
+from marshmallow import ValidationError, fields
+
+import rules
+import sms
+from bonus_service.http import ExponentNumber
+
+CENT = Decimal("0.01")
+
+
+def money(kopecks: int) -> Decimal:
+    """Stored kopecks → roubles with two places."""
+    return (Decimal(kopecks) * CENT).quantize(CENT)
+
+
+def kopecks(amount: Decimal) -> int:
+    """Roubles (at most two places, checked on the way in) → stored kopecks."""
+    return int((amount / CENT).to_integral_exact())
+
+
+class Amount(fields.Field):
+    """Roubles: "349.90" or 349.9 in, "349.90" out; never a float."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, ExponentNumber):
+            raise ValidationError("exponent notation is not allowed; write the amount plainly")
+        try:
+            return rules.parse_amount(value, attr or "amount")
+        except ValueError as error:
+            raise ValidationError(getattr(error, "reason", None) or str(error)) from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if isinstance(value, int):
+            value = money(value)
+        return f"{Decimal(value).quantize(CENT)}"
+
+
+class SignedAmount(Amount):
+    """An amount that may be negative (a manual correction)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        negative = isinstance(value, str) and value.strip().startswith("-")
+        if isinstance(value, Decimal | int) and not isinstance(value, bool) and value < 0:
+            negative, value = True, -value
+        elif negative:
+            value = value.strip()[1:]
+        amount = super()._deserialize(value, attr, data, **kwargs)
+        return -amount if negative else amount
+
+
+class Phone(fields.String):
+    """A mobile number in any common format, normalised to E.164."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        allowed = current_app.extensions["bonus_settings"].allowed_country_codes
+        try:
+            return sms.normalise_phone(raw, allowed_country_codes=allowed)
+        except sms.PhoneError as error:
+            raise ValidationError(error.reason) from None
+
+
+class OrderField(fields.Nested):
+    """The order as the contract defines it, parsed by rules.parse_order (one parser for all).
+
+    Documented through the nested schema; loaded by the rules package, which names every bad
+    field ("items.0.qty") and refuses unknown ones.
+    """
+
+    def _deserialize(self, value, attr, data, partial=None, **kwargs):
+        try:
+            return rules.parse_order(_plain(value))
+        except rules.OrderError as error:
+            raise ValidationError(
+                {path or "_schema": [reason] for path, reason in error.errors.items()}
+            ) from None
+
+
+def _plain(value):
+    """Exponent literals become strings so the amount parser can name them."""
+    if isinstance(value, ExponentNumber):
+        return value.literal
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

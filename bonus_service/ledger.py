@@ -1,0 +1,89 @@
+"""The ledger: every bonus movement is one conditional write to the balance plus one entry.
+
+A guest row keeps `balance` (what the guest owns) and `held` (what open orders hold). Each
+movement changes them with a single UPDATE whose WHERE clause is the invariant itself
+(held ≥ 0, balance ≥ held), so two concurrent movements can never overdraw: the loser's UPDATE
+matches no row. The same statement works on SQLite and PostgreSQL, and the CHECK constraints
+stand behind it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from bonus_service.models import Guest, LedgerEntry
+
+# kind → (sign of the balance change, sign of the held change) for a positive amount
+KINDS = {
+    "accrual": (1, 0),
+    "hold": (0, 1),
+    "spend": (-1, -1),
+    "release": (0, -1),
+    "refund": (1, 0),
+    "reversal": (-1, 0),
+    "adjustment": (1, 0),  # signed by its amount
+    "expiry": (-1, 0),
+}
+
+
+@dataclass(frozen=True)
+class Movement:
+    """What one ledger write did: the entry and the guest's figures after it."""
+
+    entry: LedgerEntry
+    balance: int
+    held: int
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.held
+
+
+def move(
+    session: Session,
+    guest_id: int,
+    kind: str,
+    amount: int,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime,
+    order_id: str | None = None,
+    rules_version: str | None = None,
+) -> Movement | None:
+    """Apply one movement of `amount` kopecks; None (and nothing written) if it would overdraw."""
+    balance_sign, held_sign = KINDS[kind]
+    delta, held_delta = balance_sign * amount, held_sign * abs(amount)
+    if kind == "adjustment":
+        delta = amount
+    row = session.execute(
+        update(Guest)
+        .where(
+            Guest.id == guest_id,
+            Guest.held + held_delta >= 0,
+            Guest.balance + delta >= Guest.held + held_delta,
+        )
+        .values(balance=Guest.balance + delta, held=Guest.held + held_delta)
+        .returning(Guest.balance, Guest.held)
+    ).first()
+    if row is None:
+        return None
+    entry = LedgerEntry(
+        guest_id=guest_id,
+        kind=kind,
+        amount=delta,
+        held_delta=held_delta,
+        balance_after=row.balance,
+        order_id=order_id,
+        rules_version=rules_version,
+        actor=actor,
+        reason=reason,
+        created_at=now,
+    )
+    session.add(entry)
+    session.flush()
+    return Movement(entry, row.balance, row.held)

@@ -1,0 +1,212 @@
+"""Tables. Money columns are integer kopecks; times are stored in UTC and read back aware."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on both back-ends (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ApiClient(Base):
+    __tablename__ = "api_clients"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
+
+
+class Guest(Base):
+    __tablename__ = "guests"
+    __table_args__ = (
+        CheckConstraint("balance >= 0", name="balance_not_negative"),
+        CheckConstraint("held >= 0 AND held <= balance", name="held_within_balance"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16), unique=True)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    registered_by: Mapped[str | None] = mapped_column(String(80))
+    last_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    held: Mapped[int] = mapped_column(BigInteger, default=0)
+    warned_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginCode(Base):
+    """The one live login/confirmation code of a phone; a new send replaces it."""
+
+    __tablename__ = "login_codes"
+    phone: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts_left: Mapped[int] = mapped_column(Integer)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SmsSend(Base):
+    """One SMS counted against the per-phone and per-address limits."""
+
+    __tablename__ = "sms_sends"
+    __table_args__ = (
+        Index("ix_sms_sends_phone_sent_at", "phone", "sent_at"),
+        Index("ix_sms_sends_address_sent_at", "address", "sent_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(20))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SmsThrottle(Base):
+    """A row per rate-limited subject, locked to serialise concurrent sends for it."""
+
+    __tablename__ = "sms_throttles"
+    subject: Mapped[str] = mapped_column(String(80), primary_key=True)
+    touched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GuestToken(Base):
+    __tablename__ = "guest_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    guest_id: Mapped[int] = mapped_column(ForeignKey("guests.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who did what through an operator or admin key, and why."""
+
+    __tablename__ = "audit_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(String(80), index=True)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a client's Idempotency-Key, replayed byte for byte."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("client_id", "key", name="client_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    lease: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Zone(Base):
+    __tablename__ = "zones"
+    __table_args__ = (CheckConstraint("min_order >= 0", name="min_order_not_negative"),)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    min_order: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint("redeemed >= 0 AND accrual >= 0 AND total >= 0", name="amounts"),
+        Index("ix_orders_status_hold_expires_at", "status", "hold_expires_at"),
+    )
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    guest_id: Mapped[int | None] = mapped_column(ForeignKey("guests.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str | None] = mapped_column(String(20))
+    payload: Mapped[dict] = mapped_column(JSON)
+    total: Mapped[int] = mapped_column(BigInteger)
+    redeemed: Mapped[int] = mapped_column(BigInteger)
+    accrual: Mapped[int] = mapped_column(BigInteger)
+    rules_version: Mapped[str] = mapped_column(String(80))
+    explanation: Mapped[list] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))
+    placed_by: Mapped[str] = mapped_column(String(80))
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LedgerEntry(Base):
+    """One bonus movement. Append-only: a correction is a new entry."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_entries_guest_id_id", "guest_id", "id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    guest_id: Mapped[int] = mapped_column(ForeignKey("guests.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    # amount moves the balance, held_delta the bonuses held by open orders: a hold is
+    # (0, +x), a spend (-x, -x), a release (0, -x); balance = Σ amount, held = Σ held_delta.
+    amount: Mapped[int] = mapped_column(BigInteger)
+    held_delta: Mapped[int] = mapped_column(BigInteger, default=0)
+    balance_after: Mapped[int] = mapped_column(BigInteger)
+    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    rules_version: Mapped[str | None] = mapped_column(String(80))
+    actor: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,252 @@
+"""Request and response shapes; the OpenAPI spec is generated from these."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from bonus_service.fields import Amount, OrderField, Phone, SignedAmount
+
+
+class Strict(Schema):
+    """Unknown fields are refused, not ignored (marshmallow's default RAISE, said out loud)."""
+
+    class Meta:
+        unknown = "raise"
+        ordered = True
+
+
+class PhoneIn(Strict):
+    phone = Phone(
+        required=True,
+        metadata={"example": "+79123456789", "description": "Any common format; stored as E.164."},
+    )
+
+
+class CodeSentOut(Schema):
+    phone = fields.String(metadata={"example": "+79123456789"})
+    expires_in = fields.Integer(metadata={"description": "Seconds the code stays valid."})
+    resend_after = fields.Integer(
+        metadata={"description": "Seconds before another code may be asked."}
+    )
+
+
+class VerifyIn(Strict):
+    phone = Phone(required=True)
+    code = fields.String(required=True, validate=validate.Length(min=1, max=12))
+
+
+class AccountOut(Schema):
+    phone = fields.String()
+    balance = Amount(metadata={"description": "Bonuses the guest owns."})
+    available = Amount(metadata={"description": "Balance less bonuses held by open orders."})
+    registered_at = fields.DateTime()
+    last_order_at = fields.DateTime(allow_none=True)
+    burns_at = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "When the balance burns if no order is completed before then."},
+    )
+
+
+class LedgerEntryOut(Schema):
+    id = fields.Integer()
+    kind = fields.String(
+        metadata={
+            "description": "accrual, hold, spend, release, refund, reversal, adjustment or expiry"
+        }
+    )
+    amount = SignedAmount(metadata={"description": "Change of the balance."})
+    held = SignedAmount(
+        attribute="held_delta", metadata={"description": "Change of the bonuses held."}
+    )
+    balance_after = Amount()
+    order_id = fields.String(allow_none=True)
+    rules_version = fields.String(allow_none=True)
+    reason = fields.String(metadata={"description": "In Russian, for the guest."})
+    created_at = fields.DateTime()
+
+
+class OperatorLedgerEntryOut(LedgerEntryOut):
+    actor = fields.String()
+
+
+class HistoryQuery(Strict):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    before = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1),
+        metadata={"description": "Entries older than this id (the next page)."},
+    )
+
+
+class HistoryOut(Schema):
+    entries = fields.List(fields.Nested(LedgerEntryOut))
+    next_before = fields.Integer(
+        allow_none=True,
+        metadata={"description": "Pass as `before` for the next page; null on the last page."},
+    )
+
+
+class VerifiedOut(Schema):
+    token = fields.String(metadata={"description": "Send as Authorization: Bearer <token>."})
+    expires_at = fields.DateTime()
+    guest = fields.Nested(AccountOut)
+
+
+class GuestOut(AccountOut):
+    history = fields.List(fields.Nested(OperatorLedgerEntryOut))
+
+
+class HealthOut(Schema):
+    status = fields.String()
+
+
+class ItemSchema(Strict):
+    sku = fields.String(required=True, metadata={"example": "B-101"})
+    name = fields.String(metadata={"example": "Бизнес-ланч №1"})
+    category = fields.String(
+        metadata={
+            "example": "business_lunch",
+            "description": "business_lunch is the «Бизнес-ланч» section.",
+        }
+    )
+    qty = fields.Integer(required=True, validate=validate.Range(min=1))
+    price = Amount(required=True, metadata={"example": "350.00"})
+
+
+class OrderSchema(Strict):
+    channel = fields.String(required=True, validate=validate.OneOf(["delivery", "pickup", "cafe"]))
+    source = fields.String(validate=validate.OneOf(["website", "app", "call_center", "cafe_pos"]))
+    zone = fields.String(metadata={"description": "Delivery zone code; required for delivery."})
+    items = fields.List(fields.Nested(ItemSchema), required=True, validate=validate.Length(min=1))
+    promo_codes = fields.List(fields.String(), metadata={"description": "At most one."})
+    discount = Amount(metadata={"description": "Promo discount already applied; default 0."})
+
+
+class QuoteIn(Strict):
+    phone = Phone(load_default=None)
+    order = OrderField(OrderSchema, required=True)
+    redeem = Amount(load_default=None, metadata={"description": "Bonuses the guest asks to spend."})
+
+
+class ExplanationOut(Schema):
+    rule = fields.String()
+    message = fields.String(metadata={"description": "In Russian."})
+
+
+class QuoteOut(Schema):
+    total = Amount()
+    accrual = Amount()
+    redeem_max = Amount()
+    available = Amount()
+    rules_version = fields.String()
+    explanation = fields.List(fields.Nested(ExplanationOut))
+
+
+class PlaceIn(Strict):
+    id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    phone = Phone(required=True)
+    order = OrderField(OrderSchema, required=True)
+    redeem = Amount(load_default=None)
+    confirmation_code = fields.String(
+        load_default=None,
+        validate=validate.Length(max=12),
+        metadata={
+            "description": "The guest's SMS code: consent to spend bonuses (or X-Guest-Token)."
+        },
+    )
+
+
+class PlacedOut(Schema):
+    id = fields.String()
+    status = fields.String()
+    total = Amount()
+    redeemed = Amount()
+    accrual = Amount()
+    balance = Amount(allow_none=True)
+    available = Amount(allow_none=True)
+    rules_version = fields.String()
+    explanation = fields.List(fields.Nested(ExplanationOut))
+
+
+class CompletedOut(Schema):
+    id = fields.String()
+    status = fields.String()
+    redeemed = Amount()
+    accrued = Amount()
+    balance = Amount(allow_none=True)
+    available = Amount(allow_none=True)
+
+
+class CancelledOut(Schema):
+    id = fields.String()
+    status = fields.String()
+    released = Amount(metadata={"description": "Held bonuses released."})
+    refunded = Amount(metadata={"description": "Spent bonuses given back."})
+    reversed = Amount(metadata={"description": "Accrued bonuses taken back."})
+    written_off = Amount(metadata={"description": "Accrual the guest had already spent."})
+    balance = Amount(allow_none=True)
+    available = Amount(allow_none=True)
+
+
+class OrderOut(Schema):
+    id = fields.String()
+    status = fields.String(
+        metadata={
+            "description": "placed, completed, cancelled, or expired "
+            "(the hold was released by the timer)"
+        }
+    )
+    phone = fields.String()
+    channel = fields.String()
+    source = fields.String(allow_none=True)
+    total = Amount()
+    redeemed = Amount()
+    accrual = Amount()
+    rules_version = fields.String()
+    explanation = fields.List(fields.Nested(ExplanationOut))
+    placed_by = fields.String()
+    placed_at = fields.DateTime()
+    hold_expires_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    order = fields.Dict(attribute="payload")
+    movements = fields.List(fields.Nested(OperatorLedgerEntryOut))
+
+
+class AdjustmentIn(Strict):
+    amount = SignedAmount(required=True, metadata={"example": "-50.00"})
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
+
+
+class AdjustmentOut(Schema):
+    entry = fields.Nested(OperatorLedgerEntryOut)
+    balance = Amount()
+    available = Amount()
+
+
+class ZoneIn(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    min_order = Amount(required=True)
+
+
+class ZoneOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    min_order = Amount()
+    updated_at = fields.DateTime()
+
+
+class ZonesOut(Schema):
+    zones = fields.List(fields.Nested(ZoneOut))
+
+
+class RulesVersionOut(Schema):
+    version = fields.String()
+    effective_from = fields.DateTime()
+
+
+class RulesOut(Schema):
+    version = fields.String()
+    effective_from = fields.DateTime()
+    rules = fields.Dict(metadata={"description": "The program as data, exactly as versioned."})
+    versions = fields.List(fields.Nested(RulesVersionOut))

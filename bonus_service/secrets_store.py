@@ -1,0 +1,37 @@
+"""The HMAC secret for login codes: BONUS_SECRET_KEY, or a file made once under instance/."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from bonus_service.settings import Settings
+
+
+def _instance_secret(instance_path: str) -> bytes:
+    path = Path(instance_path) / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two workers starting together keep whichever wrote first
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        except FileExistsError:
+            pass
+    return path.read_text().strip().encode()
+
+
+def init_app(app: Flask, config: Settings) -> None:
+    secret = (
+        config.secret_key.encode() if config.secret_key else _instance_secret(app.instance_path)
+    )
+    app.extensions["bonus_secret"] = secret
+    app.secret_key = secret
+
+
+def code_secret() -> bytes:
+    return current_app.extensions["bonus_secret"]

@@ -1,0 +1,1 @@
+"""Service verbs: plain values in, plain values out, a session to write through."""

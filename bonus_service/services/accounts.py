@@ -1,0 +1,53 @@
+"""What a guest or an operator reads of an account: balance, burn date, history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import rules
+from bonus_service.models import Guest, LedgerEntry
+
+
+@dataclass(frozen=True)
+class Account:
+    phone: str
+    balance: int
+    available: int
+    registered_at: datetime
+    last_order_at: datetime | None
+    burns_at: datetime | None
+
+
+def burn_date(guest: Guest, program: rules.Program) -> datetime | None:
+    """When the balance burns if nothing changes; None when there is nothing to burn."""
+    if guest.balance - guest.held <= 0:
+        return None
+    return rules.burns_at(program, guest.last_order_at or guest.registered_at)
+
+
+def account(guest: Guest, program: rules.Program) -> Account:
+    return Account(
+        guest.phone,
+        guest.balance,
+        guest.balance - guest.held,
+        guest.registered_at,
+        guest.last_order_at,
+        burn_date(guest, program),
+    )
+
+
+def history(
+    session: Session, guest_id: int, limit: int, before: int | None = None
+) -> tuple[list[LedgerEntry], int | None]:
+    """Ledger entries newest first, a page at a time (keyset: stable while entries arrive)."""
+    query = select(LedgerEntry).where(LedgerEntry.guest_id == guest_id)
+    if before is not None:
+        query = query.where(LedgerEntry.id < before)
+    entries = list(session.scalars(query.order_by(LedgerEntry.id.desc()).limit(limit + 1)))
+    more = len(entries) > limit
+    entries = entries[:limit]
+    return entries, (entries[-1].id if more else None)

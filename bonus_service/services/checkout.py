@@ -1,0 +1,261 @@
+"""Checkout verbs: quote, place, complete, cancel, and the timer that releases stale holds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+import rules
+from bonus_service import ledger
+from bonus_service.fields import kopecks, money
+from bonus_service.models import Guest, Order, Zone
+from bonus_service.problems import Problem, invalid
+from bonus_service.services import guests as guest_accounts
+from bonus_service.services.reasons import reason
+
+
+@dataclass(frozen=True)
+class Quote:
+    decision: rules.Decision
+    available: int
+    guest: Guest | None
+
+
+def _zone_min(session: Session, order: rules.Order) -> Decimal | None:
+    if order.zone is None:
+        return None
+    zone = session.get(Zone, order.zone)
+    if zone is None:
+        raise invalid("order.zone", f"unknown delivery zone {order.zone!r}")
+    return money(zone.min_order)
+
+
+def quote(
+    session: Session,
+    program: rules.Program,
+    phone: str | None,
+    order: rules.Order,
+    redeem: Decimal,
+    now: datetime,
+) -> Quote:
+    """Evaluate the order for this guest without changing anything."""
+    guest = guest_accounts.find(session, phone) if phone else None
+    available = guest.balance - guest.held if guest else 0
+    state = None if phone is None else rules.GuestState(guest is not None, money(available))
+    decision = rules.evaluate(
+        program, order, state, redeem=redeem, zone_min_order=_zone_min(session, order), now=now
+    )
+    return Quote(decision, available, guest)
+
+
+def check_redeem(decision: rules.Decision, redeem: Decimal) -> None:
+    if redeem > decision.redeem_max:
+        raise invalid(
+            "redeem",
+            f"{redeem} is over redeem_max {decision.redeem_max}",
+            redeem_max=f"{decision.redeem_max}",
+            explanation=[e._asdict() for e in decision.explanation],
+        )
+
+
+def order_payload(order: rules.Order) -> dict:
+    """The order as plain JSON (amounts as strings), as it is kept with the order."""
+    items = [
+        {
+            "sku": i.sku,
+            "name": i.name,
+            "category": i.category,
+            "qty": i.qty,
+            "price": f"{i.price:.2f}",
+        }
+        for i in order.items
+    ]
+    return {
+        "channel": order.channel,
+        "source": order.source,
+        "zone": order.zone,
+        "items": items,
+        "promo_codes": list(order.promo_codes),
+        "discount": f"{order.discount:.2f}",
+    }
+
+
+def place(
+    session: Session,
+    program: rules.Program,
+    *,
+    order_id: str,
+    phone: str,
+    order: rules.Order,
+    redeem: Decimal,
+    actor: str,
+    now: datetime,
+    hold_ttl: timedelta,
+    consent: Callable[[], None],
+) -> Order:
+    """Record the order and hold the bonuses it spends, in the caller's transaction.
+
+    `consent` is called only when bonuses are to be spent; it raises if the guest did not agree.
+    """
+    if session.get(Order, order_id) is not None:
+        raise Problem(409, f"Order {order_id!r} already exists.", errors={"id": "already used"})
+    quoted = quote(session, program, phone, order, redeem, now)
+    check_redeem(quoted.decision, redeem)
+    if redeem > 0:
+        consent()
+    decision, guest = quoted.decision, quoted.guest
+    row = Order(
+        id=order_id,
+        guest_id=guest.id if guest else None,
+        phone=phone,
+        channel=order.channel,
+        source=order.source,
+        payload=order_payload(order),
+        total=kopecks(decision.total),
+        redeemed=kopecks(redeem),
+        accrual=kopecks(decision.accrual),
+        rules_version=decision.version,
+        explanation=[e._asdict() for e in decision.explanation],
+        status="placed",
+        placed_by=actor,
+        placed_at=now,
+        hold_expires_at=now + hold_ttl if redeem else None,
+    )
+    session.add(row)
+    session.flush()
+    if redeem and _move(session, row, "hold", row.redeemed, actor, now) is None:
+        # the balance moved between the quote and the hold: a concurrent order won
+        raise invalid("redeem", "the balance changed; quote again", redeem_max="0.00")
+    return row
+
+
+def _move(session: Session, order: Order, kind: str, amount: int, actor: str, now: datetime):
+    return ledger.move(
+        session,
+        order.guest_id,
+        kind,
+        amount,
+        actor=actor,
+        now=now,
+        order_id=order.id,
+        rules_version=order.rules_version,
+        reason=reason(kind, order.id, money(amount)),
+    )
+
+
+def _locked_order(session: Session, order_id: str) -> Order:
+    row = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+    if row is None:
+        raise Problem(404, f"No order {order_id!r}.", title="Not Found")
+    return row
+
+
+def complete(session: Session, order_id: str, actor: str, now: datetime) -> Order:
+    """The order was paid: spend the hold, credit the accrual, move the last order time."""
+    row = _locked_order(session, order_id)
+    if row.status not in ("placed", "expired"):
+        raise Problem(
+            409,
+            f"Order {order_id!r} is {row.status}; only a placed order completes.",
+            status_now=row.status,
+        )
+    if row.guest_id is not None:
+        _spend(session, row, actor, now)
+        if row.accrual:
+            _move(session, row, "accrual", row.accrual, actor, now)
+        session.execute(_touch_last_order(row.guest_id, now))
+    row.status, row.completed_at = "completed", now
+    return row
+
+
+def _spend(session: Session, row: Order, actor: str, now: datetime) -> None:
+    if not row.redeemed:
+        return
+    if row.status == "placed":
+        _move(session, row, "spend", row.redeemed, actor, now)
+        return
+    # The hold already timed out: spend from what is available now, if it is still there.
+    if _move(session, row, "hold", row.redeemed, actor, now) is None:
+        raise Problem(
+            409,
+            f"Order {row.id!r}: its hold expired and the guest no longer has "
+            f"{money(row.redeemed)} bonuses available.",
+            status_now=row.status,
+        )
+    _move(session, row, "spend", row.redeemed, actor, now)
+
+
+def _touch_last_order(guest_id: int, now: datetime):
+    return update(Guest).where(Guest.id == guest_id).values(last_order_at=now)
+
+
+def cancel(session: Session, order_id: str, actor: str, now: datetime) -> tuple[Order, dict]:
+    """Undo an order: release its hold, or give back what it spent and take back what it earned.
+
+    Returns the order and the kopecks moved: released, refunded, reversed, written_off.
+    """
+    row = _locked_order(session, order_id)
+    if row.status == "cancelled":
+        raise Problem(409, f"Order {order_id!r} is already cancelled.", status_now=row.status)
+    moved = {"released": 0, "refunded": 0, "reversed": 0, "written_off": 0}
+    if row.guest_id is not None and row.status == "placed" and row.redeemed:
+        _move(session, row, "release", row.redeemed, actor, now)
+        moved["released"] = row.redeemed
+    if row.guest_id is not None and row.status == "completed":
+        moved.update(_unwind(session, row, actor, now))
+    row.status, row.cancelled_at = "cancelled", now
+    return row, moved
+
+
+def _unwind(session: Session, row: Order, actor: str, now: datetime) -> dict:
+    """Refund the spend, then take back as much of the accrual as the guest still has.
+
+    A guest may already have spent the bonuses this order earned; the balance never goes
+    negative, so what cannot be taken back is written off and said in the entry's reason.
+    """
+    if row.redeemed:
+        _move(session, row, "refund", row.redeemed, actor, now)
+    if not row.accrual:
+        return {"refunded": row.redeemed}
+    for _ in range(5):  # another movement may take the balance between our read and write
+        guest = session.get(Guest, row.guest_id, populate_existing=True)
+        taken = max(0, min(row.accrual, guest.balance - guest.held))
+        moved = ledger.move(
+            session,
+            row.guest_id,
+            "reversal",
+            taken,
+            actor=actor,
+            now=now,
+            order_id=row.id,
+            rules_version=row.rules_version,
+            reason=reason("reversal", row.id, money(taken), written_off=money(row.accrual - taken)),
+        )
+        if moved is not None:
+            return {"refunded": row.redeemed, "reversed": taken, "written_off": row.accrual - taken}
+    raise Problem(
+        409, "The balance is changing too fast to cancel; retry.", headers={"Retry-After": "1"}
+    )
+
+
+def release_stale_holds(session: Session, now: datetime, limit: int = 500) -> int:
+    """Release the holds of placed orders left neither completed nor cancelled in time."""
+    rows = session.scalars(
+        select(Order)
+        .where(Order.status == "placed", Order.hold_expires_at <= now)
+        .order_by(Order.hold_expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    released = 0
+    for row in rows:
+        if row.guest_id is not None and row.redeemed:
+            _move(session, row, "release", row.redeemed, "hold-timer", now)
+        row.status = "expired"
+        released += 1
+    return released

@@ -1,0 +1,60 @@
+"""Guests: registration, tokens, and what a guest or an operator sees of an account."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+import sms
+from bonus_service.auth import GUEST_TOKEN_PREFIX, digest
+from bonus_service.models import Guest, GuestToken
+from bonus_service.problems import Problem
+
+
+def find(session: Session, phone: str) -> Guest | None:
+    return session.scalar(select(Guest).where(Guest.phone == phone))
+
+
+def register(session: Session, phone: str, now: datetime, by: str | None) -> Guest:
+    """Create the guest; a concurrent registration of the same phone raises 409."""
+    guest = Guest(phone=phone, registered_at=now, registered_by=by, balance=0, held=0)
+    try:
+        with session.begin_nested():
+            session.add(guest)
+    except IntegrityError:
+        raise Problem(
+            409, "This phone is already registered.", errors={"phone": "already registered"}
+        ) from None
+    return guest
+
+
+def find_or_register(session: Session, phone: str, now: datetime) -> Guest:
+    """The first successful login registers the guest (or finds the one just registered)."""
+    guest = find(session, phone)
+    if guest is not None:
+        return guest
+    try:
+        return register(session, phone, now, by=None)
+    except Problem:
+        return find(session, phone)
+
+
+def issue_token(session: Session, guest: Guest, now: datetime, ttl: timedelta) -> str:
+    token = GUEST_TOKEN_PREFIX + sms.new_token()
+    session.add(
+        GuestToken(
+            token_hash=digest(token), guest_id=guest.id, created_at=now, expires_at=now + ttl
+        )
+    )
+    return token
+
+
+def revoke_token(session: Session, token: str, now: datetime) -> None:
+    session.execute(
+        update(GuestToken)
+        .where(GuestToken.token_hash == digest(token), GuestToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )

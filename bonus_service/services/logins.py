@@ -1,0 +1,260 @@
+"""SMS codes: send with limits, verify with a bounded number of tries, use each once."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+import sms
+from bonus_service.db import Database
+from bonus_service.dbutil import insert_ignore
+from bonus_service.models import LoginCode, SmsSend, SmsThrottle
+from bonus_service.problems import Problem
+from bonus_service.settings import Settings
+
+HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class CodeSent:
+    phone: str
+    expires_in: int
+    resend_after: int
+
+
+def _too_many(detail: str, retry_after: float) -> Problem:
+    seconds = max(1, math.ceil(retry_after))
+    return Problem(
+        429,
+        detail,
+        title="Too Many Requests",
+        headers={"Retry-After": str(seconds)},
+        retry_after=seconds,
+    )
+
+
+def _lock(session: Session, subject: str, now: datetime) -> None:
+    """Serialise concurrent sends for one phone or address (row lock; SQLite locks the file)."""
+    insert_ignore(session, SmsThrottle.__table__, {"subject": subject, "touched_at": now})
+    session.execute(select(SmsThrottle).where(SmsThrottle.subject == subject).with_for_update())
+
+
+def _sends_since(session: Session, column, value: str, since: datetime) -> list[datetime]:
+    return list(
+        session.scalars(
+            select(SmsSend.sent_at)
+            .where(column == value, SmsSend.sent_at > since)
+            .order_by(SmsSend.sent_at)
+        )
+    )
+
+
+def _check_limits(
+    session: Session, settings: Settings, phone: str, address: str | None, now: datetime
+) -> None:
+    by_phone = _sends_since(session, SmsSend.phone, phone, now - HOUR)
+    if by_phone and (
+        wait := by_phone[-1] + timedelta(seconds=settings.sms_resend_seconds) - now
+    ) > timedelta(0):
+        raise _too_many(
+            "A code was sent to this phone a moment ago; wait before asking again.",
+            wait.total_seconds(),
+        )
+    if len(by_phone) >= settings.sms_per_phone_hour:
+        raise _too_many(
+            "Too many codes for this phone this hour.",
+            (by_phone[-settings.sms_per_phone_hour] + HOUR - now).total_seconds(),
+        )
+    if address is None:
+        return
+    by_address = _sends_since(session, SmsSend.address, address, now - HOUR)
+    if len(by_address) >= settings.sms_per_address_hour:
+        raise _too_many(
+            "Too many codes asked from this address this hour.",
+            (by_address[-settings.sms_per_address_hour] + HOUR - now).total_seconds(),
+        )
+
+
+def _store_code(
+    session: Session, settings: Settings, secret: bytes, phone: str, code: str, now: datetime
+) -> str:
+    code_hash = sms.hash_code(secret, phone, code)
+    insert_ignore(
+        session,
+        LoginCode.__table__,
+        {
+            "phone": phone,
+            "code_hash": None,
+            "created_at": now,
+            "expires_at": now,
+            "attempts_left": 0,
+        },
+    )
+    session.execute(
+        update(LoginCode)
+        .where(LoginCode.phone == phone)
+        .values(
+            code_hash=code_hash,
+            created_at=now,
+            used_at=None,
+            attempts_left=settings.code_attempts,
+            expires_at=now + timedelta(seconds=settings.code_ttl_seconds),
+        )
+    )
+    return code_hash
+
+
+def issue_code(
+    session: Session,
+    settings: Settings,
+    secret: bytes,
+    phone: str,
+    address: str | None,
+    purpose: str,
+    now: datetime,
+) -> tuple[str, int]:
+    """Check the limits, count the send and store a fresh code; returns (code, send id).
+
+    `address` is the guest's network address; None for an operator's call, which the
+    per-address limit does not apply to (a call center is one address for many guests).
+    """
+    _lock(session, f"phone:{phone}", now)
+    if address is not None:
+        _lock(session, f"addr:{address}", now)
+    _check_limits(session, settings, phone, address, now)
+    code = sms.new_code()
+    _store_code(session, settings, secret, phone, code, now)
+    send = SmsSend(phone=phone, address=address or "operator", purpose=purpose, sent_at=now)
+    session.add(send)
+    session.flush()
+    return code, send.id
+
+
+def deliver(
+    db: Database,
+    sender: sms.SmsSender,
+    phone: str,
+    body: str,
+    send_id: int,
+    secret: bytes,
+    code: str,
+) -> None:
+    """Send the SMS; if it fails, take the send and the code back so nothing counts."""
+    try:
+        sender.send(phone, body)
+    except sms.SmsError as error:
+        with db.unit_of_work() as session:
+            session.execute(delete(SmsSend).where(SmsSend.id == send_id))
+            session.execute(
+                update(LoginCode)
+                .where(
+                    LoginCode.phone == phone,
+                    LoginCode.code_hash == sms.hash_code(secret, phone, code),
+                )
+                .values(code_hash=None, attempts_left=0)
+            )
+            session.commit()
+        raise sms_problem(error) from error
+
+
+def sms_problem(error: sms.SmsError) -> Problem:
+    if isinstance(error, sms.SmsRejected):
+        return Problem(
+            422,
+            "The SMS provider refused this phone number.",
+            errors={"phone": "the SMS provider cannot deliver to this number"},
+        )
+    return Problem(
+        503,
+        "SMS delivery is unavailable right now; try again later.",
+        title="Service Unavailable",
+        headers={"Retry-After": "30"},
+    )
+
+
+def code_sent(settings: Settings, phone: str) -> CodeSent:
+    return CodeSent(phone, settings.code_ttl_seconds, settings.sms_resend_seconds)
+
+
+def use_code(
+    session: Session,
+    settings: Settings,
+    secret: bytes,
+    phone: str,
+    code: str,
+    now: datetime,
+    *,
+    field: str = "code",
+) -> None:
+    """Spend one try on the phone's live code; it passes at most once. Raises 401 or 429."""
+    tried = session.execute(
+        update(LoginCode)
+        .where(
+            LoginCode.phone == phone,
+            LoginCode.used_at.is_(None),
+            LoginCode.code_hash.is_not(None),
+            LoginCode.attempts_left > 0,
+            LoginCode.expires_at > now,
+        )
+        .values(attempts_left=LoginCode.attempts_left - 1)
+        .returning(LoginCode.code_hash, LoginCode.attempts_left)
+    ).first()
+    if tried is None:
+        raise _no_live_code(session, settings, phone, now, field)
+    if sms.code_matches(secret, phone, code, tried.code_hash):
+        used = session.execute(
+            update(LoginCode)
+            .where(
+                LoginCode.phone == phone,
+                LoginCode.used_at.is_(None),
+                LoginCode.code_hash == tried.code_hash,
+            )
+            .values(used_at=now)
+        )
+        if used.rowcount == 1:
+            return
+    session.commit()  # the failed try counts even though the request fails
+    if tried.attempts_left == 0:
+        raise _too_many(
+            "Too many wrong codes: this code no longer works; request a new one.",
+            _resend_wait(session, settings, phone, now),
+        )
+    raise Problem(
+        401, f"Wrong {field}.", errors={field: "wrong code"}, attempts_left=tried.attempts_left
+    )
+
+
+def _no_live_code(session, settings, phone, now, field) -> Problem:
+    live = session.scalar(
+        select(func.count())
+        .select_from(LoginCode)
+        .where(
+            LoginCode.phone == phone,
+            LoginCode.used_at.is_(None),
+            LoginCode.code_hash.is_not(None),
+            LoginCode.attempts_left == 0,
+            LoginCode.expires_at > now,
+        )
+    )
+    if live:
+        return _too_many(
+            "Too many wrong codes: request a new one.", _resend_wait(session, settings, phone, now)
+        )
+    return Problem(
+        401,
+        f"There is no valid {field} for this phone: it expired, was used, or "
+        "was never sent. Request a new one.",
+        errors={field: "expired or not requested"},
+        attempts_left=0,
+    )
+
+
+def _resend_wait(session, settings, phone, now) -> float:
+    last = session.scalar(select(func.max(SmsSend.sent_at)).where(SmsSend.phone == phone))
+    if last is None:
+        return 1
+    return (last + timedelta(seconds=settings.sms_resend_seconds) - now).total_seconds()

@@ -1,0 +1,147 @@
+"""Service settings read from the environment; a bad value stops start-up naming the variable."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class SettingsError(ValueError):
+    """A configuration value that the service refuses to start with."""
+
+
+def _int(name: str, raw: str, *, minimum: int = 0) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _choice(name: str, raw: str, options: tuple[str, ...]) -> str:
+    if raw not in options:
+        raise SettingsError(f"{name} must be one of {', '.join(options)}, got {raw!r}")
+    return raw
+
+
+def _timezone(name: str, raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"{name} is not a known time zone: {raw!r}") from None
+    return raw
+
+
+def _database_url(name: str, raw: str) -> str:
+    if not raw.startswith(("sqlite://", "postgresql+psycopg://", "postgresql://")):
+        raise SettingsError(f"{name} must be an sqlite:// or postgresql+psycopg:// URL")
+    return raw.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _country_codes(name: str, raw: str) -> frozenset[int]:
+    codes = frozenset(_int(name, part.strip().lstrip("+"), minimum=1) for part in raw.split(","))
+    if not codes:
+        raise SettingsError(f"{name} must list at least one country code")
+    return codes
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the service; the defaults are the embedded development set-up."""
+
+    database_url: str = ""
+    sms_backend: str = "console"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    twilio_api_base: str | None = None
+    twilio_timeout: int = 10
+    timezone: str = "Europe/Moscow"
+    secret_key: str = ""
+    sms_per_address_hour: int = 20
+    sms_per_phone_hour: int = 5
+    sms_resend_seconds: int = 60
+    code_ttl_seconds: int = 300
+    code_attempts: int = 5
+    token_ttl_days: int = 30
+    proxy_hops: int = 0
+    allowed_country_codes: frozenset[int] = field(default_factory=lambda: frozenset({7}))
+    max_body_bytes: int = 64 * 1024
+    hold_ttl_hours: int = 24
+    idempotency_ttl_hours: int = 48
+    scheduler_enabled: bool = True
+    rules_dir: str | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def with_overrides(self, overrides: Mapping[str, object]) -> Settings:
+        """A copy with some fields replaced (tests, the CLI)."""
+        return replace(self, **overrides)
+
+
+# variable → (field, parser); parsers take (variable name, raw text)
+_ENVIRONMENT = {
+    "BONUS_DATABASE_URL": ("database_url", _database_url),
+    "BONUS_SMS_BACKEND": ("sms_backend", lambda n, r: _choice(n, r, ("console", "twilio"))),
+    "TWILIO_ACCOUNT_SID": ("twilio_account_sid", lambda n, r: r),
+    "TWILIO_AUTH_TOKEN": ("twilio_auth_token", lambda n, r: r),
+    "TWILIO_FROM_NUMBER": ("twilio_from_number", lambda n, r: r),
+    "TWILIO_API_BASE": ("twilio_api_base", lambda n, r: r.rstrip("/")),
+    "TWILIO_TIMEOUT_SECONDS": ("twilio_timeout", lambda n, r: _int(n, r, minimum=1)),
+    "BONUS_TIMEZONE": ("timezone", _timezone),
+    "BONUS_SECRET_KEY": ("secret_key", lambda n, r: r),
+    "BONUS_SMS_PER_ADDRESS_HOUR": ("sms_per_address_hour", lambda n, r: _int(n, r, minimum=1)),
+    "BONUS_SMS_PER_PHONE_HOUR": ("sms_per_phone_hour", lambda n, r: _int(n, r, minimum=1)),
+    "BONUS_SMS_RESEND_SECONDS": ("sms_resend_seconds", _int),
+    "BONUS_CODE_TTL_SECONDS": ("code_ttl_seconds", lambda n, r: _int(n, r, minimum=30)),
+    "BONUS_CODE_ATTEMPTS": ("code_attempts", lambda n, r: _int(n, r, minimum=1)),
+    "BONUS_TOKEN_TTL_DAYS": ("token_ttl_days", lambda n, r: _int(n, r, minimum=1)),
+    "BONUS_PROXY_HOPS": ("proxy_hops", _int),
+    "BONUS_ALLOWED_COUNTRY_CODES": ("allowed_country_codes", _country_codes),
+    "BONUS_MAX_BODY_BYTES": ("max_body_bytes", lambda n, r: _int(n, r, minimum=1024)),
+    "BONUS_HOLD_TTL_HOURS": ("hold_ttl_hours", lambda n, r: _int(n, r, minimum=1)),
+    "BONUS_IDEMPOTENCY_TTL_HOURS": ("idempotency_ttl_hours", lambda n, r: _int(n, r, minimum=24)),
+    "BONUS_SCHEDULER": ("scheduler_enabled", _bool),
+    "BONUS_RULES_DIR": ("rules_dir", lambda n, r: r),
+}
+
+
+def default_database_url(instance_path: str) -> str:
+    """The embedded default: an SQLite file under the app's instance folder."""
+    return f"sqlite:///{Path(instance_path) / 'bonus.db'}"
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
+    """Parse every known variable that is set; unknown BONUS_* variables are refused too."""
+    environ = os.environ if environ is None else environ
+    known = {f.name for f in fields(Settings)}
+    values: dict[str, object] = {}
+    for variable, (name, parse) in _ENVIRONMENT.items():
+        raw = environ.get(variable)
+        if raw is not None and raw != "":
+            assert name in known
+            values[name] = parse(variable, raw.strip())
+    unknown = sorted(
+        v
+        for v in environ
+        if v.startswith("BONUS_") and not v.startswith("BONUS_TEST_") and v not in _ENVIRONMENT
+    )
+    if unknown:
+        raise SettingsError(f"unknown setting {unknown[0]}: see docs/configuration.md")
+    return Settings(**values)

@@ -1,0 +1,76 @@
+"""Every error is application/problem+json that names what was wrong."""
+
+import pytest
+
+from tests.service.helpers import problem_fields
+
+
+def test_an_unknown_path_is_a_404_problem(client):
+    response = client.get("/v1/nowhere")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 404
+
+
+def test_a_wrong_method_is_a_405_problem_with_allow(client):
+    response = client.delete("/v1/auth/sms-code")
+    assert response.status_code == 405
+    assert response.mimetype == "application/problem+json"
+    assert "POST" in response.headers["Allow"]
+
+
+def test_malformed_json_is_a_400_problem(client):
+    response = client.post("/v1/auth/sms-code", data=b'{"phone": ', content_type="application/json")
+    assert response.status_code == 400
+    assert "not valid JSON" in response.get_json()["detail"]
+
+
+def test_an_empty_body_is_a_400_problem(client):
+    response = client.post("/v1/auth/sms-code", data=b"", content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_a_wrong_content_type_is_a_415_problem(client):
+    response = client.post(
+        "/v1/auth/sms-code",
+        data="phone=+79123456789",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 415
+    assert "application/json" in response.get_json()["detail"]
+
+
+def test_a_body_over_the_limit_is_a_413_problem(client):
+    response = client.post(
+        "/v1/auth/sms-code",
+        data=b'{"phone": "' + b"9" * 70_000 + b'"}',
+        content_type="application/json",
+    )
+    assert response.status_code == 413
+    assert response.mimetype == "application/problem+json"
+
+
+def test_unknown_fields_are_refused_by_name(client):
+    response = client.post("/v1/auth/sms-code", json={"phone": "+79123456789", "admin": True})
+    assert response.status_code == 422
+    assert "admin" in problem_fields(response)
+
+
+def test_a_missing_field_is_named(client):
+    response = client.post("/v1/auth/verify", json={"phone": "+79123456789"})
+    assert response.status_code == 422
+    assert "code" in problem_fields(response)
+
+
+@pytest.mark.parametrize("body", [[], "text", 5, None])
+def test_a_body_that_is_not_an_object_is_refused(client, body):
+    response = client.post("/v1/auth/sms-code", json=body)
+    assert response.status_code in (400, 422)
+    assert response.mimetype == "application/problem+json"
+
+
+def test_nan_is_not_json(client):
+    response = client.post(
+        "/v1/auth/sms-code", data=b'{"phone": NaN}', content_type="application/json"
+    )
+    assert response.status_code == 400

@@ -1,0 +1,91 @@
+"""Operators look guests up and register them on their behalf; every call is audited."""
+
+from sqlalchemy import select
+
+from bonus_service.db import get_db
+from bonus_service.models import AuditEntry, Guest
+from tests.service.helpers import bearer, login, new_phone, problem_fields
+
+
+def test_an_operator_registers_a_guest_who_gets_the_login_sms(client, fake_twilio, make_key):
+    key, phone = make_key("operator", name="cc-anna"), new_phone()
+    response = client.post("/v1/guests", json={"phone": phone}, headers=bearer(key))
+    assert response.status_code == 201
+    assert response.get_json()["phone"] == phone
+    sms = fake_twilio.messages_to(phone)[-1]["body"]
+    assert "vilkinet" in sms.lower() or "ВилкиНет" in sms
+    code = fake_twilio.last_code(phone)
+    verified = client.post("/v1/auth/verify", json={"phone": phone, "code": code})
+    assert verified.status_code == 200
+
+
+def test_registering_a_registered_phone_is_409(client, fake_twilio, make_key):
+    key, phone = make_key("operator"), new_phone()
+    login(client, fake_twilio, phone)
+    response = client.post("/v1/guests", json={"phone": phone}, headers=bearer(key))
+    assert response.status_code == 409
+    assert "phone" in problem_fields(response)
+
+
+def test_registration_is_undone_when_the_sms_cannot_go(app, client, fake_twilio, make_key):
+    key, phone = make_key("operator"), new_phone()
+    fake_twilio.fail_next("server_error")
+    response = client.post("/v1/guests", json={"phone": phone}, headers=bearer(key))
+    assert response.status_code == 503
+    with get_db(app).unit_of_work(write=False) as session:
+        assert session.scalar(select(Guest).where(Guest.phone == phone)) is None
+    assert client.post("/v1/guests", json={"phone": phone}, headers=bearer(key)).status_code == 201
+
+
+def test_operator_writes_need_an_idempotency_key(client, make_key):
+    response = client.post(
+        "/v1/guests", json={"phone": new_phone()}, headers=bearer(make_key("operator"), None)
+    )
+    assert response.status_code == 400
+    assert "Idempotency-Key" in problem_fields(response)
+
+
+def test_a_retried_registration_returns_the_first_answer(client, fake_twilio, make_key):
+    key, phone = make_key("operator"), new_phone()
+    headers = bearer(key, "register-once")
+    first = client.post("/v1/guests", json={"phone": phone}, headers=headers)
+    second = client.post("/v1/guests", json={"phone": phone}, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.data == second.data
+    assert len(fake_twilio.messages_to(phone)) == 1
+    other = client.post("/v1/guests", json={"phone": new_phone()}, headers=headers)
+    assert other.status_code == 422
+
+
+def test_a_lookup_shows_the_account_and_is_audited(app, client, fake_twilio, make_key):
+    key, phone = make_key("operator", name="cc-boris"), new_phone()
+    login(client, fake_twilio, phone)
+    response = client.get(f"/v1/guests/8{phone[2:]}", headers=bearer(key, None))
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == {
+        "phone",
+        "balance",
+        "available",
+        "registered_at",
+        "last_order_at",
+        "burns_at",
+        "history",
+    }
+    with get_db(app).unit_of_work(write=False) as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.target == phone)).all()
+    assert [(e.actor, e.action) for e in entries] == [("cc-boris", "guest.lookup")]
+
+
+def test_an_unknown_guest_is_404(client, make_key):
+    assert (
+        client.get(
+            f"/v1/guests/{new_phone()}", headers=bearer(make_key("operator"), None)
+        ).status_code
+        == 404
+    )
+
+
+def test_a_malformed_phone_in_the_path_is_422(client, make_key):
+    response = client.get("/v1/guests/abc", headers=bearer(make_key("operator"), None))
+    assert response.status_code == 422

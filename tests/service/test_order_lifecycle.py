@@ -1,0 +1,198 @@
+"""Orders move bonuses only through the ledger: place, complete, cancel, hold expiry, consent."""
+
+from datetime import timedelta
+
+from freezegun import freeze_time
+from sqlalchemy import func, select
+
+from bonus_service.clock import utcnow
+from bonus_service.db import get_db
+from bonus_service.models import Guest, LedgerEntry
+from bonus_service.services.checkout import release_stale_holds
+from tests.service.checkout_helpers import pickup
+from tests.service.helpers import ask_code, bearer, new_phone
+
+
+def assert_ledger_matches_balances(app):
+    with get_db(app).unit_of_work(write=False) as session:
+        for guest in session.scalars(select(Guest)):
+            sums = session.execute(
+                select(
+                    func.coalesce(func.sum(LedgerEntry.amount), 0),
+                    func.coalesce(func.sum(LedgerEntry.held_delta), 0),
+                ).where(LedgerEntry.guest_id == guest.id)
+            ).one()
+            assert (guest.balance, guest.held) == tuple(sums)
+            assert guest.balance >= guest.held >= 0
+
+
+def test_place_holds_then_complete_spends_and_credits(app, shop):
+    phone, token = shop.guest("100")
+    placed = shop.place(phone, pickup("400.00"), redeem="80", token=token).get_json()
+    assert (placed["status"], placed["redeemed"], placed["balance"], placed["available"]) == (
+        "placed",
+        "80.00",
+        "100.00",
+        "20.00",
+    )
+    assert placed["accrual"] == "9.00"  # 3% of 320 paid
+    done = shop.complete(placed["id"]).get_json()
+    assert (done["status"], done["accrued"], done["balance"]) == ("completed", "9.00", "29.00")
+    me = shop.me(token)
+    assert me["last_order_at"] is not None
+    kinds = [e["kind"] for e in shop.history(token)]
+    assert kinds == ["accrual", "spend", "hold", "adjustment"]
+    assert_ledger_matches_balances(app)
+
+
+def test_cancel_before_completion_releases_the_hold(app, shop):
+    phone, token = shop.guest("100")
+    placed = shop.place(phone, pickup("400.00"), redeem="80", token=token).get_json()
+    cancelled = shop.cancel(placed["id"])
+    assert cancelled.status_code == 200
+    body = cancelled.get_json()
+    assert (body["status"], body["released"], body["available"]) == ("cancelled", "80.00", "100.00")
+    assert shop.complete(placed["id"]).status_code == 409
+    assert_ledger_matches_balances(app)
+
+
+def test_cancel_after_completion_refunds_the_spend_and_takes_back_the_accrual(app, shop):
+    phone, token = shop.guest("100")
+    placed = shop.place(phone, pickup("600.00"), redeem="100", token=token).get_json()
+    shop.complete(placed["id"])
+    assert shop.me(token)["balance"] == "50.00"  # 100 − 100 + 10% of 500
+    body = shop.cancel(placed["id"]).get_json()
+    assert (body["refunded"], body["reversed"], body["written_off"]) == ("100.00", "50.00", "0.00")
+    assert shop.me(token)["balance"] == "100.00"
+    assert_ledger_matches_balances(app)
+
+
+def test_a_spent_accrual_cannot_be_taken_back_below_zero(app, shop):
+    phone, token = shop.guest()
+    first = shop.place(phone, pickup("1000.00")).get_json()
+    shop.complete(first["id"])  # earns 100
+    second = shop.place(phone, pickup("1000.00"), redeem="100", token=token).get_json()
+    shop.complete(second["id"])  # spends 100, earns 90
+    body = shop.cancel(first["id"]).get_json()
+    assert (body["reversed"], body["written_off"], body["balance"]) == ("90.00", "10.00", "0.00")
+    reversal = shop.history(token)[0]
+    assert reversal["kind"] == "reversal"
+    assert "уже потрачены" in reversal["reason"]
+    assert_ledger_matches_balances(app)
+
+
+def test_a_stale_hold_is_released_by_the_timer(app, shop):
+    phone, token = shop.guest("100")
+    with freeze_time(utcnow()) as clock:
+        placed = shop.place(phone, pickup("400.00"), redeem="50", token=token).get_json()
+        clock.tick(timedelta(hours=23, minutes=59))
+        with get_db(app).unit_of_work() as session:
+            assert release_stale_holds(session, utcnow()) == 0
+        clock.tick(timedelta(minutes=1))
+        with get_db(app).unit_of_work() as session:
+            assert release_stale_holds(session, utcnow()) == 1
+            session.commit()
+    assert shop.me(token)["available"] == "100.00"
+    order = shop.client.get(f"/v1/orders/{placed['id']}", headers=bearer(shop.checkout, None))
+    assert order.get_json()["status"] == "expired"
+    # the shop may still complete it while the bonuses are there
+    assert shop.complete(placed["id"]).status_code == 200
+    assert shop.me(token)["balance"] == "60.00"  # 100 − 50 + 3% of 350
+    assert_ledger_matches_balances(app)
+
+
+def test_redeeming_without_consent_is_403(shop):
+    phone, _ = shop.guest("100")
+    response = shop.place(phone, pickup("400.00"), redeem="10")
+    assert response.status_code == 403
+    assert shop.me(shop.guest()[1])["balance"] == "0.00"
+
+
+def test_another_guests_token_is_not_consent(shop):
+    phone, _ = shop.guest("100")
+    _, other_token = shop.guest("100")
+    assert shop.place(phone, pickup("400.00"), redeem="10", token=other_token).status_code == 403
+
+
+def test_an_sms_confirmation_code_is_consent_once(shop):
+    phone, token = shop.guest("100")
+    shop.client.application.extensions["bonus_settings"]  # the app is configured
+    from freezegun import freeze_time as frozen
+
+    with frozen(utcnow() + timedelta(minutes=2)):
+        code = ask_code(shop.client, shop.fake, phone)
+        first = shop.place(phone, pickup("400.00"), redeem="10", confirmation_code=code)
+        assert first.status_code == 201
+        again = shop.place(phone, pickup("400.00"), redeem="10", confirmation_code=code)
+        assert again.status_code == 401
+    assert shop.me(token)["available"] == "90.00"
+
+
+def test_accrual_needs_no_consent(shop):
+    phone, _ = shop.guest()
+    assert shop.place(phone, pickup("400.00")).status_code == 201
+
+
+def test_redeem_over_the_cap_is_422_naming_redeem_max(shop):
+    phone, token = shop.guest("1000")
+    response = shop.place(phone, pickup("400.00"), redeem="81", token=token)
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["redeem_max"] == "80.00"
+    assert "redeem" in {e["field"] for e in body["errors"]}
+
+
+def test_an_order_id_used_twice_is_409(shop):
+    phone, _ = shop.guest()
+    assert shop.place(phone, pickup("100.00"), oid="SAME-1").status_code == 201
+    assert shop.place(phone, pickup("200.00"), oid="SAME-1").status_code == 409
+
+
+def test_the_order_view_shows_its_movements(shop, make_key):
+    phone, token = shop.guest("100")
+    placed = shop.place(phone, pickup("400.00"), redeem="50", token=token).get_json()
+    shop.complete(placed["id"])
+    view = shop.client.get(
+        f"/v1/orders/{placed['id']}", headers=bearer(make_key("operator"), None)
+    ).get_json()
+    assert view["status"] == "completed"
+    assert [m["kind"] for m in view["movements"]] == ["hold", "spend", "accrual"]
+    assert view["order"]["items"][0]["price"] == "400.00"
+
+
+def test_an_unknown_order_is_404(shop):
+    assert shop.complete("nope").status_code == 404
+    assert (
+        shop.client.get("/v1/orders/nope", headers=bearer(shop.checkout, None)).status_code == 404
+    )
+
+
+def test_an_operator_adjustment_is_signed_reasoned_and_cannot_overdraw(app, shop):
+    phone, token = shop.guest("100")
+    debit = shop.client.post(
+        f"/v1/guests/{phone}/adjustments",
+        json={"amount": "-30.50", "reason": "ошибка начисления"},
+        headers=bearer(shop.operator),
+    )
+    assert debit.status_code == 201
+    assert debit.get_json()["balance"] == "69.50"
+    entry = debit.get_json()["entry"]
+    assert (entry["actor"], entry["amount"]) == ("call-center", "-30.50")
+    assert "ошибка начисления" in entry["reason"]
+    over = shop.client.post(
+        f"/v1/guests/{phone}/adjustments",
+        json={"amount": "-70", "reason": "слишком много"},
+        headers=bearer(shop.operator),
+    )
+    assert over.status_code == 422
+    assert shop.me(token)["balance"] == "69.50"
+    assert_ledger_matches_balances(app)
+
+
+def test_adjusting_an_unknown_guest_is_404(shop):
+    response = shop.client.post(
+        f"/v1/guests/{new_phone()}/adjustments",
+        json={"amount": "5", "reason": "проверка"},
+        headers=bearer(shop.operator),
+    )
+    assert response.status_code == 404

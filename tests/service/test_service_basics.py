@@ -1,0 +1,79 @@
+"""Health, readiness, the OpenAPI spec and its browsable page, configuration."""
+
+import pytest
+
+from bonus_service import create_app
+from bonus_service.settings import SettingsError, from_environment
+
+
+def test_healthz_says_ok(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_readyz_checks_the_database(client):
+    assert client.get("/readyz").get_json() == {"status": "ready"}
+
+
+def test_readyz_is_a_503_problem_when_the_database_is_gone(tmp_path):
+    app = create_app(
+        {
+            "database_url": f"sqlite:///{tmp_path}/missing/dir/x.db",
+            "secret_key": "s",
+            "scheduler_enabled": False,
+        }
+    )
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+
+
+def test_the_openapi_spec_is_generated_from_the_schemas(client):
+    spec = client.get("/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    assert "/v1/auth/sms-code" in spec["paths"]
+    assert "apiKey" in spec["components"]["securitySchemes"]
+
+
+def test_the_docs_page_is_served_with_its_assets(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert b"swagger" in page.data.lower()
+    assert client.get("/docs/static/swagger-ui-bundle.js").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("BONUS_SMS_BACKEND", "pigeon"),
+        ("BONUS_TIMEZONE", "Mars/Olympus"),
+        ("BONUS_PROXY_HOPS", "-1"),
+        ("BONUS_SMS_PER_ADDRESS_HOUR", "many"),
+        ("BONUS_DATABASE_URL", "mysql://x"),
+        ("BONUS_SCHEDULER", "perhaps"),
+        ("BONUS_TYPO_SETTING", "1"),
+    ],
+)
+def test_a_bad_setting_stops_start_up_naming_the_variable(variable, value):
+    with pytest.raises(SettingsError, match=variable):
+        from_environment({variable: value})
+
+
+def test_twilio_without_credentials_stops_start_up(tmp_path, monkeypatch):
+    monkeypatch.setenv("BONUS_SMS_BACKEND", "twilio")
+    with pytest.raises(SettingsError, match="TWILIO_ACCOUNT_SID"):
+        create_app({"database_url": f"sqlite:///{tmp_path}/x.db", "scheduler_enabled": False})
+
+
+def test_settings_parse_the_documented_variables():
+    settings = from_environment(
+        {
+            "BONUS_PROXY_HOPS": "2",
+            "BONUS_TIMEZONE": "Asia/Yekaterinburg",
+            "BONUS_SMS_PER_ADDRESS_HOUR": "7",
+        }
+    )
+    assert (settings.proxy_hops, settings.timezone, settings.sms_per_address_hour) == (
+        2,
+        "Asia/Yekaterinburg",
+        7,
+    )
