@@ -1,0 +1,88 @@
+"""The rules in force are served as data and as the published Russian text; zones are admin data."""
+
+from sqlalchemy import select
+
+from bonus_service.db import get_db
+from bonus_service.models import AuditEntry
+from tests.service.helpers import bearer, problem_fields
+
+
+def test_v1_rules_serves_the_program_in_force_as_data(client):
+    body = client.get("/v1/rules").get_json()
+    assert body["version"] == "2024-01-01-default"
+    assert body["effective_from"] == "2024-01-01T00:00:00+03:00"
+    assert body["rules"]["redemption"]["max_percent"] == "20"
+    assert [v["version"] for v in body["versions"]] == ["2024-01-01-default"]
+
+
+def test_the_published_rules_are_russian_text_rendered_from_the_data(client, shop):
+    page = client.get("/rules")
+    assert page.status_code == 200
+    assert page.mimetype == "text/plain"
+    text = page.get_data(as_text=True)
+    assert "10%" in text and "3%" in text and "20%" in text
+    assert "1 бонус = 1 рубл" in text
+    assert "2024-01-01-default" in text or "01.01.2024" in text
+
+
+def test_a_later_program_version_takes_over_and_the_earlier_is_listed(tmp_path, database_url):
+    import json
+    import shutil
+    from pathlib import Path
+
+    from bonus_service import create_app
+
+    programs = Path(__file__).resolve().parents[2] / "rules" / "programs"
+    shutil.copytree(programs, tmp_path / "programs")
+    winter = json.loads(
+        (Path(__file__).resolve().parents[1] / "rules" / "programs" / "winter.json").read_text()
+    )
+    (tmp_path / "programs" / "winter.json").write_text(json.dumps(winter, ensure_ascii=False))
+    app = create_app(
+        {
+            "database_url": database_url,
+            "rules_dir": str(tmp_path / "programs"),
+            "secret_key": "s",
+            "scheduler_enabled": False,
+        }
+    )
+    client = app.test_client()
+    body = client.get("/v1/rules").get_json()
+    assert body["version"] == winter["version"]
+    assert len(body["versions"]) == 2
+    assert "Предыдущие версии" in client.get("/rules").get_data(as_text=True)
+
+
+def test_an_admin_puts_a_zone_and_anyone_reads_it(app, client, make_key):
+    admin = make_key("admin", name="ops")
+    response = client.put(
+        "/v1/zones/east", json={"name": "Восток", "min_order": "700.00"}, headers=bearer(admin)
+    )
+    assert response.status_code == 200
+    assert response.get_json()["min_order"] == "700.00"
+    zones = client.get("/v1/zones").get_json()["zones"]
+    assert [(z["code"], z["min_order"]) for z in zones] == [("east", "700.00")]
+    with get_db(app).unit_of_work(write=False) as session:
+        audit = session.scalars(select(AuditEntry).where(AuditEntry.target == "east")).all()
+    assert [(a.actor, a.action) for a in audit] == [("ops", "zone.put")]
+
+
+def test_zones_need_the_admin_scope(client, make_key):
+    response = client.put(
+        "/v1/zones/east",
+        json={"name": "Восток", "min_order": "1"},
+        headers=bearer(make_key("operator")),
+    )
+    assert response.status_code == 403
+
+
+def test_a_bad_zone_is_refused_naming_the_field(client, make_key):
+    admin = make_key("admin")
+    bad_code = client.put(
+        "/v1/zones/Bad%20Code", json={"name": "x", "min_order": "1"}, headers=bearer(admin)
+    )
+    assert "code" in problem_fields(bad_code)
+    bad_min = client.put(
+        "/v1/zones/ok", json={"name": "x", "min_order": "-1"}, headers=bearer(admin)
+    )
+    assert "min_order" in problem_fields(bad_min)
