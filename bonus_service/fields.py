@@ -56,16 +56,20 @@ class SignedAmount(Amount):
         return -amount if negative else amount
 
 
+def normalise_phone(raw: str) -> str:
+    """E.164 for a number in any common format, under the configured country allow-list."""
+    allowed = current_app.extensions["bonus_settings"].allowed_country_codes
+    try:
+        return sms.normalise_phone(raw, allowed_country_codes=allowed)
+    except sms.PhoneError as error:
+        raise ValidationError(error.reason) from None
+
+
 class Phone(fields.String):
     """A mobile number in any common format, normalised to E.164."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        raw = super()._deserialize(value, attr, data, **kwargs)
-        allowed = current_app.extensions["bonus_settings"].allowed_country_codes
-        try:
-            return sms.normalise_phone(raw, allowed_country_codes=allowed)
-        except sms.PhoneError as error:
-            raise ValidationError(error.reason) from None
+        return normalise_phone(super()._deserialize(value, attr, data, **kwargs))
 
 
 class OrderField(fields.Nested):

@@ -1,5 +1,7 @@
 """The call center's view of guests: look one up, register one on the guest's behalf."""
 
+import dataclasses
+
 from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -10,7 +12,7 @@ from bonus_service import program
 from bonus_service.auth import require_scope
 from bonus_service.clock import utcnow
 from bonus_service.db import unit_of_work
-from bonus_service.fields import Phone
+from bonus_service.fields import normalise_phone
 from bonus_service.idempotency import idempotent
 from bonus_service.problems import Problem, invalid
 from bonus_service.schemas import AdjustmentIn, AdjustmentOut, GuestOut, PhoneIn
@@ -31,13 +33,13 @@ RECENT = 20
 def path_phone(raw: str) -> str:
     """A phone in the path, in any common format."""
     try:
-        return Phone()._deserialize(raw, "phone", None)
+        return normalise_phone(raw)
     except ValidationError as error:
         raise invalid("phone", "; ".join(error.messages)) from None
 
 
 def operator_view(session, guest, now) -> dict:
-    view = accounts.account(guest, program.in_force(now)).__dict__
+    view = dataclasses.asdict(accounts.account(guest, program.in_force(now)))
     return {**view, "history": accounts.history(session, guest.id, RECENT)[0]}
 
 
