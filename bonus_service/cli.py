@@ -80,3 +80,54 @@ def serve(bind: str, workers: int, gunicorn_args: tuple[str, ...]) -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(bonus)
+
+
+# --- issue 5: the expiry job and the scheduler process (appended; owned by scheduler/) ----------
+
+
+def _as_of(_ctx, _param, value: str | None):
+    """--as-of: an ISO date-time (a naive one is read in BONUS_TIMEZONE by the command)."""
+    if value is None:
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO date-time") from None
+
+
+@bonus.command("expire")
+@click.option("--as-of", "as_of", callback=_as_of, help="Run as of this ISO date-time.")
+@click.option("--dry-run", is_flag=True, help="Count what would burn; change nothing.")
+@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1))
+def expire_command(as_of, dry_run: bool, batch_size: int) -> None:
+    """Burn the balances of idle guests now (the nightly job, by hand)."""
+    from flask import current_app
+
+    from bonus_service import program
+    from scheduler.jobs import expire_balances
+
+    now = as_of or utcnow()
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=current_app.extensions["bonus_settings"].tz)
+    report = expire_balances(
+        get_db(), program.book(), now, batch_size=batch_size, dry_run=dry_run
+    )
+    verb = "would burn" if dry_run else "burned"
+    click.echo(
+        f"{verb} {report.guests} balances, {report.bonuses} bonuses "
+        f"(idle since before {report.cutoff.isoformat()}, rules {report.rules_version}, "
+        f"as of {now.isoformat()})"
+    )
+
+
+@bonus.command("scheduler")
+def scheduler_command() -> None:
+    """Run the periodic jobs in this process until stopped (keep BONUS_SCHEDULER=false on web)."""
+    from flask import current_app
+
+    from scheduler.schedule import run_blocking
+
+    click.echo("scheduler running; Ctrl-C to stop")
+    run_blocking(current_app._get_current_object())

@@ -14,6 +14,7 @@ import secrets
 from datetime import timedelta
 
 from flask import Response, current_app, g, request
+from flask_smorest import Blueprint
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
@@ -24,8 +25,21 @@ from bonus_service.models import IdempotencyRecord
 from bonus_service.problems import Problem, problem_response
 
 HEADER = "Idempotency-Key"
-LEASE = timedelta(seconds=30)
 MAX_KEY_LENGTH = 200
+# documented on every idempotent operation, so clients (and schemathesis) see it is required
+HEADER_PARAMETER = {
+    "in": "header",
+    "name": HEADER,
+    "required": True,
+    "description": "A key per intended effect: a retry with the same key and body replays the "
+    "first answer and changes nothing more.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+}
+
+
+def _lease() -> timedelta:
+    """How long a claim holds its key before a retry may take over the dead attempt's place."""
+    return timedelta(seconds=current_app.extensions["bonus_settings"].idempotency_lease_seconds)
 
 
 def _request_hash() -> str:
@@ -59,7 +73,7 @@ def _claim(client_id: int, key: str, request_hash: str) -> tuple[int, str] | Res
             key=key,
             request_hash=request_hash,
             lease=lease,
-            lease_until=now + LEASE,
+            lease_until=now + _lease(),
             created_at=now,
         )
         session.add(record)
@@ -99,7 +113,7 @@ def _claim(client_id: int, key: str, request_hash: str) -> tuple[int, str] | Res
                 IdempotencyRecord.lease == record.lease,
                 IdempotencyRecord.status_code.is_(None),
             )
-            .values(lease=lease, lease_until=now + LEASE)
+            .values(lease=lease, lease_until=now + _lease())
         )
         session.commit()
         if taken.rowcount != 1:
@@ -176,7 +190,7 @@ def idempotent(view):
             session.commit()
         return response
 
-    return wrapper
+    return Blueprint.doc(parameters=[HEADER_PARAMETER])(wrapper)
 
 
 def purge(session, older_than) -> int:

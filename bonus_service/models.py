@@ -210,3 +210,26 @@ class LedgerEntry(Base):
     actor: Mapped[str] = mapped_column(String(80))
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- issue 5: the scheduler's lease on a periodic job (appended; owned by scheduler/) ----------
+
+
+class JobRun(Base):
+    """One run of a periodic job (e.g. the expiry of one local date), leased to one instance.
+
+    A row is claimed by inserting it, or by taking it over once its lease has lapsed (the
+    holder died); `finished_at` closes it, so the same (name, run_key) never runs twice.
+    """
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("name", "run_key", name="name_run_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    run_key: Mapped[str] = mapped_column(String(40))
+    owner: Mapped[str] = mapped_column(String(120))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    figures: Mapped[dict | None] = mapped_column(JSON)

@@ -82,8 +82,11 @@ class Settings:
     allowed_country_codes: frozenset[int] = field(default_factory=lambda: frozenset({7}))
     max_body_bytes: int = 64 * 1024
     hold_ttl_hours: int = 24
+    burn_warning_days: int = 7
     idempotency_ttl_hours: int = 48
+    idempotency_lease_seconds: int = 30
     scheduler_enabled: bool = True
+    cookie_secure: bool = True
     rules_dir: str | None = None
 
     @property
@@ -116,8 +119,14 @@ _ENVIRONMENT = {
     "BONUS_ALLOWED_COUNTRY_CODES": ("allowed_country_codes", _country_codes),
     "BONUS_MAX_BODY_BYTES": ("max_body_bytes", lambda n, r: _int(n, r, minimum=1024)),
     "BONUS_HOLD_TTL_HOURS": ("hold_ttl_hours", lambda n, r: _int(n, r, minimum=1)),
+    "BONUS_BURN_WARNING_DAYS": ("burn_warning_days", lambda n, r: _int(n, r, minimum=1)),
     "BONUS_IDEMPOTENCY_TTL_HOURS": ("idempotency_ttl_hours", lambda n, r: _int(n, r, minimum=24)),
+    "BONUS_IDEMPOTENCY_LEASE_SECONDS": (
+        "idempotency_lease_seconds",
+        lambda n, r: _int(n, r, minimum=1),
+    ),
     "BONUS_SCHEDULER": ("scheduler_enabled", _bool),
+    "BONUS_COOKIE_SECURE": ("cookie_secure", _bool),
     "BONUS_RULES_DIR": ("rules_dir", lambda n, r: r),
 }
 

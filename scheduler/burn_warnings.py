@@ -1,0 +1,139 @@
+"""The warning SMS a few days before an idle balance burns: one per guest per burn date.
+
+A guest is warned when their burns_at (rules.burns_at, the date /v1/me shows) falls within the
+next `days_before` days. `guests.warned_for` records the burns_at a warning went out for: it is
+claimed (conditionally, in its own transaction) before the SMS is sent and put back if the send
+fails, so a failure is retried by the next run and two runs never text the same guest twice.
+A new order moves burns_at, so the guest is warned again only for the new date.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+
+import rules
+import sms
+from bonus_service.db import Database
+from bonus_service.fields import money
+from bonus_service.models import Guest
+
+DEFAULT_DAYS_BEFORE = 7  # BONUS_BURN_WARNING_DAYS once settings carry it
+BATCH_SIZE = 500
+# Consecutive "provider unavailable" answers after which the run stops; the rest goes next run.
+GIVE_UP_AFTER = 5
+
+logger = logging.getLogger("scheduler.burn_warnings")
+LAST_ACTIVITY = func.coalesce(Guest.last_order_at, Guest.registered_at)
+
+
+@dataclass(frozen=True)
+class WarningReport:
+    sent: int
+    failed: int
+    stopped_early: bool = False
+
+
+@dataclass(frozen=True)
+class _Due:
+    guest_id: int
+    phone: str
+    last_activity: datetime
+    warned_for: datetime | None
+    burns_at: datetime
+
+
+def send_burn_warnings(
+    db: Database,
+    book: rules.ProgramBook,
+    sender: sms.SmsSender,
+    now: datetime,
+    days_before: int = DEFAULT_DAYS_BEFORE,
+) -> WarningReport:
+    """Text every guest whose available balance burns within `days_before` days of `now`."""
+    program = book.in_force(now)
+    window = (
+        rules.idle_cutoff(program, now),
+        rules.idle_cutoff(program, now + timedelta(days=days_before)),
+    )
+    sent = failed = unavailable_in_a_row = 0
+    after = 0
+    while batch := _due(db, program, now, window, after):
+        after = batch[-1].guest_id
+        for due in batch:
+            outcome = _warn(db, sender, due)
+            if outcome is None:
+                continue
+            sent, failed = sent + (outcome == "sent"), failed + (outcome != "sent")
+            unavailable_in_a_row = unavailable_in_a_row + 1 if outcome == "unavailable" else 0
+            if unavailable_in_a_row >= GIVE_UP_AFTER:
+                logger.warning("SMS provider unavailable; burn warnings stop until next run")
+                return WarningReport(sent, failed, stopped_early=True)
+    return WarningReport(sent, failed)
+
+
+def _due(db, program, now, window, after) -> list[_Due]:
+    """The next batch of guests in the window not yet warned for their current burn date.
+
+    A warning for an earlier burn date lies in the past (the guest has ordered since), while
+    the current one lies ahead of `now`; so `warned_for <= now` means "not warned for this one".
+    """
+    query = (
+        select(Guest.id, Guest.phone, LAST_ACTIVITY, Guest.warned_for)
+        .where(
+            Guest.id > after,
+            LAST_ACTIVITY >= window[0],
+            LAST_ACTIVITY < window[1],
+            Guest.balance > Guest.held,
+            Guest.warned_for.is_(None) | (Guest.warned_for <= now),
+        )
+        .order_by(Guest.id)
+        .limit(BATCH_SIZE)
+    )
+    with db.unit_of_work(write=False) as session:
+        rows = session.execute(query).all()
+    return [_Due(*row, rules.burns_at(program, row[2])) for row in rows]
+
+
+def _warn(db: Database, sender: sms.SmsSender, due: _Due) -> str | None:
+    """Claim, send, and put the claim back on failure; None if someone else got there first."""
+    kopecks = _claim(db, due)
+    if kopecks is None:
+        return None
+    try:
+        sender.send(due.phone, sms.texts.burn_warning(money(kopecks), due.burns_at.date()))
+    except Exception as error:  # any failure: the warning is retried next run
+        logger.warning("burn warning to guest %s not sent: %s", due.guest_id, error)
+        _unclaim(db, due)
+        return "unavailable" if isinstance(error, sms.SmsUnavailable) else "failed"
+    return "sent"
+
+
+def _claim(db: Database, due: _Due) -> int | None:
+    with db.unit_of_work() as session:
+        kopecks = session.scalar(
+            update(Guest)
+            .where(
+                Guest.id == due.guest_id,
+                LAST_ACTIVITY == due.last_activity,
+                Guest.balance > Guest.held,
+                Guest.warned_for.is_(None) | (Guest.warned_for != due.burns_at),
+            )
+            .values(warned_for=due.burns_at)
+            .returning(Guest.balance - Guest.held)
+        )
+        session.commit()
+    return kopecks
+
+
+def _unclaim(db: Database, due: _Due) -> None:
+    with db.unit_of_work() as session:
+        session.execute(
+            update(Guest)
+            .where(Guest.id == due.guest_id, Guest.warned_for == due.burns_at)
+            .values(warned_for=due.warned_for)
+        )
+        session.commit()

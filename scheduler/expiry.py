@@ -1,0 +1,236 @@
+"""The nightly expiry: an idle guest's available balance burns, one batch per transaction.
+
+Idle means no completed order for `idle_months` calendar months, counted from the last one (or
+from registration): exactly the guests with last activity before rules.idle_cutoff(program, now),
+which is the arithmetic /v1/me shows as burns_at. Only `balance - held` burns: bonuses held by an
+open order stay with it (spent at completion, or released by the hold timer and burned by a
+later run if the guest is still idle).
+
+Each batch is set-based SQL whose write is conditional on the guest still being idle with
+something to burn, so a run racing an order, another run, or a crash burns each balance once,
+and each burn is one `expiry` entry whose amount is exactly the balance change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.orm import Session
+
+import rules
+from bonus_service.db import Database
+from bonus_service.fields import money
+from bonus_service.models import Guest, UTCDateTime
+from bonus_service.services.reasons import bonuses, reason
+
+ACTOR = "expiry-job"
+DEFAULT_BATCH_SIZE = 5000
+
+GUESTS = Guest.__table__
+LAST_ACTIVITY = func.coalesce(Guest.last_order_at, Guest.registered_at)
+
+
+@dataclass(frozen=True)
+class ExpiryReport:
+    """What a run burned (or, dry, would burn): balances and kopecks."""
+
+    guests: int
+    kopecks: int
+    cutoff: datetime | None = None
+    rules_version: str | None = None
+    dry_run: bool = False
+
+    @property
+    def bonuses(self) -> Decimal:
+        return money(self.kopecks)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One committed batch: the last guest id it looked at, and what it burned."""
+
+    last_id: int
+    guests: int
+    kopecks: int
+
+
+@dataclass(frozen=True)
+class _Terms:
+    cutoff: datetime
+    now: datetime
+    version: str
+    months: int
+
+
+def expire_balances(
+    db: Database,
+    book: rules.ProgramBook,
+    now: datetime,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    dry_run: bool = False,
+    on_batch: Callable[[Batch], None] | None = None,
+) -> ExpiryReport:
+    """Burn every idle available balance as of `now` under the program then in force.
+
+    `on_batch` is called after each committed batch (the lease's heartbeat); if it raises, the
+    run stops there with every earlier batch kept, and a rerun finishes the rest.
+    """
+    program = book.in_force(now)
+    terms = _Terms(rules.idle_cutoff(program, now), now, program.version, program.idle_months)
+    if dry_run:
+        guests, kopecks = _would_burn(db, terms.cutoff)
+        return ExpiryReport(guests, kopecks, terms.cutoff, terms.version, dry_run=True)
+    burn = _burn_postgresql if db.engine.dialect.name == "postgresql" else _burn_sqlite
+    after, guests, kopecks = 0, 0, 0
+    while True:
+        with db.unit_of_work() as session:
+            batch = burn(session, terms, after, batch_size)
+            session.commit()
+        if batch is None:
+            return ExpiryReport(guests, kopecks, terms.cutoff, terms.version)
+        after, guests, kopecks = batch.last_id, guests + batch.guests, kopecks + batch.kopecks
+        if on_batch is not None:
+            on_batch(batch)
+
+
+def _idle(cutoff: datetime):
+    """Guests idle since before `cutoff` with something available to burn."""
+    return (LAST_ACTIVITY < cutoff) & (Guest.balance > Guest.held)
+
+
+def _would_burn(db: Database, cutoff: datetime) -> tuple[int, int]:
+    query = select(func.count(), func.coalesce(func.sum(Guest.balance - Guest.held), 0)).where(
+        _idle(cutoff)
+    )
+    with db.unit_of_work(write=False) as session:
+        guests, kopecks = session.execute(query).one()
+    return int(guests), int(kopecks)
+
+
+# PostgreSQL: one statement per batch. FOR UPDATE locks the batch, re-reading a row that a
+# concurrent order or adjustment committed meanwhile (and dropping it if no longer idle), so
+# batch.balance is the balance the UPDATE replaces; the UPDATE re-checks the condition on that
+# same latest row, and the INSERT takes its amounts from the UPDATE's RETURNING: the entries and
+# the balances cannot disagree. (No `g.balance = batch.balance` in the UPDATE: it would be
+# tested against the statement's snapshot, older than the locked row, and skip the guest.)
+_POSTGRESQL_BATCH = """
+WITH batch AS (
+    SELECT id, balance FROM guests
+    WHERE id > :after AND balance > held
+      AND COALESCE(last_order_at, registered_at) < :cutoff
+    ORDER BY id
+    LIMIT :size
+    FOR UPDATE
+), burned AS (
+    UPDATE guests AS g SET balance = g.held
+    FROM batch
+    WHERE g.id = batch.id AND g.balance > g.held
+      AND COALESCE(g.last_order_at, g.registered_at) < :cutoff
+    RETURNING g.id AS guest_id, batch.balance - g.held AS burned, g.held AS balance_after
+), entries AS (
+    INSERT INTO ledger_entries
+        (guest_id, kind, amount, held_delta, balance_after, rules_version, actor, reason,
+         created_at)
+    SELECT guest_id, 'expiry', -burned, 0, balance_after, :version, :actor, {reason}, :now
+    FROM burned
+    ORDER BY guest_id
+    RETURNING amount
+)
+SELECT (SELECT max(id) FROM batch), (SELECT count(*) FROM entries),
+       (SELECT coalesce(-sum(amount), 0) FROM entries)
+"""
+
+
+def _burn_postgresql(session: Session, terms: _Terms, after: int, size: int) -> Batch | None:
+    fragment, reason_params = reason_sql("burned", terms.months)
+    statement = text(_POSTGRESQL_BATCH.format(reason=fragment)).bindparams(
+        bindparam("cutoff", type_=UTCDateTime), bindparam("now", type_=UTCDateTime)
+    )
+    last_id, guests, kopecks = session.execute(
+        statement,
+        {
+            "after": after,
+            "size": size,
+            "cutoff": terms.cutoff,
+            "now": terms.now,
+            "version": terms.version,
+            "actor": ACTOR,
+            **reason_params,
+        },
+    ).one()
+    return None if last_id is None else Batch(last_id, int(guests), int(kopecks))
+
+
+# SQLite: writers are serialised (the unit of work begins IMMEDIATE), so within the batch's
+# transaction nothing else moves: the INSERT and the UPDATE see the same rows and balances.
+_SQLITE_ENTRIES = """
+INSERT INTO ledger_entries
+    (guest_id, kind, amount, held_delta, balance_after, rules_version, actor, reason, created_at)
+SELECT id, 'expiry', -(balance - held), 0, held, :version, :actor, {reason}, :now
+FROM guests
+WHERE id > :after AND id <= :last AND balance > held
+  AND COALESCE(last_order_at, registered_at) < :cutoff
+ORDER BY id
+"""
+
+
+def _burn_sqlite(session: Session, terms: _Terms, after: int, size: int) -> Batch | None:
+    idle = _idle(terms.cutoff)
+    batch = select(Guest.id).where(Guest.id > after, idle).order_by(Guest.id).limit(size)
+    last_id = session.scalar(select(func.max(batch.subquery().c.id)))
+    if last_id is None:
+        return None
+    fragment, reason_params = reason_sql("(balance - held)", terms.months)
+    kopecks = session.scalar(
+        select(func.coalesce(func.sum(Guest.balance - Guest.held), 0)).where(
+            Guest.id > after, Guest.id <= last_id, idle
+        )
+    )
+    entries = session.execute(
+        text(_SQLITE_ENTRIES.format(reason=fragment)).bindparams(
+            bindparam("cutoff", type_=UTCDateTime), bindparam("now", type_=UTCDateTime)
+        ),
+        {"after": after, "last": last_id, "cutoff": terms.cutoff, "now": terms.now,
+         "version": terms.version, "actor": ACTOR, **reason_params},
+    ).rowcount  # fmt: skip
+    burned = session.execute(
+        update(GUESTS)
+        .where(GUESTS.c.id > after, GUESTS.c.id <= last_id, idle)
+        .values(balance=GUESTS.c.held)
+        .returning(GUESTS.c.id)
+    ).all()
+    if len(burned) != entries:
+        raise RuntimeError("expiry batch changed under the write lock")  # cannot happen
+    return Batch(last_id, entries, int(kopecks))
+
+
+def reason_sql(kopecks: str, months: int) -> tuple[str, dict]:
+    """services.reasons.reason("expiry", ...) as an SQL expression of a kopecks column.
+
+    The words come from the Python text itself, so the two cannot drift apart silently; a test
+    compares them over many amounts on both databases.
+    """
+    probe = Decimal(5)
+    prefix, found, suffix = reason("expiry", None, probe, months=months).partition(bonuses(probe))
+    assert found, "the expiry reason no longer shows the amount as bonuses()"
+    words = {f"w_{n}": bonuses(Decimal(n)).partition(" ")[2] for n in (1, 2, 5)}
+    whole = f"CAST({kopecks} / 100 AS TEXT)"
+    n = f"({kopecks} / 100)"
+    fraction = (
+        f"{whole} || ',' || CASE WHEN {kopecks} % 100 < 10 THEN '0' ELSE '' END "
+        f"|| CAST({kopecks} % 100 AS TEXT) || ' ' || CAST(:w_2 AS TEXT)"
+    )
+    expression = (
+        f"CAST(:r_prefix AS TEXT) || CASE"
+        f" WHEN {kopecks} % 100 <> 0 THEN {fraction}"
+        f" WHEN {n} % 10 = 1 AND {n} % 100 <> 11 THEN {whole} || ' ' || CAST(:w_1 AS TEXT)"
+        f" WHEN {n} % 10 BETWEEN 2 AND 4 AND {n} % 100 NOT BETWEEN 12 AND 14"
+        f" THEN {whole} || ' ' || CAST(:w_2 AS TEXT)"
+        f" ELSE {whole} || ' ' || CAST(:w_5 AS TEXT) END || CAST(:r_suffix AS TEXT)"
+    )
+    return expression, {"r_prefix": prefix, "r_suffix": suffix, **words}

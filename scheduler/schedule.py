@@ -1,0 +1,217 @@
+"""When the jobs run: the one place that registers them with APScheduler.
+
+    expiry          daily 03:00 BONUS_TIMEZONE   once per local day among all instances (lease)
+    burn-warnings   daily 12:00 BONUS_TIMEZONE   once per local day among all instances (lease)
+    hold-release    every 5 minutes              any instance (rows are claimed SKIP LOCKED)
+    idempotency-purge  hourly                    any instance (a plain DELETE of old keys)
+
+Jobs coalesce (runs piled up while the process was stalled become one) and have a generous
+misfire grace. The job store is in memory, so a restart forgets what it missed; registration
+therefore sets each daily job's first run to its latest due time, and APScheduler runs it once
+at start-up; the lease makes that a no-op when some instance already did that day's run.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
+
+from bonus_service import program, sms_backend
+from bonus_service.clock import utcnow
+from bonus_service.db import get_db
+from scheduler import jobs
+from scheduler.lease import Lease, LeaseLost, claim, held_until
+
+Clock = Callable[[], datetime]
+
+DAY_SECONDS = 24 * 3600
+HOLDS_EVERY = timedelta(minutes=5)
+RETRY_AFTER = timedelta(minutes=15)  # a failed daily run, or one held by a vanished instance
+
+logger = logging.getLogger("scheduler")
+
+
+@dataclass
+class DailyRun:
+    """A job done once per local day: claims the day's lease, runs, and closes the lease."""
+
+    app: Flask
+    name: str
+    work: Callable[[Flask, datetime, Lease, Clock], dict]
+    clock: Clock
+    scheduler: BaseScheduler | None = field(default=None, repr=False)
+
+    def __call__(self) -> dict | None:
+        try:
+            return self._run()
+        except Exception:  # the database was away, or the job failed: try again later
+            self._retry(self.clock() + RETRY_AFTER)
+            raise
+
+    def _run(self) -> dict | None:
+        now = self.clock()
+        run_key = now.astimezone(_settings(self.app).tz).date().isoformat()
+        db = get_db(self.app)
+        lease = claim(db, self.name, run_key, now)
+        if lease is None:
+            until = held_until(db, self.name, run_key)
+            logger.info("%s %s: %s", self.name, run_key, "held elsewhere" if until else "done")
+            if until is not None:
+                self._retry(max(until, now) + timedelta(seconds=1))
+            return None
+        try:
+            figures = self.work(self.app, now, lease, self.clock)
+        except LeaseLost:
+            logger.warning("%s %s: lease taken over by another instance", self.name, run_key)
+            return None
+        except Exception:
+            self._give_up(lease)
+            raise
+        lease.finish(self.clock(), figures)
+        logger.info("%s %s: %s", self.name, run_key, figures)
+        return figures
+
+    def _give_up(self, lease: Lease) -> None:
+        """Release the lease so the retry need not wait for it to lapse (if we can reach it)."""
+        try:
+            lease.release(self.clock())
+        except Exception:
+            logger.exception("%s: could not release the lease; it will lapse", self.name)
+
+    def _retry(self, when: datetime) -> None:
+        if self.scheduler is not None:
+            self.scheduler.add_job(
+                self, "date", run_date=when, id=f"{self.name}-retry", replace_existing=True,
+                coalesce=True, misfire_grace_time=DAY_SECONDS,
+            )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    id: str
+    trigger: BaseTrigger
+    run: Callable[[], object]
+    grace_seconds: int
+    catch_up: bool  # run at start-up if its latest due time passed while we were down
+
+
+def periodic_jobs(app: Flask, clock: Clock = utcnow) -> list[PeriodicJob]:
+    """Every periodic job of the service with its schedule."""
+    tz = _settings(app).tz
+    return [
+        PeriodicJob(
+            "expiry",
+            CronTrigger(hour=3, minute=0, timezone=tz),
+            DailyRun(app, "expiry", nightly_expiry, clock),
+            DAY_SECONDS,
+            catch_up=True,
+        ),
+        PeriodicJob(
+            "burn-warnings",
+            CronTrigger(hour=12, minute=0, timezone=tz),
+            DailyRun(app, "burn-warnings", nightly_warnings, clock),
+            DAY_SECONDS,
+            catch_up=True,
+        ),
+        PeriodicJob(
+            "hold-release",
+            IntervalTrigger(seconds=int(HOLDS_EVERY.total_seconds()), timezone=tz),
+            lambda: jobs.release_holds(get_db(app), clock()),
+            int(HOLDS_EVERY.total_seconds()),
+            catch_up=False,
+        ),
+        PeriodicJob(
+            "idempotency-purge",
+            IntervalTrigger(hours=1, timezone=tz),
+            lambda: jobs.purge_idempotency_keys(
+                get_db(app), clock(), keep=timedelta(hours=_settings(app).idempotency_ttl_hours)
+            ),
+            3600,
+            catch_up=False,
+        ),
+    ]
+
+
+def register(scheduler: BaseScheduler, app: Flask, *, clock: Clock = utcnow) -> None:
+    """Add every periodic job to `scheduler` (coalesced, with its misfire grace)."""
+    now = clock()
+    for job in periodic_jobs(app, clock):
+        if isinstance(job.run, DailyRun):
+            job.run.scheduler = scheduler
+        first = {"next_run_time": latest_due(job.trigger, now)} if job.catch_up else {}
+        scheduler.add_job(
+            job.run,
+            job.trigger,
+            id=job.id,
+            name=job.id,
+            coalesce=True,
+            misfire_grace_time=job.grace_seconds,
+            max_instances=1,
+            replace_existing=True,
+            **first,
+        )
+
+
+def latest_due(trigger: BaseTrigger, now: datetime) -> datetime:
+    """The trigger's last fire time in the day up to `now` (or its next one if none)."""
+    return trigger.get_next_fire_time(None, now - timedelta(days=1))
+
+
+def start_background(app: Flask) -> BackgroundScheduler:
+    """The in-process scheduler of a web worker (BONUS_SCHEDULER=true)."""
+    scheduler = BackgroundScheduler(timezone=_settings(app).tz)
+    register(scheduler, app)
+    scheduler.start()
+    atexit.register(lambda: scheduler.running and scheduler.shutdown(wait=False))
+    return scheduler
+
+
+def run_blocking(app: Flask) -> None:
+    """A scheduler process of its own (`flask --app wsgi bonus scheduler`); returns on a signal."""
+    scheduler = BlockingScheduler(timezone=_settings(app).tz)
+    register(scheduler, app)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop like Ctrl-C does
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+
+
+def _settings(app: Flask):
+    return app.extensions["bonus_settings"]
+
+
+def nightly_expiry(app: Flask, now: datetime, lease: Lease, clock: Clock) -> dict:
+    with app.app_context():
+        book = program.book()
+    report = jobs.expire_balances(
+        get_db(app), book, now, on_batch=lambda _batch: lease.renew(clock())
+    )
+    return {
+        "guests": report.guests,
+        "kopecks": report.kopecks,
+        "cutoff": report.cutoff.isoformat(),
+        "rules_version": report.rules_version,
+    }
+
+
+def nightly_warnings(app: Flask, now: datetime, lease: Lease, clock: Clock) -> dict:
+    with app.app_context():
+        book, sender = program.book(), sms_backend.sender()
+    days = _settings(app).burn_warning_days
+    report = jobs.send_burn_warnings(get_db(app), book, sender, now, days_before=days)
+    return {"sent": report.sent, "failed": report.failed, "stopped_early": report.stopped_early}

@@ -1,0 +1,114 @@
+"""The SMS a week before a balance burns: once per burn date, retried when it failed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+
+from bonus_service.models import Guest
+from scheduler.jobs import expire_balances, send_burn_warnings
+from tests.scheduler.conftest import MOSCOW, fetch
+
+REGISTERED = datetime(2023, 1, 10, tzinfo=MOSCOW)
+LAST_ORDER = datetime(2024, 3, 15, 14, 0, tzinfo=MOSCOW)  # burns at 16.03.2025 00:00
+BURNS_AT = datetime(2025, 3, 16, tzinfo=MOSCOW)
+
+
+def noon(month: int, day: int, year: int = 2025) -> datetime:
+    return datetime(year, month, day, 12, 0, tzinfo=MOSCOW)
+
+
+def warn(app, now: datetime, **kwargs):
+    return send_burn_warnings(
+        app.extensions["bonus_db"], app.extensions["bonus_rules"], app.extensions["bonus_sms"],
+        now, **kwargs,
+    )  # fmt: skip
+
+
+def bodies(fake_twilio, phone: str) -> list[str]:
+    return [message["body"] for message in fake_twilio.messages_to(phone)]
+
+
+def test_a_guest_is_warned_once_a_week_before_the_balance_burns(app, db, make_guest, fake_twilio):
+    guest = make_guest(REGISTERED, balance=12_000, last_order_at=LAST_ORDER)
+    assert warn(app, noon(3, 8)).sent == 0  # eight days before: not yet
+    assert warn(app, noon(3, 9)).sent == 1
+    assert warn(app, noon(3, 10)).sent == 0
+    assert warn(app, noon(3, 15)).sent == 0
+    assert bodies(fake_twilio, guest.phone) == [
+        "ВилкиНет: 120 бонусов сгорят 16.03.2025. Сделайте заказ, чтобы сохранить их."
+    ]
+    assert fetch(db, guest.id).warned_for == BURNS_AT
+
+
+def test_the_warning_names_what_is_available_not_what_is_held(app, make_guest, fake_twilio):
+    guest = make_guest(REGISTERED, balance=12_100, held=10_000, last_order_at=LAST_ORDER)
+    warn(app, noon(3, 10))
+    assert bodies(fake_twilio, guest.phone) == [
+        "ВилкиНет: 21 бонус сгорит 16.03.2025. Сделайте заказ, чтобы сохранить его."
+    ]
+
+
+def test_the_number_of_days_before_is_a_parameter(app, make_guest, fake_twilio):
+    make_guest(REGISTERED, last_order_at=LAST_ORDER)
+    assert warn(app, noon(3, 12), days_before=3).sent == 0
+    assert warn(app, noon(3, 13), days_before=3).sent == 1
+
+
+def test_a_guest_with_nothing_to_burn_gets_no_warning(app, make_guest, fake_twilio):
+    make_guest(REGISTERED, balance=0, last_order_at=LAST_ORDER)
+    make_guest(REGISTERED, balance=3_000, held=3_000, last_order_at=LAST_ORDER)
+    assert warn(app, noon(3, 10)).sent == 0
+    assert fake_twilio.messages == []
+
+
+def test_a_failed_send_is_retried_by_the_next_run(app, db, make_guest, fake_twilio):
+    guest = make_guest(REGISTERED, last_order_at=LAST_ORDER)
+    fake_twilio.reject_number(guest.phone, "unverified")
+    report = warn(app, noon(3, 10))
+    assert (report.sent, report.failed) == (0, 1)
+    assert fetch(db, guest.id).warned_for is None
+    fake_twilio.reset()
+    assert warn(app, noon(3, 11)).sent == 1
+    assert len(bodies(fake_twilio, guest.phone)) == 1
+
+
+def test_one_failure_does_not_stop_the_others(app, make_guest, fake_twilio):
+    guests = [make_guest(REGISTERED, last_order_at=LAST_ORDER) for _ in range(3)]
+    fake_twilio.reject_number(guests[0].phone)
+    report = warn(app, noon(3, 10))
+    assert (report.sent, report.failed) == (2, 1)
+
+
+def test_a_provider_outage_ends_the_run_early_and_the_rest_goes_next_run(
+    app, make_guest, fake_twilio
+):
+    for _ in range(7):
+        make_guest(REGISTERED, last_order_at=LAST_ORDER)
+    fake_twilio.fail_next("server_error", count=5)
+    report = warn(app, noon(3, 10))
+    assert (report.sent, report.failed, report.stopped_early) == (0, 5, True)
+    assert warn(app, noon(3, 11)).sent == 7
+
+
+def test_a_new_order_brings_a_warning_only_for_the_new_burn_date(app, db, make_guest, fake_twilio):
+    guest = make_guest(REGISTERED, last_order_at=LAST_ORDER)
+    warn(app, noon(3, 10))
+    ordered = noon(3, 12)
+    with db.unit_of_work() as session:
+        session.execute(update(Guest).where(Guest.id == guest.id).values(last_order_at=ordered))
+        session.commit()
+    assert warn(app, noon(3, 13)).sent == 0
+    assert warn(app, noon(3, 6, 2026)).sent == 1  # a week before 13.03.2026
+    assert warn(app, noon(3, 7, 2026)).sent == 0
+    assert [b.split(" сгор")[1] for b in bodies(fake_twilio, guest.phone)] == [
+        "ят 16.03.2025. Сделайте заказ, чтобы сохранить их.",
+        "ят 13.03.2026. Сделайте заказ, чтобы сохранить их.",
+    ]
+
+
+def test_a_balance_that_has_burned_is_not_warned_about(app, db, book, make_guest, fake_twilio):
+    make_guest(REGISTERED, last_order_at=LAST_ORDER)
+    expire_balances(db, book, BURNS_AT + timedelta(hours=3))
+    assert warn(app, BURNS_AT + timedelta(hours=12)).sent == 0

@@ -1,0 +1,98 @@
+"""The expiry against itself and against orders: each balance burns once, and never wrongly."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from datetime import datetime
+
+import pytest
+from sqlalchemy import text, update
+
+import rules
+from bonus_service import ledger
+from bonus_service.db import Database
+from bonus_service.models import Guest
+from scheduler.jobs import expire_balances
+from tests.scheduler.conftest import (
+    MOSCOW,
+    assert_ledger_matches_balances,
+    expiry_entries,
+    fetch,
+    run_in_threads,
+)
+
+REGISTERED = datetime(2023, 1, 10, tzinfo=MOSCOW)
+NIGHT = datetime(2025, 3, 16, 3, 0, tzinfo=MOSCOW)
+GUESTS = 60
+
+
+def test_four_concurrent_runs_burn_each_balance_once(db, book, make_guest):
+    guests = [make_guest(REGISTERED, balance=100 + n) for n in range(GUESTS)]
+    reports = run_in_threads(4, lambda: expire_balances(db, book, NIGHT, batch_size=7))
+    assert sum(r.guests for r in reports) == GUESTS
+    assert sum(r.kopecks for r in reports) == sum(100 + n for n in range(GUESTS))
+    assert sorted(e.guest_id for e in expiry_entries(db)) == [g.id for g in guests]
+    assert_ledger_matches_balances(db)
+
+
+def _expire_in_a_process(url: str, start, batch_size: int) -> tuple[int, int]:
+    db = Database(url)
+    start.wait()
+    report = expire_balances(db, rules.load_book(), NIGHT, batch_size=batch_size)
+    db.dispose()
+    return report.guests, report.kopecks
+
+
+def test_three_processes_running_at_once_burn_each_balance_once(db, book, make_guest):
+    guests = [make_guest(REGISTERED, balance=100 + n) for n in range(GUESTS)]
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        start = manager.Barrier(3)
+        with context.Pool(3) as pool:
+            results = pool.starmap(_expire_in_a_process, [(db.url, start, 5)] * 3, chunksize=1)
+    assert sum(guests_burned for guests_burned, _ in results) == GUESTS
+    assert sorted(e.guest_id for e in expiry_entries(db)) == [g.id for g in guests]
+    assert_ledger_matches_balances(db)
+
+
+def test_an_order_and_an_adjustment_committed_while_the_job_waits_are_respected(
+    db, book, make_guest
+):
+    orders, adjusted, idle = (make_guest(REGISTERED, balance=5_000) for _ in range(3))
+    with db.unit_of_work() as session:
+        # an order completing for one guest and an operator crediting another, both holding
+        # their rows (SQLite: the whole database) while the job starts
+        session.execute(update(Guest).where(Guest.id == orders.id).values(last_order_at=NIGHT))
+        ledger.move(session, adjusted.id, "adjustment", 700, actor="operator", reason="gift",
+                    now=NIGHT)  # fmt: skip
+        worker = threading.Thread(target=lambda: result.append(expire_balances(db, book, NIGHT)))
+        result: list = []
+        worker.start()
+        wait_until_blocked(db, worker)
+        session.commit()
+    worker.join(30)
+    [report] = result
+    assert (report.guests, report.kopecks) == (2, 5_000 + 5_700)
+    assert fetch(db, orders.id).balance == 5_000
+    assert expiry_entries(db, orders.id) == []
+    [entry] = expiry_entries(db, adjusted.id)
+    assert (entry.amount, fetch(db, adjusted.id).balance) == (-5_700, 0)
+    assert fetch(db, idle.id).balance == 0
+    assert_ledger_matches_balances(db)
+
+
+def wait_until_blocked(db: Database, worker: threading.Thread) -> None:
+    """Until the job waits for our locks (PostgreSQL says so; SQLite: give it a moment)."""
+    if db.is_sqlite:
+        time.sleep(0.5)
+        return
+    deadline = time.monotonic() + 10
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+    while time.monotonic() < deadline:
+        with db.engine.connect() as connection:
+            if connection.execute(query).scalar_one():
+                return
+        time.sleep(0.02)
+    pytest.fail("the expiry job never waited for the order's lock")
