@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import g, request
+from flask import current_app, g, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -60,15 +61,39 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="bonus"'})
 
 
+# A valid key is remembered this long per process, so a request costs no lookup of its own;
+# it is also how long a revoked key keeps working in a running worker (docs/operations.md).
+KEY_CACHE_SECONDS = 10.0
+
+
+def _lookup(key_hash: str) -> Caller | None:
+    cache = current_app.extensions.setdefault("bonus_key_cache", {})
+    hit = cache.get(key_hash)
+    if hit is not None and hit[1] > time.monotonic():
+        return hit[0]
+    with unit_of_work(write=False) as session:
+        client = session.scalar(select(ApiClient).where(ApiClient.key_hash == key_hash))
+    if client is None or client.revoked_at is not None:
+        cache.pop(key_hash, None)
+        return None
+    caller = Caller(client.id, client.name, client.scope_set)
+    cache[key_hash] = (caller, time.monotonic() + KEY_CACHE_SECONDS)
+    return caller
+
+
+def forget_cached_keys() -> None:
+    """Drop this process's remembered keys (after a revocation made here)."""
+    current_app.extensions.pop("bonus_key_cache", None)
+
+
 def authenticate_client() -> Caller:
     key = _bearer()
     if not key or not key.startswith(KEY_PREFIX):
         raise _unauthorized("An API key is required: Authorization: Bearer <key>.")
-    with unit_of_work(write=False) as session:
-        client = session.scalar(select(ApiClient).where(ApiClient.key_hash == digest(key)))
-    if client is None or client.revoked_at is not None:
+    caller = _lookup(digest(key))
+    if caller is None:
         raise _unauthorized("The API key is not valid.")
-    return Caller(client.id, client.name, client.scope_set)
+    return caller
 
 
 def require_scope(*scopes: str):

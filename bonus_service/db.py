@@ -9,25 +9,32 @@ from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+# A writer waits this long for SQLite's lock, then answers 503: well inside gunicorn's 30 s
+# worker timeout, so a queue of writers ends in a clear answer rather than a killed worker.
+BUSY_SECONDS = 10
+
 
 def make_engine(url: str) -> Engine:
     """An engine set up for real concurrent use on SQLite or PostgreSQL."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # No pool_pre_ping: it costs a round trip per request. A connection found dead is
+    # invalidated with the whole pool by SQLAlchemy, that request answers 503 and the next
+    # ones reconnect; pool_recycle retires connections a server may have dropped while idle.
+    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
 
 
 def _sqlite_engine(url: str) -> Engine:
     # pysqlite defers BEGIN until the first write, which turns a read-then-write into a lock
     # upgrade that can fail under load; we take control of BEGIN ourselves (SQLAlchemy recipe).
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(url, connect_args={"timeout": BUSY_SECONDS, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_SECONDS * 1000}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -54,13 +61,26 @@ class Database:
             if self.is_sqlite
             else self.engine
         )
-        self._read = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        # PostgreSQL reads run in autocommit: a lone SELECT needs no BEGIN/ROLLBACK round trips,
+        # and no read decides a movement of money (those read inside the writing transaction).
+        reader = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        self._read = sessionmaker(reader, expire_on_commit=False, autoflush=False)
         self._write = sessionmaker(writer, expire_on_commit=False, autoflush=False)
 
     @contextmanager
-    def unit_of_work(self, *, write: bool = True) -> Iterator[Session]:
-        """A transaction that rolls back unless the block calls session.commit()."""
+    def unit_of_work(self, *, write: bool = True, durable: bool = True) -> Iterator[Session]:
+        """A transaction that rolls back unless the block calls session.commit().
+
+        `durable=False` lets PostgreSQL commit without waiting for the WAL flush (about 1 ms
+        here): only for writes whose loss in a crash is harmless, like an idempotency claim.
+        """
         session = (self._write if write else self._read)()
+        if not durable and not self.is_sqlite:
+            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         try:
             yield session
         finally:

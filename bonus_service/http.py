@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import typing
 from decimal import Decimal
 
 from flask import Flask, request
@@ -33,7 +35,34 @@ def _refuse_constant(name: str):
 
 def loads(data: str | bytes) -> object:
     """Parse JSON without ever creating a float."""
-    return json.loads(data, parse_float=_parse_float, parse_constant=_refuse_constant)
+    try:
+        return json.loads(data, parse_float=_parse_float, parse_constant=_refuse_constant)
+    except RecursionError:  # [[[[…]]]] deeper than the interpreter's stack: bad input, not a 500
+        raise ValueError("the JSON is nested too deeply") from None
+
+
+# NUL and unpaired surrogates are valid in a JSON string but cannot be stored (PostgreSQL refuses
+# NUL in text, no database can encode a lone surrogate): refused up front, by the field's path.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def refuse_unstorable_text(document: object) -> None:
+    """422 naming the first string (or key) in `document` that no database could store."""
+    pending: list[tuple[str, object]] = [("", document)]
+    while pending:  # iterative: the document may be as deep as the parser allowed
+        path, value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+            value = " ".join(map(str, value))
+        elif isinstance(value, list):
+            pending.extend((f"{path}.{i}" if path else str(i), v) for i, v in enumerate(value))
+        if isinstance(value, str) and UNSTORABLE.search(value):
+            field = path or "body"
+            raise Problem(
+                422,
+                f"{field}: must not contain NUL or unpaired surrogate characters",
+                errors={field: "must not contain NUL or unpaired surrogate characters"},
+            )
 
 
 class DecimalJSONProvider(DefaultJSONProvider):
@@ -49,13 +78,23 @@ class DecimalJSONProvider(DefaultJSONProvider):
 class JsonBodyParser(FlaskParser):
     """webargs parser reading the body with the Decimal loader; bad JSON is a 400 problem."""
 
+    # A query string is as strict as a body: the schema's own `unknown` applies (Strict refuses),
+    # so `?limt=5` is a 422 naming the parameter instead of a silently ignored typo.
+    DEFAULT_UNKNOWN_BY_LOCATION: typing.ClassVar[dict] = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": None,
+        "querystring": None,
+    }
+
     def _raw_load_json(self, req):
         if not req.get_data(cache=True):
             raise Problem(400, "The request body is empty; a JSON object is required.")
         try:
-            return loads(req.get_data(cache=True))
+            document = loads(req.get_data(cache=True))
         except (ValueError, UnicodeDecodeError) as error:
             raise Problem(400, f"The request body is not valid JSON: {error}") from None
+        refuse_unstorable_text(document)
+        return document
 
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -75,6 +114,14 @@ def _check_body() -> None:
         )
 
 
+def _check_path() -> None:
+    """A NUL in the path can name nothing, and PostgreSQL refuses it in a query: 400 up front."""
+    if "\x00" in request.path:
+        raise Problem(
+            400, "The path must not contain NUL characters.", errors={"path": "contains NUL"}
+        )
+
+
 def client_address() -> str:
     """The guest's address: ProxyFix has already read X-Forwarded-For for trusted hops."""
     return request.remote_addr or "unknown"
@@ -85,4 +132,5 @@ def init_app(app: Flask, proxy_hops: int, max_body_bytes: int) -> None:
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     if proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy_hops, x_proto=proxy_hops)
+    app.before_request(_check_path)
     app.before_request(_check_body)

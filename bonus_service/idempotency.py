@@ -67,7 +67,8 @@ def _key() -> str:
 def _claim(client_id: int, key: str, request_hash: str) -> tuple[int, str] | Response:
     """Claim the key, or answer for it: a replay, a 422 for another body, a 409 while running."""
     db, now, lease = get_db(), utcnow(), secrets.token_hex(8)
-    with db.unit_of_work() as session:
+    # a claim lost in a crash is harmless: the retry claims again, and no effect came with it
+    with db.unit_of_work(durable=False) as session:
         record = IdempotencyRecord(
             client_id=client_id,
             key=key,

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 
 from flask import Flask, Response, json, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,25 @@ def _headers(error: HTTPException) -> dict[str, str]:
 def init_app(app: Flask) -> None:
     """Route every error, HTTP or not, through the problem renderer."""
     app.register_error_handler(HTTPException, problem_response)
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(error: OperationalError) -> Response:
+        # The database is down, restarting, or (SQLite) locked past busy_timeout: nothing was
+        # committed, so the client may retry; a 500 would say the request itself was wrong.
+        log.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.path,
+            str(error.orig).splitlines()[0] if error.orig else error,
+        )
+        return problem_response(
+            Problem(
+                503,
+                "The database is unavailable; retry shortly.",
+                title="Service Unavailable",
+                headers={"Retry-After": "1"},
+            )
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -14,7 +14,7 @@ from bonus_service.auth import guest_from_token, require_scope
 from bonus_service.clock import utcnow
 from bonus_service.db import unit_of_work
 from bonus_service.idempotency import idempotent
-from bonus_service.models import Guest, LedgerEntry, Order
+from bonus_service.models import LedgerEntry, Order
 from bonus_service.problems import Problem
 from bonus_service.schemas import (
     CancelledOut,
@@ -40,11 +40,11 @@ def order_problem(error: rules.OrderError) -> Problem:
     return Problem(422, "; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)
 
 
-def _figures(session, guest_id):
-    if guest_id is None:
+def _figures(figures: checkout.Figures) -> dict:
+    if figures is None:
         return {"balance": None, "available": None}
-    guest = session.get(Guest, guest_id, populate_existing=True)
-    return {"balance": guest.balance, "available": guest.balance - guest.held}
+    balance, held = figures
+    return {"balance": balance, "available": balance - held}
 
 
 @blp.route("/quote")
@@ -116,7 +116,7 @@ class Orders(MethodView):
         session, now, redeem = g.session, utcnow(), args["redeem"] or ZERO
         settings = current_app.extensions["bonus_settings"]
         try:
-            order = checkout.place(
+            order, figures = checkout.place(
                 session,
                 program.in_force(now),
                 order_id=args["id"],
@@ -140,7 +140,7 @@ class Orders(MethodView):
             "accrual": order.accrual,
             "rules_version": order.rules_version,
             "explanation": order.explanation,
-            **_figures(session, order.guest_id),
+            **_figures(figures),
         }
 
 
@@ -153,14 +153,14 @@ class Complete(MethodView):
     @blp.alt_response(409, description="The order is not placed (completed or cancelled).")
     def post(self, order_id):
         """The order was paid and handed over: spend the hold and credit the accrual."""
-        order = checkout.complete(g.session, order_id, g.caller.name, utcnow())
+        order, figures = checkout.complete(g.session, order_id, g.caller.name, utcnow())
         accrued = order.accrual if order.guest_id is not None else 0
         return {
             "id": order.id,
             "status": order.status,
             "redeemed": order.redeemed,
             "accrued": accrued,
-            **_figures(g.session, order.guest_id),
+            **_figures(figures),
         }
 
 
@@ -173,12 +173,12 @@ class Cancel(MethodView):
     @blp.alt_response(409, description="The order is already cancelled.")
     def post(self, order_id):
         """Cancel: release the hold, or give back the spend and take back the accrual."""
-        order, moved = checkout.cancel(g.session, order_id, g.caller.name, utcnow())
+        order, moved, figures = checkout.cancel(g.session, order_id, g.caller.name, utcnow())
         return {
             "id": order.id,
             "status": order.status,
             **moved,
-            **_figures(g.session, order.guest_id),
+            **_figures(figures),
         }
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from bonus_service import ledger
-from bonus_service.fields import kopecks
+from bonus_service.fields import kopecks, money
 from bonus_service.problems import Problem, invalid
 from bonus_service.services import audit, guests
 from bonus_service.services.reasons import adjustment
@@ -34,8 +34,9 @@ def adjust(
     )
     if moved is None:
         raise invalid(
-            "amount", f"the guest has only {guest.balance - guest.held} kopecks available to debit"
+            "amount", f"the guest has only {money(guest.balance - guest.held)} available to debit"
         )
+    session.flush()  # the entry's id goes into the audit record
     audit.record(
         session,
         actor,

@@ -18,6 +18,15 @@ from bonus_service.problems import Problem, invalid
 from bonus_service.services import guests as guest_accounts
 from bonus_service.services.reasons import reason
 
+# A guest's (balance, held) in kopecks as a movement left them; None for an unknown phone.
+Figures = tuple[int, int] | None
+
+
+def _figures(movement: ledger.Movement | None, guest: Guest | None) -> Figures:
+    if movement is not None:
+        return movement.balance, movement.held
+    return (guest.balance, guest.held) if guest is not None else None
+
 
 @dataclass(frozen=True)
 class Quote:
@@ -97,7 +106,7 @@ def place(
     now: datetime,
     hold_ttl: timedelta,
     consent: Callable[[], None],
-) -> Order:
+) -> tuple[Order, Figures]:
     """Record the order and hold the bonuses it spends, in the caller's transaction.
 
     `consent` is called only when bonuses are to be spent; it raises if the guest did not agree.
@@ -128,13 +137,14 @@ def place(
     )
     session.add(row)
     session.flush()
-    if redeem and _move(session, row, "hold", row.redeemed, actor, now) is None:
+    held = _move(session, row, "hold", row.redeemed, actor, now) if redeem else None
+    if redeem and held is None:
         # the balance moved between the quote and the hold: a concurrent order won
         raise invalid("redeem", "the balance changed; quote again", redeem_max="0.00")
-    return row
+    return row, _figures(held, guest)
 
 
-def _move(session: Session, order: Order, kind: str, amount: int, actor: str, now: datetime):
+def _move(session, order: Order, kind: str, amount: int, actor: str, now: datetime, **extra):
     return ledger.move(
         session,
         order.guest_id,
@@ -145,6 +155,7 @@ def _move(session: Session, order: Order, kind: str, amount: int, actor: str, no
         order_id=order.id,
         rules_version=order.rules_version,
         reason=reason(kind, order.id, money(amount)),
+        **extra,
     )
 
 
@@ -155,7 +166,7 @@ def _locked_order(session: Session, order_id: str) -> Order:
     return row
 
 
-def complete(session: Session, order_id: str, actor: str, now: datetime) -> Order:
+def complete(session: Session, order_id: str, actor: str, now: datetime) -> tuple[Order, Figures]:
     """The order was paid: spend the hold, credit the accrual, move the last order time."""
     row = _locked_order(session, order_id)
     if row.status not in ("placed", "expired"):
@@ -164,21 +175,24 @@ def complete(session: Session, order_id: str, actor: str, now: datetime) -> Orde
             f"Order {order_id!r} is {row.status}; only a placed order completes.",
             status_now=row.status,
         )
+    figures = None
     if row.guest_id is not None:
-        _spend(session, row, actor, now)
-        if row.accrual:
-            _move(session, row, "accrual", row.accrual, actor, now)
-        session.execute(_touch_last_order(row.guest_id, now))
+        spent = _spend(session, row, actor, now, last_order_at=None if row.accrual else now)
+        accrued = (
+            _move(session, row, "accrual", row.accrual, actor, now, last_order_at=now)
+            if row.accrual
+            else None
+        )
+        figures = _figures(accrued or spent, None) or _touch_last_order(session, row.guest_id, now)
     row.status, row.completed_at = "completed", now
-    return row
+    return row, figures
 
 
-def _spend(session: Session, row: Order, actor: str, now: datetime) -> None:
+def _spend(session: Session, row: Order, actor: str, now: datetime, **extra):
     if not row.redeemed:
-        return
+        return None
     if row.status == "placed":
-        _move(session, row, "spend", row.redeemed, actor, now)
-        return
+        return _move(session, row, "spend", row.redeemed, actor, now, **extra)
     # The hold already timed out: spend from what is available now, if it is still there.
     if _move(session, row, "hold", row.redeemed, actor, now) is None:
         raise Problem(
@@ -187,17 +201,27 @@ def _spend(session: Session, row: Order, actor: str, now: datetime) -> None:
             f"{money(row.redeemed)} bonuses available.",
             status_now=row.status,
         )
-    _move(session, row, "spend", row.redeemed, actor, now)
+    return _move(session, row, "spend", row.redeemed, actor, now, **extra)
 
 
-def _touch_last_order(guest_id: int, now: datetime):
-    return update(Guest).where(Guest.id == guest_id).values(last_order_at=now)
+def _touch_last_order(session: Session, guest_id: int, now: datetime) -> Figures:
+    """An order that moved no bonuses still counts as the guest's last order."""
+    row = session.execute(
+        update(Guest)
+        .where(Guest.id == guest_id)
+        .values(last_order_at=now)
+        .returning(Guest.balance, Guest.held)
+    ).one()
+    return row.balance, row.held
 
 
-def cancel(session: Session, order_id: str, actor: str, now: datetime) -> tuple[Order, dict]:
+def cancel(
+    session: Session, order_id: str, actor: str, now: datetime
+) -> tuple[Order, dict, Figures]:
     """Undo an order: release its hold, or give back what it spent and take back what it earned.
 
-    Returns the order and the kopecks moved: released, refunded, reversed, written_off.
+    Returns the order, the kopecks moved (released, refunded, reversed, written_off) and the
+    guest's figures after.
     """
     row = _locked_order(session, order_id)
     if row.status == "cancelled":
@@ -209,7 +233,8 @@ def cancel(session: Session, order_id: str, actor: str, now: datetime) -> tuple[
     if row.guest_id is not None and row.status == "completed":
         moved.update(_unwind(session, row, actor, now))
     row.status, row.cancelled_at = "cancelled", now
-    return row, moved
+    guest = session.get(Guest, row.guest_id, populate_existing=True) if row.guest_id else None
+    return row, moved, _figures(None, guest)
 
 
 def _unwind(session: Session, row: Order, actor: str, now: datetime) -> dict:
