@@ -20,6 +20,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
         secrets_store,
         settings,
         sms_backend,
+        web,
     )
 
     app = Flask(__name__, instance_relative_config=True)
@@ -37,5 +38,6 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     program.init_app(app, config)
     sms_backend.init_app(app, config)
     api.init_app(app)
+    web.init_app(app)
     cli.init_app(app)
     return app

@@ -58,7 +58,10 @@ def create_client_command(name: str, scopes: tuple[str, ...]) -> None:
 @click.option("--workers", default=1, show_default=True, type=int)
 @click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
 def serve(bind: str, workers: int, gunicorn_args: tuple[str, ...]) -> None:
-    """Serve with gunicorn (threads in one worker keep the in-process scheduler single)."""
+    """Serve with gunicorn (threads in one worker keep the in-process scheduler single).
+
+    The service writes its own JSON access line per request, so gunicorn's is left off.
+    """
     argv = [
         sys.executable,
         "-m",
@@ -69,8 +72,6 @@ def serve(bind: str, workers: int, gunicorn_args: tuple[str, ...]) -> None:
         str(workers),
         "--threads",
         "8",
-        "--access-logfile",
-        "-",
         *gunicorn_args,
         "wsgi:app",
     ]
@@ -131,3 +132,50 @@ def scheduler_command() -> None:
 
     click.echo("scheduler running; Ctrl-C to stop")
     run_blocking(current_app._get_current_object())
+
+
+# --- issue 7: call-center operator accounts for /console (appended; owned by web/) --------------
+
+
+def _operator_password(from_stdin: bool) -> str:
+    """The first line of stdin (for scripts), or a hidden prompt asked twice."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@bonus.command("create-operator")
+@click.argument("name")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+def create_operator_command(name: str, password_stdin: bool) -> None:
+    """Create a console operator; the password is prompted for (or read from stdin)."""
+    from bonus_service.services import audit
+    from bonus_service.web import operators
+
+    password, now = _operator_password(password_stdin), utcnow()
+    with get_db().unit_of_work() as session:
+        try:
+            operator = operators.create(session, name, password, now)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        audit.record(session, "cli", "operator.create", operator.name, now)
+        session.commit()
+    click.echo(f"operator {operator.name!r} created; log in at /console")
+
+
+@bonus.command("disable-operator")
+@click.argument("name")
+def disable_operator_command(name: str) -> None:
+    """Disable a console operator: no more logins, and open sessions end now."""
+    from bonus_service.services import audit
+    from bonus_service.web import operators
+
+    now = utcnow()
+    with get_db().unit_of_work() as session:
+        if not operators.disable(session, name, now):
+            raise click.ClickException(f"no active operator named {name!r}")
+        audit.record(session, "cli", "operator.disable", operators.normalise_name(name), now)
+        session.commit()
+    click.echo(f"operator {operators.normalise_name(name)!r} disabled")

@@ -233,3 +233,32 @@ class JobRun(Base):
     lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     figures: Mapped[dict | None] = mapped_column(JSON)
+
+
+# --- issue 7: call-center operators and their console sessions (appended; owned by web/) -------
+
+
+class Operator(Base):
+    """A call-center operator who logs in to /console; wrong passwords lock the account."""
+
+    __tablename__ = "operators"
+    __table_args__ = (CheckConstraint("failed_logins >= 0", name="failed_logins_not_negative"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OperatorSession(Base):
+    """A console login: the cookie holds the token, the row makes it revocable."""
+
+    __tablename__ = "operator_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

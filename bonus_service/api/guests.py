@@ -7,7 +7,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
-import sms
 from bonus_service import program
 from bonus_service.auth import require_scope
 from bonus_service.clock import utcnow
@@ -17,7 +16,7 @@ from bonus_service.idempotency import idempotent
 from bonus_service.problems import Problem, invalid
 from bonus_service.schemas import AdjustmentIn, AdjustmentOut, GuestOut, PhoneIn
 from bonus_service.secrets_store import code_secret
-from bonus_service.services import accounts, adjustments, audit, guests, logins
+from bonus_service.services import accounts, adjustments, audit, guests, registrations
 from bonus_service.sms_backend import sender
 
 blp = Blueprint(
@@ -72,24 +71,11 @@ class Guests(MethodView):
     @blp.alt_response(409, description="Already registered.")
     def post(self, args):
         """Register a guest by phone; the login code goes to the guest by SMS."""
-        settings, session, now, phone = (
-            current_app.extensions["bonus_settings"],
-            g.session,
-            utcnow(),
-            args["phone"],
-        )
-        guest = guests.register(session, phone, now, by=g.caller.name)
-        code, _ = logins.issue_code(
-            session, settings, code_secret(), phone, None, "registration", now
-        )
-        audit.record(session, g.caller.name, "guest.register", phone, now)
-        # Sent inside the transaction: if the SMS fails, the registration rolls back with it.
-        try:
-            sender().send(
-                phone, sms.texts.registered_by_operator(code, settings.code_ttl_seconds // 60)
-            )
-        except sms.SmsError as error:
-            raise logins.sms_problem(error) from error
+        session, now = g.session, utcnow()
+        guest = registrations.register_on_behalf(
+            session, current_app.extensions["bonus_settings"], code_secret(), sender(),
+            args["phone"], g.caller.name, now,
+        )  # fmt: skip
         return operator_view(session, guest, now)
 
 

@@ -15,14 +15,16 @@ def test_v1_rules_serves_the_program_in_force_as_data(client):
     assert [v["version"] for v in body["versions"]] == ["2024-01-01-default"]
 
 
-def test_the_published_rules_are_russian_text_rendered_from_the_data(client, shop):
+def test_the_published_rules_are_a_russian_page_rendered_from_the_data(client, shop):
     page = client.get("/rules")
     assert page.status_code == 200
-    assert page.mimetype == "text/plain"
+    assert page.mimetype == "text/html"
     text = page.get_data(as_text=True)
+    assert '<html lang="ru">' in text
     assert "10%" in text and "3%" in text and "20%" in text
     assert "1 бонус = 1 рубл" in text
-    assert "2024-01-01-default" in text or "01.01.2024" in text
+    assert "Версия 2024-01-01-default, действует с 01.01.2024" in text
+    assert "«Север» — 500 ₽" in text
 
 
 def test_a_later_program_version_takes_over_and_the_earlier_is_listed(tmp_path, database_url):
@@ -50,7 +52,9 @@ def test_a_later_program_version_takes_over_and_the_earlier_is_listed(tmp_path, 
     body = client.get("/v1/rules").get_json()
     assert body["version"] == winter["version"]
     assert len(body["versions"]) == 2
-    assert "Предыдущие версии" in client.get("/rules").get_data(as_text=True)
+    page = client.get("/rules").get_data(as_text=True)
+    assert "Предыдущие версии" in page
+    assert "Версия 2024-01-01-default: действовала с 01.01.2024 до 01.12.2024" in page
 
 
 def test_an_admin_puts_a_zone_and_anyone_reads_it(app, client, make_key):

@@ -1,0 +1,40 @@
+"""Pages people use: the guest cabinet, the call-center console, the published rules.
+
+Server-rendered Russian HTML on top of the same service verbs as the API, in plain Flask
+blueprints (so they stay out of the OpenAPI spec). See docs/pages.md.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The session cookie's flags, the templates' filters and the page blueprints."""
+    from bonus_service.web import (
+        cabinet,
+        console,
+        console_audit,  # noqa: F401 - its views join the console blueprint
+        console_guests,  # noqa: F401 - likewise
+        csrf,
+        pages,
+        rules_page,
+        wording,
+    )
+
+    settings = app.extensions["bonus_settings"]
+    app.config.update(
+        SESSION_COOKIE_NAME="bonus_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(days=settings.token_ttl_days),
+    )
+    wording.init_app(app)
+    # globals, not context: the form macros are imported without the page's context
+    app.add_template_global(csrf.token, "csrf_token")
+    app.add_template_global(csrf.FIELD, "csrf_field")
+    for module in (pages, cabinet, console, rules_page):
+        app.register_blueprint(module.blp)

@@ -1,0 +1,173 @@
+"""The guest cabinet (/cabinet): log in by SMS code, see the balance, its burn date and history.
+
+The session cookie holds the guest token that services.guests.issue_token made, exactly as the
+API hands it out; logging out revokes it, so a copied cookie stops working too.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+
+import sms
+from bonus_service import program
+from bonus_service.auth import guest_from_token
+from bonus_service.clock import utcnow
+from bonus_service.db import get_db, unit_of_work
+from bonus_service.http import client_address
+from bonus_service.problems import Problem
+from bonus_service.secrets_store import code_secret
+from bonus_service.services import accounts, guests, logins
+from bonus_service.sms_backend import sender
+from bonus_service.web import csrf, fields, pages, wording
+from rules.russian import rub
+
+blp = Blueprint("cabinet", __name__, url_prefix="/cabinet", template_folder="templates")
+pages.serve_as_pages(blp, private=True)
+GUEST = "guest_token"
+LOGIN_PHONE = "login_phone"
+PAGE = 20
+
+
+def _settings():
+    return current_app.extensions["bonus_settings"]
+
+
+@blp.get("", strict_slashes=False)
+def home():
+    """The account of the logged-in guest; otherwise the next login step."""
+    now = utcnow()
+    with unit_of_work(write=False) as db_session:
+        guest = guest_from_token(db_session, session.get(GUEST), now)
+        if guest is None:
+            session.pop(GUEST, None)
+            return _login_step()
+        current = program.in_force(now)
+        entries, next_before = accounts.history(
+            db_session, guest.id, PAGE, request.args.get("before", type=int)
+        )
+    return render_template(
+        "cabinet_account.html",
+        account=accounts.account(guest, current),
+        max_percent=rub(current.max_percent),
+        entries=entries,
+        next_before=next_before,
+    )
+
+
+def _login_step(errors: dict | None = None, phone: str = "", status: int = 200):
+    if LOGIN_PHONE in session:
+        minutes = max(1, _settings().code_ttl_seconds // 60)
+        page = render_template(
+            "cabinet_code.html",
+            phone=session[LOGIN_PHONE],
+            minutes=wording.wait(minutes * 60),
+            errors=errors or {},
+        )
+    else:
+        page = render_template("cabinet_phone.html", phone=phone, errors=errors or {})
+    return page, status
+
+
+@blp.post("/code")
+def send_code():
+    """Step one: text a login code to the phone (the API's limits and SMS path)."""
+    typed = request.form.get("phone", "")
+    try:
+        phone = fields.phone(typed)
+        _send(phone)
+    except fields.FieldError as error:
+        session.pop(LOGIN_PHONE, None)
+        return _login_step({error.field: error.message}, typed, 422)
+    except Problem as problem:
+        return _refused_send(problem, typed)
+    session[LOGIN_PHONE] = phone
+    return redirect(url_for(".home"), 303)
+
+
+def _send(phone: str) -> None:
+    settings, db, now = _settings(), get_db(), utcnow()
+    with db.unit_of_work() as db_session:
+        code, send_id = logins.issue_code(
+            db_session, settings, code_secret(), phone, client_address(), "login", now
+        )
+        db_session.commit()
+    minutes = max(1, settings.code_ttl_seconds // 60)
+    logins.deliver(
+        db, sender(), phone, sms.texts.login_code(code, minutes), send_id, code_secret(), code
+    )
+
+
+def _refused_send(problem: Problem, typed: str):
+    """A limit or the SMS provider said no: say it beside the field that asked."""
+    field = "resend" if LOGIN_PHONE in session else "phone"
+    if problem.code == 429:
+        message = f"Слишком часто. Новый код можно запросить через {_wait(problem)}."
+    elif problem.code == 422:
+        message = "На этот номер не получается отправить СМС. Проверьте номер."
+    else:
+        message = "СМС сейчас не отправляются. Попробуйте через минуту."
+    page, _ = _login_step({field: message}, typed)
+    return page, problem.code, problem.extra_headers
+
+
+def _wait(problem: Problem) -> str:
+    return wording.wait(int(problem.extra.get("retry_after", 60)))
+
+
+@blp.post("/verify")
+def verify():
+    """Step two: the code from the SMS opens the cabinet (and registers a new guest)."""
+    phone = session.get(LOGIN_PHONE)
+    if phone is None:
+        return redirect(url_for(".home"), 303)
+    try:
+        token = _log_in(phone, fields.code(request.form.get("code")))
+    except fields.FieldError as error:
+        return _login_step({error.field: error.message}, status=422)
+    except Problem as problem:  # 401 would need a WWW-Authenticate challenge: a form says 422
+        status = 429 if problem.code == 429 else 422
+        return _login_step({"code": _wrong_code(problem)}, status=status)
+    session.pop(LOGIN_PHONE)
+    csrf.rotate()
+    session[GUEST] = token
+    return redirect(url_for(".home"), 303)
+
+
+def _log_in(phone: str, code: str) -> str:
+    settings, now = _settings(), utcnow()
+    with unit_of_work() as db_session:
+        logins.use_code(db_session, settings, code_secret(), phone, code, now)
+        guest = guests.find_or_register(db_session, phone, now)
+        token = guests.issue_token(db_session, guest, now, timedelta(days=settings.token_ttl_days))
+        db_session.commit()
+    return token
+
+
+def _wrong_code(problem: Problem) -> str:
+    left = problem.extra.get("attempts_left", 0)
+    if problem.code == 429:
+        return f"Слишком много неверных попыток. Запросите новый код через {_wait(problem)}."
+    if left:
+        return f"Неверный код. Осталось попыток: {left}."
+    return "Код устарел или уже использован. Запросите новый."
+
+
+@blp.post("/phone")
+def change_phone():
+    """Back to step one with another number."""
+    session.pop(LOGIN_PHONE, None)
+    return redirect(url_for(".home"), 303)
+
+
+@blp.post("/logout")
+def logout():
+    """Revoke the token and forget it."""
+    token = session.pop(GUEST, None)
+    if token:
+        with unit_of_work() as db_session:
+            guests.revoke_token(db_session, token, utcnow())
+            db_session.commit()
+    csrf.rotate()
+    return redirect(url_for(".home"), 303)

@@ -1,0 +1,43 @@
+"""The console's audit view: who did what and why, newest first, a page at a time."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bonus_service.db import unit_of_work
+from bonus_service.models import AuditEntry
+from bonus_service.web.console import blp, operator_required
+
+PAGE = 50
+ACTIONS = {
+    "guest.lookup": "Просмотр гостя",
+    "guest.register": "Регистрация гостя",
+    "guest.adjust": "Корректировка баланса",
+    "operator.login": "Вход в консоль",
+    "operator.login_refused": "Вход не удался",
+    "operator.logout": "Выход из консоли",
+    "operator.create": "Создан оператор",
+    "operator.disable": "Оператор отключён",
+    "zone.put": "Зона доставки изменена",
+}
+
+
+def audit_page(session: Session, before: int | None) -> tuple[list[AuditEntry], int | None]:
+    """A page of entries older than `before` (keyset: stable while new entries arrive)."""
+    query = select(AuditEntry)
+    if before is not None:
+        query = query.where(AuditEntry.id < before)
+    entries = list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(PAGE + 1)))
+    return entries[:PAGE], (entries[PAGE - 1].id if len(entries) > PAGE else None)
+
+
+@blp.get("/audit")
+@operator_required
+def audit_log():
+    with unit_of_work(write=False) as db_session:
+        entries, next_before = audit_page(db_session, request.args.get("before", type=int))
+    return render_template(
+        "console_audit.html", entries=entries, next_before=next_before, actions=ACTIONS
+    )

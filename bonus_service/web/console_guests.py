@@ -1,0 +1,164 @@
+"""Console pages about guests: find by phone, register, adjust the balance with a reason.
+
+Every action goes through the same service verbs as the API and is audited as the operator.
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+
+from bonus_service.clock import utcnow
+from bonus_service.db import unit_of_work
+from bonus_service.fields import kopecks
+from bonus_service.problems import Problem
+from bonus_service.secrets_store import code_secret
+from bonus_service.services import adjustments, audit, guests, registrations
+from bonus_service.sms_backend import sender
+from bonus_service.web import fields, guest_card, wording
+from bonus_service.web.console import actor, blp, operator_required
+
+
+@blp.get("", strict_slashes=False)
+@operator_required
+def home():
+    return _home()
+
+
+def _home(status: int = 200, search: dict | None = None, register: dict | None = None, **values):
+    """The search and registration forms; `values` refill them: search_value, register_value."""
+    page = render_template(
+        "console_home.html",
+        search=search or {},
+        register=register or {},
+        search_value=values.get("search_value", ""),
+        register_value=values.get("register_value", ""),
+    )
+    return page, status
+
+
+@blp.get("/guest")
+@operator_required
+def guest():
+    """Find a guest by phone in any common format; every lookup is audited."""
+    typed = request.args.get("phone", "")
+    try:
+        phone = fields.phone(typed)
+    except fields.FieldError as error:
+        return _home(422, search={error.field: error.message}, search_value=typed)
+    now = utcnow()
+    with unit_of_work() as db_session:
+        found = guests.find(db_session, phone)
+        audit.record(db_session, actor(), "guest.lookup", phone, now, found=found is not None)
+        db_session.commit()
+    if found is None:
+        shown = wording.phone(phone)
+        message = f"Гость с номером {shown} не зарегистрирован."
+        return _home(404, {"phone": message}, search_value=typed, register_value=shown)
+    with unit_of_work(write=False) as db_session:
+        view = guest_card.card(db_session, found, now, request.args.get("before", type=int))
+    return render_template("console_guest.html", card=view, errors={}, form={})
+
+
+def _card_page(phone: str, errors: dict, status: int, form):
+    with unit_of_work(write=False) as db_session:
+        found = guests.find(db_session, phone)
+        if found is None:
+            abort(404)
+        view = guest_card.card(db_session, found, utcnow())
+    return render_template("console_guest.html", card=view, errors=errors, form=form), status
+
+
+@blp.post("/guests")
+@operator_required
+def register():
+    """Register a guest by phone: the same path as POST /v1/guests, SMS included."""
+    typed = request.form.get("phone", "")
+    try:
+        phone = fields.phone(typed)
+        with unit_of_work() as db_session:
+            registrations.register_on_behalf(
+                db_session,
+                current_app.extensions["bonus_settings"],
+                code_secret(),
+                sender(),
+                phone,
+                actor(),
+                utcnow(),
+            )
+            db_session.commit()
+    except fields.FieldError as error:
+        return _home(422, register={error.field: error.message}, register_value=typed)
+    except Problem as problem:
+        refusal = {"phone": _refused_registration(problem)}
+        return _home(problem.code, register=refusal, register_value=typed)
+    flash("Гость зарегистрирован: СМС с кодом для входа отправлено.")
+    return redirect(url_for(".guest", phone=phone), 303)
+
+
+def _refused_registration(problem: Problem) -> str:
+    if problem.code == 409:
+        return "Этот номер уже зарегистрирован — найдите гостя поиском."
+    if problem.code == 429:
+        wait = wording.wait(int(problem.extra.get("retry_after", 60)))
+        return f"На этот номер недавно уже отправляли СМС. Повторите через {wait}."
+    if problem.code == 422:
+        return "Оператор связи не принимает СМС на этот номер: гость не зарегистрирован."
+    return "СМС сейчас не отправляются, гость не зарегистрирован. Попробуйте позже."
+
+
+@blp.post("/adjust")
+@operator_required
+def adjust():
+    """A manual correction with a mandatory reason, refused if the account moved meanwhile."""
+    form = request.form
+    try:
+        phone = fields.phone(form.get("phone"))
+    except fields.FieldError:
+        abort(400)
+    values, errors = _adjustment_fields(form)
+    if errors:
+        return _card_page(phone, errors, 422, form)
+    amount = values["direction"] * values["amount"]
+    with unit_of_work() as db_session:
+        seen = form.get("seen", -1, type=int)
+        refusal = _apply(db_session, phone, seen, amount, values["reason"])
+        if refusal is None:
+            db_session.commit()
+    if refusal is not None:
+        return _card_page(phone, *refusal, form)
+    verb = "Начислено" if amount > 0 else "Списано"
+    flash(f"{verb} {wording.bonus_amount(kopecks(abs(amount)))}.")
+    return redirect(url_for(".guest", phone=phone), 303)
+
+
+def _apply(db_session, phone: str, seen: int, amount, reason: str) -> tuple[dict, int] | None:
+    """Adjust, or say why not: (errors by field, status)."""
+    if not guest_card.unchanged_since(db_session, phone, seen):
+        stale = "Пока форма была открыта, баланс изменился. Проверьте историю и отправьте снова."
+        return {"form": stale}, 409
+    try:
+        adjustments.adjust(db_session, phone, amount, reason, actor(), utcnow())
+    except Problem as problem:
+        return {"amount": _refused_adjustment(problem)}, 422
+    return None
+
+
+def _adjustment_fields(form) -> tuple[dict, dict]:
+    """Every field is checked, so the operator sees all mistakes at once."""
+    values, errors = {}, {}
+    for name, parse in (
+        ("direction", fields.direction),
+        ("amount", fields.amount),
+        ("reason", fields.reason),
+    ):
+        try:
+            values[name] = parse(form.get(name))
+        except fields.FieldError as error:
+            errors[error.field] = error.message
+    return values, errors
+
+
+def _refused_adjustment(problem: Problem) -> str:
+    if problem.code == 422:
+        return "Столько списать нельзя: у гостя меньше доступных бонусов."
+    return "Корректировка не прошла. Обновите страницу и попробуйте снова."

@@ -1,0 +1,93 @@
+"""What every page shares: the stylesheet, the CSRF check, safe headers and HTML error pages."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
+
+from bonus_service.web import csrf
+
+log = logging.getLogger(__name__)
+
+# The stylesheet, and nothing else: the pages run no script at all.
+blp = Blueprint(
+    "pages",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/pages/static",
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+TITLES = {
+    400: "Запрос не понят",
+    403: "Доступ запрещён",
+    404: "Страница не найдена",
+    405: "Так нельзя",
+    413: "Слишком большой запрос",
+    429: "Слишком много запросов",
+    500: "Что-то пошло не так",
+    503: "Сервис временно недоступен",
+}
+MESSAGES = {
+    404: "Такой страницы нет. Проверьте адрес или начните с главной.",
+    413: "Форма слишком большая. Сократите текст и отправьте снова.",
+    500: "Мы уже знаем об ошибке и разбираемся. Попробуйте ещё раз чуть позже.",
+}
+
+
+def serve_as_pages(page_blueprint: Blueprint, *, private: bool) -> None:
+    """Give a page blueprint the CSRF check, the headers and HTML errors instead of JSON."""
+    page_blueprint.before_request(csrf.check)
+    page_blueprint.after_request(lambda response: _headers(response, private))
+    page_blueprint.register_error_handler(HTTPException, error_page)
+    page_blueprint.register_error_handler(Exception, _unexpected)
+    if page_blueprint.url_prefix:  # a mistyped address under the prefix gets a page, not JSON
+        page_blueprint.add_url_rule(
+            "/<path:anything>", "not_found", _not_found, methods=["GET", "POST"]
+        )
+
+
+def _headers(response: Response, private: bool) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    if private:  # a balance or an operator's screen must not stay in a shared cache
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _not_found(anything: str):
+    raise NotFound()
+
+
+def error_page(error: HTTPException) -> tuple[str, int, dict]:
+    """An HTTP error as a Russian page, with the headers the error carries (Retry-After)."""
+    status = error.code or 500
+    message = MESSAGES.get(status) or error.description or ""
+    if not _is_russian(message):  # services explain in English, for the API's clients
+        message = TITLES.get(status, "")
+    body = render_template(
+        "error.html", status=status, title=TITLES.get(status, "Ошибка"), message=message
+    )
+    headers = {**dict(error.get_headers()), **getattr(error, "extra_headers", {})}
+    headers.pop("Content-Type", None)
+    return body, status, {**headers, **SECURITY_HEADERS}
+
+
+def _is_russian(text: str) -> bool:
+    return any("а" <= letter.lower() <= "я" for letter in text)
+
+
+def _unexpected(error: Exception):
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_page(InternalServerError())

@@ -1,0 +1,88 @@
+"""How the pages say amounts, dates and waits in Russian (the templates' filters)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import phonenumbers
+from flask import Flask, current_app
+
+from bonus_service.fields import money
+from rules.russian import bonuses, plural, rub
+
+
+def bonus_amount(kopecks: int) -> str:
+    """1234 bonuses as '1234 бонуса'; 250 kopecks as '2,50 бонуса'."""
+    return bonuses(money(kopecks))
+
+
+def signed(kopecks: int) -> str:
+    """A movement with its sign: '+30', '−15' (a real minus, not a hyphen)."""
+    amount = rub(money(abs(kopecks)))
+    return f"+{amount}" if kopecks > 0 else f"−{amount}" if kopecks < 0 else amount
+
+
+def roubles(kopecks: int) -> str:
+    return f"{rub(money(kopecks))}\u00a0₽"
+
+
+def local(moment: datetime | None, pattern: str = "%d.%m.%Y %H:%M") -> str:
+    """A stored UTC moment in the service's time zone (BONUS_TIMEZONE)."""
+    if moment is None:
+        return "—"
+    return moment.astimezone(current_app.extensions["bonus_settings"].tz).strftime(pattern)
+
+
+def phone(e164: str) -> str:
+    """+79123456789 as '+7 912 345-67-89', easier to check by eye."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def day(moment: date | datetime) -> str:
+    """A date as people write it here: 16.03.2026 (an aware moment keeps its own zone)."""
+    return moment.strftime("%d.%m.%Y")
+
+
+def last_day_to_order(burns_at: datetime) -> date:
+    """Bonuses burn at the midnight ending the anniversary day: an order that day still counts."""
+    return burns_at.date() - timedelta(days=1)
+
+
+def wait(seconds: int) -> str:
+    """'45 секунд', '1 минуту', '12 минут' — for 'try again in ...' (kept on one line)."""
+    if seconds < 60:
+        return f"{seconds}\u00a0{plural(seconds, 'секунду', 'секунды', 'секунд')}"
+    minutes = -(-seconds // 60)
+    return f"{minutes}\u00a0{plural(minutes, 'минуту', 'минуты', 'минут')}"
+
+
+def details(values: dict) -> str:
+    """An audit entry's details on one line: 'amount: 50.00; reason: опоздание'."""
+    shown = {key: value for key, value in values.items() if value is not None}
+    return "; ".join(f"{key}: {_plain(value)}" for key, value in shown.items())
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, bool):
+        return "да" if value else "нет"
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {_plain(inner)}" for key, inner in value.items())
+    return str(value)
+
+
+def init_app(app: Flask) -> None:
+    for name, function in {
+        "bonuses": bonus_amount,
+        "signed": signed,
+        "roubles": roubles,
+        "local": local,
+        "day": day,
+        "phone": phone,
+        "details": details,
+        "last_day_to_order": last_day_to_order,
+    }.items():
+        app.add_template_filter(function, name)

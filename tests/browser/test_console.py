@@ -1,0 +1,58 @@
+"""An operator finds a guest in the console, corrects the balance, and the guest sees it."""
+
+from playwright.sync_api import expect
+
+from tests.browser.steps import (
+    assert_every_input_is_labelled,
+    assert_fits_a_phone,
+    log_in_to_the_cabinet,
+    screenshots,
+    typed_like_a_person,
+)
+from tests.service.checkout_helpers import delivery
+from tests.service.helpers import new_phone
+from tests.web.pages import PASSWORD, make_operator
+
+REASON = "Компенсация за опоздание курьера"
+
+
+def test_an_operator_adjusts_a_guest_found_by_a_typed_phone_and_the_guest_sees_it(
+    app, open_page, shop, fake_twilio
+):
+    phone = new_phone()
+    guest = open_page("/cabinet")
+    log_in_to_the_cabinet(guest, fake_twilio, phone)
+    placed = shop.place(phone, delivery("1000.00")).get_json()  # delivery: 3%
+    shop.complete(placed["id"])
+    make_operator(app, "anna")
+
+    console = open_page("/console")
+    console.get_by_label("Имя оператора").fill("Anna")
+    console.get_by_label("Пароль").fill(PASSWORD)
+    console.get_by_role("button", name="Войти").click()
+    console.get_by_label("Телефон гостя").fill(typed_like_a_person(phone))
+    console.get_by_role("button", name="Найти").click()
+    expect(console.get_by_test_id("balance")).to_have_text("30 бонусов")
+    expect(console.get_by_test_id("last-order")).to_contain_text(placed["id"])
+    assert_every_input_is_labelled(console)
+
+    console.get_by_label("Начислить").check()
+    console.get_by_label("Сколько бонусов").fill("50")
+    console.get_by_label("Причина").fill(REASON)
+    console.get_by_role("button", name="Провести").click()
+    expect(console.get_by_role("status")).to_have_text("Начислено 50 бонусов.")
+    expect(console.get_by_test_id("balance")).to_have_text("80 бонусов")
+    assert_fits_a_phone(console)
+    screenshots(console, "console-guest")
+
+    guest.reload()
+    expect(guest.get_by_test_id("balance")).to_have_text("80 бонусов")
+    expect(guest.locator(".history__reason").first).to_have_text(
+        f"Начислено оператором 50 бонусов: {REASON}"
+    )
+
+    console.get_by_role("link", name="Журнал").click()
+    adjusted = console.locator(".audit__entry", has_text="Корректировка баланса")
+    expect(adjusted).to_contain_text("operator:anna")
+    expect(adjusted).to_contain_text(REASON)
+    screenshots(console, "console-audit")

@@ -1,0 +1,45 @@
+"""Small verbs the page tests share: read a form's CSRF token, log in to the cabinet or console."""
+
+from __future__ import annotations
+
+import re
+
+from bonus_service.clock import utcnow
+from bonus_service.db import get_db
+from bonus_service.web import operators
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+PASSWORD = "correct horse battery"
+
+
+def csrf_token(client, path: str = "/cabinet") -> str:
+    """The token a page's forms carry for this client's session."""
+    match = CSRF.search(client.get(path).get_data(as_text=True))
+    assert match, f"no CSRF field on {path}"
+    return match.group(1)
+
+
+def make_operator(app, name: str = "anna", password: str = PASSWORD) -> str:
+    with get_db(app).unit_of_work() as session:
+        operators.create(session, name, password, utcnow())
+        session.commit()
+    return name
+
+
+def console_login(client, name: str = "anna", password: str = PASSWORD):
+    token = csrf_token(client, "/console/login")
+    return client.post(
+        "/console/login", data={"name": name, "password": password, "csrf_token": token}
+    )
+
+
+def cabinet_login(client, fake, phone: str):
+    """Phone, then the code the fake Twilio received: the guest's two steps."""
+    sent = client.post("/cabinet/code", data={"phone": phone, "csrf_token": csrf_token(client)})
+    assert sent.status_code == 303, sent.get_data(as_text=True)
+    code = fake.last_code(phone)
+    return client.post("/cabinet/verify", data={"code": code, "csrf_token": csrf_token(client)})
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)

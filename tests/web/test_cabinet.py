@@ -1,0 +1,99 @@
+"""The guest cabinet answers every mistake in Russian next to the field, and logs out for good."""
+
+from datetime import UTC, datetime
+
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from bonus_service.db import get_db
+from bonus_service.models import GuestToken
+from tests.service.helpers import new_phone
+from tests.web.pages import cabinet_login, csrf_token, text
+
+
+def ask_code(client, phone: str):
+    return client.post("/cabinet/code", data={"phone": phone, "csrf_token": csrf_token(client)})
+
+
+def test_a_phone_that_cannot_be_read_is_answered_beside_the_phone_field(client, fake_twilio):
+    answer = ask_code(client, "12-34")
+    page = text(answer)
+    assert answer.status_code == 422
+    assert 'aria-describedby="phone-hint phone-error"' in page
+    assert 'id="phone-error">Не получается прочитать номер. Например: 8 912 345-67-89' in page
+    assert 'value="12-34"' in page  # what was typed stays, to be corrected
+    assert fake_twilio.messages == []
+
+
+def test_a_landline_is_refused_because_no_sms_would_reach_it(client):
+    answer = ask_code(client, "8 (495) 123-45-67")
+    assert answer.status_code == 422
+    assert "Это не мобильный номер: на него не придёт СМС." in text(answer)
+
+
+def test_asking_for_another_code_too_soon_says_how_long_to_wait(client, fake_twilio):
+    phone = new_phone()
+    assert ask_code(client, phone).status_code == 303
+    again = ask_code(client, phone)
+    assert again.status_code == 429
+    assert 50 <= int(again.headers["Retry-After"]) <= 60
+    assert "Слишком часто. Новый код можно запросить через" in text(again)
+    assert len(fake_twilio.messages_to(phone)) == 1
+
+
+def test_a_wrong_code_says_how_many_tries_are_left_and_the_sixth_is_refused(client, fake_twilio):
+    phone = new_phone()
+    ask_code(client, phone)
+    wrong = f"{(int(fake_twilio.last_code(phone)) + 1) % 1_000_000:06d}"
+    answers = [
+        client.post("/cabinet/verify", data={"code": wrong, "csrf_token": csrf_token(client)})
+        for _ in range(5)
+    ]
+    assert "Неверный код. Осталось попыток: 4." in text(answers[0])
+    assert [a.status_code for a in answers[:4]] == [422, 422, 422, 422]
+    assert answers[4].status_code == 429
+    assert "Слишком много неверных попыток" in text(answers[4])
+
+
+def test_letters_instead_of_a_code_are_answered_without_spending_a_try(client, fake_twilio):
+    phone = new_phone()
+    ask_code(client, phone)
+    answer = client.post("/cabinet/verify", data={"code": "abc", "csrf_token": csrf_token(client)})
+    assert answer.status_code == 422 and "Введите 6 цифр из СМС." in text(answer)
+    assert cabinet_login_with_code(client, fake_twilio.last_code(phone)).status_code == 303
+
+
+def cabinet_login_with_code(client, code: str):
+    return client.post("/cabinet/verify", data={"code": code, "csrf_token": csrf_token(client)})
+
+
+def test_the_account_says_when_bonuses_burn_and_the_last_day_to_keep_them(
+    client, fake_twilio, shop
+):
+    phone = new_phone()
+    with freeze_time(datetime(2026, 3, 15, 11, 0, tzinfo=UTC)):  # 14:00 in Moscow
+        cabinet_login(client, fake_twilio, phone)
+        shop.adjust(phone, "75.00", "подарок")
+        page = text(client.get("/cabinet"))
+    assert "Бонусы сгорят <strong>16.03.2027</strong>" in page
+    assert "не позднее <strong>15.03.2027</strong>" in page
+    assert "Начислено оператором 75 бонусов: подарок" in page
+
+
+def test_logging_out_revokes_the_token_so_a_copied_cookie_opens_nothing(app, client, fake_twilio):
+    phone = new_phone()
+    cabinet_login(client, fake_twilio, phone)
+    copied = client.get_cookie("bonus_session").value
+    assert (
+        client.post("/cabinet/logout", data={"csrf_token": csrf_token(client)}).status_code == 303
+    )
+    client.set_cookie("bonus_session", copied)
+    assert "Номер мобильного телефона" in text(client.get("/cabinet"))
+    with get_db(app).unit_of_work(write=False) as session:
+        assert session.scalar(select(GuestToken.revoked_at)) is not None
+
+
+def test_the_cabinet_is_never_cached_and_never_framed(client):
+    headers = client.get("/cabinet").headers
+    assert headers["Cache-Control"] == "no-store"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]

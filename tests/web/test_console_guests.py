@@ -1,0 +1,134 @@
+"""The console finds, registers and adjusts guests through the API's own service verbs."""
+
+import re
+
+from sqlalchemy import select
+
+from bonus_service.clock import utcnow
+from bonus_service.db import get_db
+from bonus_service.models import AuditEntry, Guest
+from bonus_service.services import audit
+from tests.service.helpers import new_phone
+from tests.web.pages import console_login, csrf_token, make_operator, text
+
+SEEN = re.compile(r'name="seen" value="(\d+)"')
+
+
+def operator_client(app, client):
+    make_operator(app)
+    console_login(client)
+    return client
+
+
+def audit_of(app, action: str) -> list[AuditEntry]:
+    with get_db(app).unit_of_work(write=False) as session:
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+
+
+def adjust(client, phone: str, seen: str, **form):
+    data = {"phone": phone, "seen": seen, "csrf_token": csrf_token(client, "/console"), **form}
+    return client.post("/console/adjust", data=data)
+
+
+def test_a_guest_is_found_by_a_phone_typed_any_common_way(app, client, shop):
+    phone, _ = shop.guest("120.00")
+    operator_client(app, client)
+    typed = f"8 ({phone[2:5]}) {phone[5:8]}-{phone[8:10]}-{phone[10:]}"
+    page = client.get("/console/guest", query_string={"phone": typed})
+    assert page.status_code == 200
+    assert 'data-testid="balance">120 бонусов' in text(page)
+    [lookup] = audit_of(app, "guest.lookup")
+    assert (lookup.actor, lookup.target, lookup.details) == (
+        "operator:anna",
+        phone,
+        {"found": True},
+    )
+
+
+def test_an_unknown_phone_is_said_so_and_offered_for_registration(app, client):
+    operator_client(app, client)
+    page = client.get("/console/guest", query_string={"phone": "+7 912 555 00 11"})
+    assert page.status_code == 404
+    assert "Гость с номером +7 912 555-00-11 не зарегистрирован." in text(page)
+    assert 'id="register-phone" name="phone" type="tel" value="+7 912 555-00-11"' in text(page)
+
+
+def test_registering_from_the_console_texts_the_guest_and_is_audited(app, client, fake_twilio):
+    operator_client(app, client)
+    phone = new_phone()
+    form = {"phone": phone, "csrf_token": csrf_token(client, "/console")}
+    registered = client.post("/console/guests", data=form)
+    assert registered.status_code == 303
+    assert "ВилкиНет" in fake_twilio.messages_to(phone)[-1]["body"]
+    with get_db(app).unit_of_work(write=False) as session:
+        assert session.scalar(select(Guest.registered_by).where(Guest.phone == phone)) == (
+            "operator:anna"
+        )
+    assert [a.actor for a in audit_of(app, "guest.register")] == ["operator:anna"]
+
+
+def test_when_the_sms_fails_nobody_is_left_half_registered(app, client, fake_twilio):
+    operator_client(app, client)
+    phone = new_phone()
+    fake_twilio.fail_next("server_error")
+    form = {"phone": phone, "csrf_token": csrf_token(client, "/console")}
+    refused = client.post("/console/guests", data=form)
+    assert refused.status_code == 503
+    assert "СМС сейчас не отправляются, гость не зарегистрирован." in text(refused)
+    with get_db(app).unit_of_work(write=False) as session:
+        assert session.scalar(select(Guest).where(Guest.phone == phone)) is None
+    assert audit_of(app, "guest.register") == []
+    assert client.post("/console/guests", data=form).status_code == 303
+
+
+def test_an_adjustment_names_every_missing_field_at_once(app, client, shop):
+    phone, _ = shop.guest()
+    operator_client(app, client)
+    refused = adjust(client, phone, "0", amount="-5", reason="   ")
+    page = text(refused)
+    assert refused.status_code == 422
+    assert "Выберите: начислить или списать." in page
+    assert "Без знака: начислить или списать — выберите выше." in page
+    assert "Укажите причину: без неё корректировку не провести." in page
+    assert audit_of(app, "guest.adjust") == []
+
+
+def test_a_debit_over_what_is_available_is_refused_beside_the_amount(app, client, shop):
+    phone, _ = shop.guest("40.00")
+    operator_client(app, client)
+    seen = SEEN.search(text(client.get("/console/guest", query_string={"phone": phone}))).group(1)
+    refused = adjust(client, phone, seen, direction="debit", amount="40,01", reason="ошибка")
+    assert refused.status_code == 422
+    assert 'id="amount-error">Столько списать нельзя' in text(refused)
+    done = adjust(client, phone, seen, direction="debit", amount="40", reason="ошибка кассира")
+    assert done.status_code == 303
+    page = text(client.get(done.location))
+    assert 'data-testid="balance">0 бонусов' in page
+    assert "Списано оператором 40 бонусов: ошибка кассира" in page
+
+
+def test_the_same_form_sent_twice_adjusts_once(app, client, shop):
+    phone, _ = shop.guest("10.00")
+    operator_client(app, client)
+    seen = SEEN.search(text(client.get("/console/guest", query_string={"phone": phone}))).group(1)
+    form = {"direction": "credit", "amount": "25", "reason": "компенсация"}
+    assert adjust(client, phone, seen, **form).status_code == 303
+    twice = adjust(client, phone, seen, **form)
+    assert twice.status_code == 409
+    assert "Пока форма была открыта, баланс изменился." in text(twice)
+    assert [a.details["amount"] for a in audit_of(app, "guest.adjust")] == ["10.00", "25.00"]
+
+
+def test_the_audit_view_shows_the_newest_first_a_page_at_a_time(app, client):
+    operator_client(app, client)  # its login is the oldest entry
+    with get_db(app).unit_of_work() as session:
+        for n in range(55):
+            audit.record(session, "operator:boris", "guest.lookup", f"+7912000{n:04d}", utcnow())
+        session.commit()
+    first = text(client.get("/console/audit"))
+    assert first.index("+7 912 000-00-54") < first.index("+7 912 000-00-53")
+    assert "+7 912 000-00-05" in first and "+7 912 000-00-04" not in first
+    older = re.search(r'href="(/console/audit\?before=\d+)"', first).group(1)
+    second = text(client.get(older))
+    assert "+7 912 000-00-04" in second and "Вход в консоль" in second
+    assert "?before=" not in second

@@ -1,0 +1,26 @@
+"""Pages answer errors with Russian HTML; the API keeps answering problem+json."""
+
+from tests.web.pages import text
+
+
+def test_a_mistyped_page_address_gets_a_russian_page(client):
+    answer = client.get("/cabinet/balanse")
+    assert answer.status_code == 404
+    assert answer.mimetype == "text/html"
+    assert "Страница не найдена" in text(answer)
+
+
+def test_the_api_still_answers_problem_json(client):
+    answer = client.get("/v1/nothing-here")
+    assert answer.status_code == 404
+    assert answer.mimetype == "application/problem+json"
+
+
+def test_the_console_pages_need_a_login(client):
+    for path in ("/console", "/console/audit", "/console/guest?phone=89120001000"):
+        answer = client.get(path)
+        assert answer.status_code == 303 and answer.location.endswith("/console/login"), path
+
+
+def test_a_trailing_slash_still_finds_the_cabinet(client):
+    assert client.get("/cabinet/").status_code == 200

@@ -1,0 +1,54 @@
+"""`bonus create-operator` makes console accounts; only an argon2id hash is stored."""
+
+from sqlalchemy import select
+
+from bonus_service.db import get_db
+from bonus_service.models import AuditEntry, Operator
+from tests.web.pages import console_login
+
+
+def test_create_operator_reads_the_password_from_stdin_and_stores_an_argon2id_hash(
+    app, runner, client
+):
+    result = runner.invoke(
+        args=["bonus", "create-operator", "Olga", "--password-stdin"], input="long enough pass\n"
+    )
+    assert result.exit_code == 0, result.output
+    with get_db(app).unit_of_work(write=False) as session:
+        operator = session.scalar(select(Operator))
+        audited = session.scalar(select(AuditEntry))
+    assert operator.name == "olga"
+    assert operator.password_hash.startswith("$argon2id$")
+    assert "long enough pass" not in operator.password_hash
+    assert (audited.actor, audited.action, audited.target) == ("cli", "operator.create", "olga")
+    assert console_login(client, "olga", "long enough pass").status_code == 303
+
+
+def test_create_operator_prompts_twice_when_no_stdin_flag_is_given(app, runner):
+    result = runner.invoke(
+        args=["bonus", "create-operator", "petr"], input="prompted pass!\nprompted pass!\n"
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_create_operator_refuses_a_short_password_a_bad_name_and_a_taken_name(runner):
+    short = runner.invoke(
+        args=["bonus", "create-operator", "ivan", "--password-stdin"], input="short\n"
+    )
+    assert short.exit_code != 0 and "at least 10 characters" in short.output
+    bad = runner.invoke(
+        args=["bonus", "create-operator", "иван", "--password-stdin"], input="x" * 12
+    )
+    assert bad.exit_code != 0 and "latin letters" in bad.output
+    first = runner.invoke(
+        args=["bonus", "create-operator", "ivan", "--password-stdin"], input="y" * 12
+    )
+    again = runner.invoke(
+        args=["bonus", "create-operator", "IVAN", "--password-stdin"], input="z" * 12
+    )
+    assert first.exit_code == 0 and again.exit_code != 0 and "already exists" in again.output
+
+
+def test_disabling_an_unknown_operator_is_an_error(runner):
+    result = runner.invoke(args=["bonus", "disable-operator", "nobody"])
+    assert result.exit_code != 0 and "no active operator" in result.output
