@@ -15,6 +15,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
         db,
         http,
         logs,
+        metrics,
         problems,
         program,
         secrets_store,
@@ -31,6 +32,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
         )
     app.extensions["bonus_settings"] = config
     logs.init_app(app)
+    metrics.init_app(app)
     http.init_app(app, config.proxy_hops, config.max_body_bytes)
     problems.init_app(app)
     secrets_store.init_app(app, config)

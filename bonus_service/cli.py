@@ -9,7 +9,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from bonus_service.auth import SCOPES, create_client
+from bonus_service.auth import KEY_CACHE_SECONDS, SCOPES, create_client, forget_cached_keys
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db
 from bonus_service.migrate import upgrade
@@ -132,6 +132,126 @@ def scheduler_command() -> None:
 
     click.echo("scheduler running; Ctrl-C to stop")
     run_blocking(current_app._get_current_object())
+
+
+# --- issue 6: operations — reconcile, liability, simulate, revoke-client (appended; owned by ---
+# --- bonus_service/services/{reconcile,liability,simulate}.py) ----------------------------------
+
+
+def _moment(_ctx, _param, value: str | None):
+    """An ISO date or date-time option (the command reads a naive one with `_aware`)."""
+    if value is None:
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO date or date-time") from None
+
+
+def _aware(moment):
+    """A naive moment from the command line is BONUS_TIMEZONE wall-clock time."""
+    from flask import current_app
+
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=current_app.extensions["bonus_settings"].tz)
+
+
+@bonus.command("reconcile")
+@click.option(
+    "--limit",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Differences listed per check.",
+)
+def reconcile_command(limit: int) -> None:
+    """Check every balance against its ledger and every order against its movements."""
+    from bonus_service.services.reconcile import reconcile
+
+    report = reconcile(get_db(), limit=limit)
+    for line in report.lines():
+        click.echo(line)
+    if report.differences:
+        raise SystemExit(1)
+
+
+@bonus.command("liability")
+@click.option("--months", default=12, show_default=True, type=click.IntRange(1, 120))
+@click.option("--as-of", "as_of", callback=_moment, help="Report as of this ISO date-time.")
+def liability_command(months: int, as_of) -> None:
+    """Bonuses outstanding, and what burns month by month if no guest orders again."""
+    import rules
+    from bonus_service import program
+    from bonus_service.services.liability import liability
+
+    now = _aware(as_of) or utcnow()
+    try:
+        with get_db().unit_of_work(write=False) as session:
+            report = liability(session, program.in_force(now), now, months)
+    except (rules.ProgramError, ValueError, OverflowError) as error:  # no program; off the calendar
+        raise click.BadParameter(str(error), param_hint="--as-of") from None
+    for line in report.lines():
+        click.echo(line)
+
+
+@bonus.command("simulate")
+@click.option(
+    "--rules",
+    "rules_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A candidate program file.",
+)
+@click.option("--since", required=True, callback=_moment, help="Orders placed from this date.")
+@click.option("--until", callback=_moment, help="Orders placed before this date (default now).")
+@click.option(
+    "--top",
+    default=10,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Orders that changed most, listed.",
+)
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1))
+def simulate_command(rules_file: str, since, until, top: int, batch_size: int) -> None:
+    """Replay past orders under a candidate program and compare with what happened."""
+    import rules
+    from bonus_service import program
+    from bonus_service.services.simulate import simulate
+
+    try:
+        candidate = rules.load_program(rules_file)
+    except rules.ProgramError as error:
+        raise click.BadParameter(str(error), param_hint="--rules") from None
+    since, until = _aware(since), _aware(until) or utcnow()
+    with get_db().unit_of_work(write=False) as session:
+        report = simulate(
+            session, program.book(), candidate, since, until, top=top, batch_size=batch_size
+        )
+    for line in report.lines():
+        click.echo(line)
+
+
+@bonus.command("revoke-client")
+@click.argument("name")
+def revoke_client_command(name: str) -> None:
+    """Revoke an API client's key: calls with it are 401 (running workers: within 10 s)."""
+    from sqlalchemy import select
+
+    from bonus_service.models import ApiClient
+
+    with get_db().unit_of_work() as session:
+        client = session.scalar(select(ApiClient).where(ApiClient.name == name))
+        if client is None:
+            raise click.ClickException(f"no client named {name!r}")
+        if client.revoked_at is None:
+            client.revoked_at = utcnow()
+            session.commit()
+    forget_cached_keys()
+    click.echo(f"client {name!r} revoked at {client.revoked_at.isoformat()}; running workers "
+               f"refuse it within {KEY_CACHE_SECONDS:.0f} s")
 
 
 # --- issue 7: call-center operator accounts for /console (appended; owned by web/) --------------

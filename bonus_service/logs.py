@@ -1,14 +1,99 @@
-"""Logging set-up: one line per event, the SMS console sender's lines included."""
+"""Logging: one JSON object per line, tied to its request by an id the client also gets back.
+
+Each request gets a request id: the caller's `X-Request-Id` when it is a sane token (up to 64
+characters of letters, digits, `-`, `_`, `.`), a fresh one otherwise. It is returned in the
+`X-Request-Id` header and written into every line logged while the request runs, and the
+request ends with one access line (method, path, status, duration_ms). Headers, bodies and query
+strings are never logged: they carry API keys, guest tokens and login codes. The console SMS
+sender's line keeps its text in `message`, so a developer still reads the code in the log.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+import time
+import uuid
+from datetime import UTC, datetime
 
-from flask import Flask
+from flask import Flask, Response, g, has_request_context, request
+
+HEADER = "X-Request-Id"
+SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# Probes and scrapes arrive every few seconds; their access lines are DEBUG unless they fail.
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+access_log = logging.getLogger("bonus.access")
+# every attribute a plain LogRecord has; anything else on a record came in through `extra=`
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """A record as one JSON line: time, level, logger, message, request_id, extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if has_request_context() and "request_id" in g:
+            line["request_id"] = g.request_id
+        line.update((k, v) for k, v in vars(record).items() if k not in _STANDARD)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def install_json_handler(level: int = logging.INFO) -> None:
+    """JSON lines on stderr from the root logger, unless logging is already configured."""
+    root = logging.getLogger()
+    if root.handlers:  # a host (pytest, gunicorn --log-config) configured logging itself
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def request_id(incoming: str | None) -> str:
+    """The caller's id if it is a sane token, else a new one."""
+    if incoming and SANE_ID.fullmatch(incoming):
+        return incoming
+    return uuid.uuid4().hex
+
+
+def _begin() -> None:
+    g.request_id = request_id(request.headers.get(HEADER))
+    g.request_started = time.perf_counter()
+
+
+def _finish(response: Response) -> Response:
+    response.headers[HEADER] = g.request_id
+    elapsed_ms = round((time.perf_counter() - g.request_started) * 1000, 1)
+    quiet = request.path in QUIET_PATHS and response.status_code < 400
+    access_log.log(
+        logging.DEBUG if quiet else logging.INFO,
+        "%s %s %s %s ms",
+        request.method,
+        request.path,
+        response.status_code,
+        elapsed_ms,
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": elapsed_ms,
+        },
+    )
+    return response
 
 
 def init_app(app: Flask) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+    install_json_handler()
+    # twilio's client logs every request's URL and headers at INFO: noise, not events
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    app.before_request(_begin)
+    app.after_request(_finish)

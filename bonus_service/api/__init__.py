@@ -32,7 +32,7 @@ SECURITY_SCHEMES = {
 
 
 def init_app(app: Flask) -> None:
-    from bonus_service.api import auth, checkout, guests, health, me, rules, zones
+    from bonus_service.api import auth, checkout, guests, health, me, metrics, reports, rules, zones
 
     app.config.update(
         API_TITLE="Bonus Engine",
@@ -47,7 +47,7 @@ def init_app(app: Flask) -> None:
     api.register_field(Amount, "string", "decimal")
     api.register_field(SignedAmount, "string", "decimal")
     api.register_field(Phone, "string", None)
-    for module in (health, auth, me, guests, checkout, zones, rules):
+    for module in (health, auth, me, guests, checkout, zones, rules, reports, metrics):
         api.register_blueprint(module.blp)
     app.add_url_rule(
         "/docs/static/<path:filename>",
