@@ -1,18 +1,30 @@
-"""`flask --app wsgi bonus ...`: schema, API clients, serving."""
+"""`flask --app wsgi bonus ...`: schema, clients and operators, serving, jobs, operations."""
 
 from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
+import rules
+from bonus_service import program
 from bonus_service.auth import KEY_CACHE_SECONDS, SCOPES, create_client, forget_cached_keys
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db
 from bonus_service.migrate import upgrade
+from bonus_service.models import ApiClient
+from bonus_service.services import audit
+from bonus_service.services.liability import liability
+from bonus_service.services.reconcile import reconcile
+from bonus_service.services.simulate import simulate
+from bonus_service.web import operators
+from scheduler.jobs import expire_balances
+from scheduler.schedule import run_blocking
 
 bonus = AppGroup("bonus", help="Bonus Engine operations.")
 
@@ -29,6 +41,25 @@ def _safe_url(url: str) -> str:
     return f"{scheme}://{rest.rpartition('@')[2]}" if "@" in rest else url
 
 
+def _moment(_ctx, _param, value: str | None):
+    """An ISO date or date-time option (the command reads a naive one with `_aware`)."""
+    if value is None:
+        return None
+
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO date or date-time") from None
+
+
+def _aware(moment):
+    """A naive moment from the command line is BONUS_TIMEZONE wall-clock time."""
+
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=current_app.extensions["bonus_settings"].tz)
+
+
 @bonus.command("create-client")
 @click.argument("name")
 @click.option(
@@ -42,10 +73,6 @@ def _safe_url(url: str) -> str:
 def create_client_command(name: str, scopes: tuple[str, ...]) -> None:
     """Create an API client and print its key once."""
     with get_db().unit_of_work() as session:
-        from sqlalchemy import select
-
-        from bonus_service.models import ApiClient
-
         if session.scalar(select(ApiClient).where(ApiClient.name == name)):
             raise click.ClickException(f"a client named {name!r} already exists")
         key = create_client(session, name, list(scopes), utcnow())
@@ -83,38 +110,15 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(bonus)
 
 
-# --- issue 5: the expiry job and the scheduler process (appended; owned by scheduler/) ----------
-
-
-def _as_of(_ctx, _param, value: str | None):
-    """--as-of: an ISO date-time (a naive one is read in BONUS_TIMEZONE by the command)."""
-    if value is None:
-        return None
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO date-time") from None
-
-
 @bonus.command("expire")
-@click.option("--as-of", "as_of", callback=_as_of, help="Run as of this ISO date-time.")
+@click.option("--as-of", "as_of", callback=_moment, help="Run as of this ISO date-time.")
 @click.option("--dry-run", is_flag=True, help="Count what would burn; change nothing.")
 @click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1))
 def expire_command(as_of, dry_run: bool, batch_size: int) -> None:
     """Burn the balances of idle guests now (the nightly job, by hand)."""
-    from flask import current_app
 
-    from bonus_service import program
-    from scheduler.jobs import expire_balances
-
-    now = as_of or utcnow()
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=current_app.extensions["bonus_settings"].tz)
-    report = expire_balances(
-        get_db(), program.book(), now, batch_size=batch_size, dry_run=dry_run
-    )
+    now = _aware(as_of) or utcnow()
+    report = expire_balances(get_db(), program.book(), now, batch_size=batch_size, dry_run=dry_run)
     verb = "would burn" if dry_run else "burned"
     click.echo(
         f"{verb} {report.guests} balances, {report.bonuses} bonuses "
@@ -126,37 +130,9 @@ def expire_command(as_of, dry_run: bool, batch_size: int) -> None:
 @bonus.command("scheduler")
 def scheduler_command() -> None:
     """Run the periodic jobs in this process until stopped (keep BONUS_SCHEDULER=false on web)."""
-    from flask import current_app
-
-    from scheduler.schedule import run_blocking
 
     click.echo("scheduler running; Ctrl-C to stop")
     run_blocking(current_app._get_current_object())
-
-
-# --- issue 6: operations — reconcile, liability, simulate, revoke-client (appended; owned by ---
-# --- bonus_service/services/{reconcile,liability,simulate}.py) ----------------------------------
-
-
-def _moment(_ctx, _param, value: str | None):
-    """An ISO date or date-time option (the command reads a naive one with `_aware`)."""
-    if value is None:
-        return None
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO date or date-time") from None
-
-
-def _aware(moment):
-    """A naive moment from the command line is BONUS_TIMEZONE wall-clock time."""
-    from flask import current_app
-
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=current_app.extensions["bonus_settings"].tz)
 
 
 @bonus.command("reconcile")
@@ -169,7 +145,6 @@ def _aware(moment):
 )
 def reconcile_command(limit: int) -> None:
     """Check every balance against its ledger and every order against its movements."""
-    from bonus_service.services.reconcile import reconcile
 
     report = reconcile(get_db(), limit=limit)
     for line in report.lines():
@@ -183,9 +158,6 @@ def reconcile_command(limit: int) -> None:
 @click.option("--as-of", "as_of", callback=_moment, help="Report as of this ISO date-time.")
 def liability_command(months: int, as_of) -> None:
     """Bonuses outstanding, and what burns month by month if no guest orders again."""
-    import rules
-    from bonus_service import program
-    from bonus_service.services.liability import liability
 
     now = _aware(as_of) or utcnow()
     try:
@@ -217,9 +189,6 @@ def liability_command(months: int, as_of) -> None:
 @click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1))
 def simulate_command(rules_file: str, since, until, top: int, batch_size: int) -> None:
     """Replay past orders under a candidate program and compare with what happened."""
-    import rules
-    from bonus_service import program
-    from bonus_service.services.simulate import simulate
 
     try:
         candidate = rules.load_program(rules_file)
@@ -238,9 +207,6 @@ def simulate_command(rules_file: str, since, until, top: int, batch_size: int) -
 @click.argument("name")
 def revoke_client_command(name: str) -> None:
     """Revoke an API client's key: calls with it are 401 (running workers: within 10 s)."""
-    from sqlalchemy import select
-
-    from bonus_service.models import ApiClient
 
     with get_db().unit_of_work() as session:
         client = session.scalar(select(ApiClient).where(ApiClient.name == name))
@@ -250,11 +216,10 @@ def revoke_client_command(name: str) -> None:
             client.revoked_at = utcnow()
             session.commit()
     forget_cached_keys()
-    click.echo(f"client {name!r} revoked at {client.revoked_at.isoformat()}; running workers "
-               f"refuse it within {KEY_CACHE_SECONDS:.0f} s")
-
-
-# --- issue 7: call-center operator accounts for /console (appended; owned by web/) --------------
+    click.echo(
+        f"client {name!r} revoked at {client.revoked_at.isoformat()}; running workers "
+        f"refuse it within {KEY_CACHE_SECONDS:.0f} s"
+    )
 
 
 def _operator_password(from_stdin: bool) -> str:
@@ -271,8 +236,6 @@ def _operator_password(from_stdin: bool) -> str:
 )
 def create_operator_command(name: str, password_stdin: bool) -> None:
     """Create a console operator; the password is prompted for (or read from stdin)."""
-    from bonus_service.services import audit
-    from bonus_service.web import operators
 
     password, now = _operator_password(password_stdin), utcnow()
     with get_db().unit_of_work() as session:
@@ -289,8 +252,6 @@ def create_operator_command(name: str, password_stdin: bool) -> None:
 @click.argument("name")
 def disable_operator_command(name: str) -> None:
     """Disable a console operator: no more logins, and open sessions end now."""
-    from bonus_service.services import audit
-    from bonus_service.web import operators
 
     now = utcnow()
     with get_db().unit_of_work() as session:

@@ -82,4 +82,4 @@ def test_a_naive_as_of_is_read_in_the_service_time_zone(runner, db, make_guest):
 def test_a_malformed_as_of_is_refused(runner):
     result = runner.invoke(args=["bonus", "expire", "--as-of", "yesterday"])
     assert result.exit_code == 2
-    assert "not an ISO date-time" in result.output
+    assert "not an ISO date or date-time" in result.output
