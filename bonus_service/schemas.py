@@ -100,26 +100,45 @@ class HealthOut(Schema):
     status = fields.String()
 
 
+# The order is loaded by rules.parse_order (OrderField); these two schemas only document it, so
+# their limits repeat the parser's: texts of 1-200 characters, not blank; qty 1-1000; null = absent.
+TEXT = [validate.Length(min=1, max=200), validate.Regexp(r"\s*\S")]
+
+
 class ItemSchema(Strict):
-    sku = fields.String(required=True, metadata={"example": "B-101"})
-    name = fields.String(metadata={"example": "Бизнес-ланч №1"})
+    sku = fields.String(required=True, validate=TEXT, metadata={"example": "B-101"})
+    name = fields.String(allow_none=True, validate=TEXT, metadata={"example": "Бизнес-ланч №1"})
     category = fields.String(
+        allow_none=True,
+        validate=TEXT,
         metadata={
             "example": "business_lunch",
             "description": "business_lunch is the «Бизнес-ланч» section.",
-        }
+        },
     )
-    qty = fields.Integer(required=True, validate=validate.Range(min=1))
+    qty = fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
     price = Amount(required=True, metadata={"example": "350.00"})
 
 
 class OrderSchema(Strict):
     channel = fields.String(required=True, validate=validate.OneOf(["delivery", "pickup", "cafe"]))
-    source = fields.String(validate=validate.OneOf(["website", "app", "call_center", "cafe_pos"]))
-    zone = fields.String(metadata={"description": "Delivery zone code; required for delivery."})
+    source = fields.String(
+        allow_none=True, validate=validate.OneOf(["website", "app", "call_center", "cafe_pos"])
+    )
+    zone = fields.String(
+        allow_none=True,
+        validate=TEXT,
+        metadata={"description": "Delivery zone code; required for delivery."},
+    )
     items = fields.List(fields.Nested(ItemSchema), required=True, validate=validate.Length(min=1))
-    promo_codes = fields.List(fields.String(), metadata={"description": "At most one."})
-    discount = Amount(metadata={"description": "Promo discount already applied; default 0."})
+    promo_codes = fields.List(
+        fields.String(validate=validate.Regexp(r"\s*\S")),
+        allow_none=True,
+        metadata={"description": "At most one."},
+    )
+    discount = Amount(
+        allow_none=True, metadata={"description": "Promo discount already applied; default 0."}
+    )
 
 
 class QuoteIn(Strict):

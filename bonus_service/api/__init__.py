@@ -7,7 +7,8 @@ from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from swagger_ui_bundle import swagger_ui_path
 
-from bonus_service.fields import Amount, Phone, SignedAmount
+from bonus_service.api.spec_docs import ContractDocs, ProblemOut, amount_properties
+from bonus_service.fields import Phone
 from bonus_service.http import JsonBodyParser
 from bonus_service.problems import problem_response
 
@@ -16,6 +17,8 @@ SmorestBlueprint.ARGUMENTS_PARSER = JsonBodyParser()
 
 class BonusApi(Api):
     """flask-smorest's Api answering every error as problem+json."""
+
+    ERROR_SCHEMA = ProblemOut
 
     def handle_http_exception(self, error):
         return problem_response(error)
@@ -43,10 +46,15 @@ def init_app(app: Flask) -> None:
         OPENAPI_SWAGGER_UI_PATH="/docs",
         OPENAPI_SWAGGER_UI_URL="/docs/static/",
     )
-    api = BonusApi(app, spec_kwargs={"components": {"securitySchemes": SECURITY_SCHEMES}})
-    api.register_field(Amount, "string", "decimal")
-    api.register_field(SignedAmount, "string", "decimal")
-    api.register_field(Phone, "string", None)
+    api = BonusApi(
+        app,
+        spec_kwargs={
+            "components": {"securitySchemes": SECURITY_SCHEMES},
+            "extra_plugins": [ContractDocs()],
+        },
+    )
+    api.ma_plugin.converter.add_attribute_function(amount_properties)
+    api.register_field(Phone, "string", "phone")  # any common format; stored as E.164
     for module in (health, auth, me, guests, checkout, zones, rules, reports, metrics):
         api.register_blueprint(module.blp)
     app.add_url_rule(

@@ -1,0 +1,109 @@
+"""Adversarial fixtures: a key holding every scope, two guests with fixed phones (so generated
+requests can name them), an order of each status, and guest tokens minted without an SMS."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from bonus_service.clock import utcnow
+from bonus_service.db import Database, get_db
+from bonus_service.models import Base
+from bonus_service.services import guests
+from tests.conftest import PG_URL, _wipe_postgres
+from tests.service.checkout_helpers import Shop, delivery, pickup
+from tests.service.helpers import login
+
+RICH = "+79160000001"  # 580 bonuses (500 given, 80 earned by P-done), 50 held by P-placed
+POOR = "+79160000002"  # nothing
+ORDERS = ("P-placed", "P-done", "P-gone")  # placed, completed, cancelled
+
+
+@dataclass
+class Populated:
+    """The shop, its two guests and their login tokens."""
+
+    shop: Shop
+    rich_token: str
+    poor_token: str
+
+
+@pytest.fixture
+def settings_overrides() -> dict:
+    """A guest may ask for a new code at once: the tests log the same guests in repeatedly."""
+    return {"sms_resend_seconds": 0}
+
+
+@pytest.fixture
+def http_server(app) -> Iterator[str]:
+    """Like live_server, but stops within 50 ms: twenty fuzzed operations start twenty."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def full_key(make_key) -> str:
+    """An API key with checkout, operator and admin scopes."""
+    return make_key("checkout", "operator", "admin", name="everything")
+
+
+@pytest.fixture
+def mint_token(app):
+    """mint_token(phone) → a fresh live token of that registered guest (no SMS sent)."""
+
+    def mint(phone: str) -> str:
+        with get_db(app).unit_of_work() as session:
+            guest = guests.find(session, phone)
+            token = guests.issue_token(session, guest, utcnow(), timedelta(days=1))
+            session.commit()
+        return token
+
+    return mint
+
+
+@pytest.fixture
+def populated(shop, client, fake_twilio) -> Populated:
+    """RICH: 500 given + 80 earned by P-done (completed), 50 held by P-placed; POOR: nothing,
+    and P-gone cancelled."""
+    rich_token, poor_token = login(client, fake_twilio, RICH), login(client, fake_twilio, POOR)
+    shop.adjust(RICH, "500.00")
+    placed = shop.place(RICH, delivery("1000.00"), "50.00", token=rich_token, oid=ORDERS[0])
+    done = shop.place(RICH, pickup("800.00"), oid=ORDERS[1])
+    gone = shop.place(POOR, pickup("300.00"), oid=ORDERS[2])
+    assert [placed.status_code, done.status_code, gone.status_code] == [201, 201, 201]
+    assert shop.complete(ORDERS[1]).status_code == 200
+    assert shop.cancel(ORDERS[2]).status_code == 200
+    return Populated(shop, rich_token, poor_token)
+
+
+def fresh_database(template: str, folder: Path) -> Database:
+    """A clean migrated database of its own: a copy of the SQLite template, or the PostgreSQL
+    run database wiped (a test calls this once per hypothesis example)."""
+    if PG_URL:
+        _wipe_postgres(template)
+        return Database(template)
+    path = folder / f"{uuid.uuid4().hex}.db"
+    shutil.copy(template, path)
+    return Database(f"sqlite:///{path}")
+
+
+def table_sizes(app) -> dict[str, int]:
+    """Row count of every table: an attack may add rows as data, never remove any."""
+    with get_db(app).unit_of_work(write=False) as session:
+        return {
+            table.name: session.scalar(select(func.count()).select_from(table))
+            for table in Base.metadata.sorted_tables
+        }

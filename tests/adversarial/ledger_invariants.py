@@ -1,0 +1,79 @@
+"""What must hold of the ledger in any state, read straight from the tables."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+
+from bonus_service.db import Database
+from bonus_service.models import Guest, LedgerEntry, Order
+
+# an order's hold is open while it is one of these; every other status has resolved it
+HOLDING = {"placed"}
+
+
+def figures(db: Database) -> dict[str, tuple[int, int]]:
+    """phone → (balance, held) as stored on the guest row."""
+    with db.unit_of_work(write=False) as session:
+        return {g.phone: (g.balance, g.held) for g in session.scalars(select(Guest))}
+
+
+def assert_ledger_invariants(db: Database) -> None:
+    """Stored figures are the ledger's sums and in range; each hold is resolved at most once;
+    each order's movements are all there for its status, none half-written."""
+    with db.unit_of_work(write=False) as session:
+        guests = list(session.scalars(select(Guest)))
+        entries = list(session.scalars(select(LedgerEntry).order_by(LedgerEntry.id)))
+        orders = {o.id: o for o in session.scalars(select(Order))}
+    _sums_match(guests, entries)
+    _holds_resolved_once(entries, orders)
+    _orders_moved_whole(entries, orders)
+
+
+def _sums_match(guests: list[Guest], entries: list[LedgerEntry]) -> None:
+    running: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for entry in entries:
+        running[entry.guest_id][0] += entry.amount
+        running[entry.guest_id][1] += entry.held_delta
+        assert entry.balance_after == running[entry.guest_id][0], f"entry {entry.id}"
+    for guest in guests:
+        assert (guest.balance, guest.held) == tuple(running[guest.id]), guest.phone
+        assert 0 <= guest.held <= guest.balance, guest.phone
+
+
+def _holds_resolved_once(entries: list[LedgerEntry], orders: dict[str, Order]) -> None:
+    """Per order: hold, then at most one spend or release, before any next hold."""
+    open_hold: dict[str, bool] = defaultdict(bool)
+    for entry in entries:
+        if entry.order_id is None or entry.kind not in ("hold", "spend", "release"):
+            continue
+        if entry.kind == "hold":
+            assert not open_hold[entry.order_id], f"{entry.order_id}: a second hold while open"
+        else:
+            assert open_hold[entry.order_id], f"{entry.order_id}: {entry.kind} without a hold"
+        open_hold[entry.order_id] = entry.kind == "hold"
+    for order_id, order in orders.items():
+        holding = order.status in HOLDING and order.redeemed > 0 and order.guest_id is not None
+        assert open_hold[order_id] == holding, f"{order_id} is {order.status}"
+
+
+def _orders_moved_whole(entries: list[LedgerEntry], orders: dict[str, Order]) -> None:
+    """An order's entries add up to exactly what its status means; a guestless one has none."""
+    moved: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for entry in entries:
+        if entry.order_id is not None:
+            moved[entry.order_id][0] += entry.amount
+            moved[entry.order_id][1] += entry.held_delta
+    for order_id, order in orders.items():
+        amount, held = moved[order_id]
+        if order.guest_id is None:
+            assert (amount, held) == (0, 0), order_id
+        elif order.status == "placed":
+            assert (amount, held) == (0, order.redeemed), (order_id, amount, held)
+        elif order.status == "completed":
+            assert (amount, held) == (order.accrual - order.redeemed, 0), (order_id, amount)
+        elif order.status == "cancelled":  # a completed one gave back the spend, took ≤ accrual
+            assert held == 0 and 0 <= amount <= order.accrual, (order_id, amount, held)
+        else:
+            assert (order.status, amount, held) == ("expired", 0, 0), order_id

@@ -1,0 +1,131 @@
+"""A plain-Python model of the bonus program for the stateful ledger test: what each guest's
+balance and held bonuses must be after each verb, written from the contract, not from the code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+CAP_PERCENT = 20
+ZONE_MIN = 50_000  # kopecks: the zone "north" the machine creates
+
+
+@dataclass
+class GuestModel:
+    balance: int = 0  # kopecks
+    held: int = 0
+    last_activity: datetime | None = None
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.held
+
+
+@dataclass
+class OrderModel:
+    phone: str
+    registered: bool  # the guest existed when the order was placed
+    redeemed: int
+    accrual: int
+    status: str = "placed"
+    hold_expires_at: datetime | None = None
+
+
+@dataclass
+class ShopModel:
+    """Guests by phone, orders by id; every method returns the HTTP status the verb must give."""
+
+    guests: dict[str, GuestModel] = field(default_factory=dict)
+    orders: dict[str, OrderModel] = field(default_factory=dict)
+
+    def register(self, phone: str, now: datetime) -> int:
+        if phone in self.guests:
+            return 409
+        self.guests[phone] = GuestModel(last_activity=now)
+        return 201
+
+    def adjust(self, phone: str, amount: int) -> int:
+        guest = self.guests.get(phone)
+        if guest is None:
+            return 404
+        if amount == 0 or guest.available + amount < 0:
+            return 422
+        guest.balance += amount
+        return 201
+
+    def redeem_max(self, phone: str, channel: str, total: int, lunch: bool) -> int:
+        """Whole roubles: 20% of the total, at most what is available, keeping the zone minimum."""
+        guest = self.guests.get(phone)
+        if guest is None or lunch:
+            return 0
+        limit = min(total * CAP_PERCENT // 100, guest.available)
+        if channel == "delivery":
+            limit = min(limit, total - ZONE_MIN)
+        return max(0, limit) // 100 * 100
+
+    def accrual(self, phone: str, channel: str, total: int, redeem: int) -> int:
+        """3%, or 10% for pickup over 500.00, of what is paid in money; down to whole roubles."""
+        if phone not in self.guests:
+            return 0
+        percent = 10 if channel == "pickup" and total > ZONE_MIN else 3
+        return (total - redeem) * percent // 100 // 100 * 100
+
+    def place(self, order_id, phone, channel, total, lunch, redeem, hold_until) -> int:
+        if order_id in self.orders:
+            return 409
+        if redeem > self.redeem_max(phone, channel, total, lunch):
+            return 422
+        accrual = self.accrual(phone, channel, total, redeem)
+        order = OrderModel(phone, phone in self.guests, redeem, accrual)
+        if redeem:
+            self.guests[phone].held += redeem
+            order.hold_expires_at = hold_until
+        self.orders[order_id] = order
+        return 201
+
+    def complete(self, order_id: str, now: datetime) -> int:
+        order = self.orders.get(order_id)
+        if order is None:
+            return 404
+        if order.status not in ("placed", "expired"):
+            return 409
+        if order.registered:
+            guest = self.guests[order.phone]
+            if order.status == "expired" and guest.available < order.redeemed:
+                return 409
+            held = order.redeemed if order.status == "placed" else 0
+            guest.balance += order.accrual - order.redeemed
+            guest.held -= held
+            guest.last_activity = now
+        order.status = "completed"
+        return 200
+
+    def cancel(self, order_id: str) -> int:
+        order = self.orders.get(order_id)
+        if order is None:
+            return 404
+        if order.status == "cancelled":
+            return 409
+        if order.registered:
+            self._undo(self.guests[order.phone], order)
+        order.status = "cancelled"
+        return 200
+
+    def _undo(self, guest: GuestModel, order: OrderModel) -> None:
+        if order.status == "placed":
+            guest.held -= order.redeemed
+        if order.status == "completed":
+            guest.balance += order.redeemed
+            guest.balance -= min(order.accrual, guest.available)  # the rest is written off
+
+    def release_stale(self, now: datetime) -> None:
+        for order in self.orders.values():
+            if order.status == "placed" and order.hold_expires_at and order.hold_expires_at <= now:
+                self.guests[order.phone].held -= order.redeemed
+                order.status = "expired"
+
+    def expire(self, cutoff: datetime) -> None:
+        """Idle since before `cutoff`: the available balance burns, held bonuses stay."""
+        for guest in self.guests.values():
+            if guest.last_activity < cutoff and guest.balance > guest.held:
+                guest.balance = guest.held
