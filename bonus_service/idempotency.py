@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -64,23 +64,21 @@ def _key() -> str:
     return key
 
 
+_CLAIM = insert(IdempotencyRecord).returning(IdempotencyRecord.id)
+
+
 def _claim(client_id: int, key: str, request_hash: str) -> tuple[int, str] | Response:
     """Claim the key, or answer for it: a replay, a 422 for another body, a 409 while running."""
     db, now, lease = get_db(), utcnow(), secrets.token_hex(8)
     # a claim lost in a crash is harmless: the retry claims again, and no effect came with it
     with db.unit_of_work(durable=False) as session:
-        record = IdempotencyRecord(
-            client_id=client_id,
-            key=key,
-            request_hash=request_hash,
-            lease=lease,
-            lease_until=now + _lease(),
-            created_at=now,
-        )
-        session.add(record)
         try:
+            record_id = session.execute(_CLAIM, {
+                "client_id": client_id, "key": key, "request_hash": request_hash,
+                "lease": lease, "lease_until": now + _lease(), "created_at": now,
+            }).scalar_one()  # fmt: skip
             session.commit()
-            return record.id, lease
+            return record_id, lease
         except IntegrityError:
             session.rollback()
     with db.unit_of_work() as session:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from bonus_service.models import Guest, LedgerEntry
@@ -28,6 +28,35 @@ KINDS = {
     "adjustment": (1, 0),  # signed by its amount
     "expiry": (-1, 0),
 }
+
+
+
+def _conditional_update(*, touch_last_order: bool):
+    """The movement's UPDATE, built once: the invariant is the WHERE clause."""
+    delta, held_delta = bindparam("delta"), bindparam("held_delta")
+    values = {"balance": Guest.balance + delta, "held": Guest.held + held_delta}
+    if touch_last_order:
+        values["last_order_at"] = bindparam("last_order_at", type_=Guest.last_order_at.type)
+    return (
+        update(Guest)
+        .where(
+            Guest.id == bindparam("guest_id"),
+            Guest.held + held_delta >= 0,
+            Guest.balance + delta >= Guest.held + held_delta,
+        )
+        .values(**values)
+        .returning(Guest.balance, Guest.held)
+        # callers read the figures from RETURNING; matching loaded Guest objects in Python
+        # would cost more than the statement (re-read with populate_existing where needed)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# Prebuilt: building the expression on every movement cost more CPU than running it.
+_MOVE = _conditional_update(touch_last_order=False)
+_MOVE_AND_TOUCH = _conditional_update(touch_last_order=True)
+# The entry is written with a plain INSERT rather than an ORM flush (a third of a write's CPU).
+_ENTRY = insert(LedgerEntry).returning(LedgerEntry.id)
 
 
 @dataclass(frozen=True)
@@ -64,34 +93,25 @@ def move(
     delta, held_delta = balance_sign * amount, held_sign * abs(amount)
     if kind == "adjustment":
         delta = amount
-    values = {"balance": Guest.balance + delta, "held": Guest.held + held_delta}
+    params = {"guest_id": guest_id, "delta": delta, "held_delta": held_delta}
     if last_order_at is not None:
-        values["last_order_at"] = last_order_at
-    row = session.execute(
-        update(Guest)
-        .where(
-            Guest.id == guest_id,
-            Guest.held + held_delta >= 0,
-            Guest.balance + delta >= Guest.held + held_delta,
-        )
-        .values(**values)
-        .returning(Guest.balance, Guest.held)
-    ).first()
+        params["last_order_at"] = last_order_at
+    statement = _MOVE if last_order_at is None else _MOVE_AND_TOUCH
+    row = session.execute(statement, params).first()
     if row is None:
         return None
-    entry = LedgerEntry(
-        guest_id=guest_id,
-        kind=kind,
-        amount=delta,
-        held_delta=held_delta,
-        balance_after=row.balance,
-        order_id=order_id,
-        rules_version=rules_version,
-        actor=actor,
-        reason=reason,
-        created_at=now,
-    )
-    # no flush: the entry goes out with the transaction's next statement or commit, batched
-    # with its neighbours; a caller that needs entry.id flushes
-    session.add(entry)
-    return Movement(entry, row.balance, row.held)
+    values = {
+        "guest_id": guest_id,
+        "kind": kind,
+        "amount": delta,
+        "held_delta": held_delta,
+        "balance_after": row.balance,
+        "order_id": order_id,
+        "rules_version": rules_version,
+        "actor": actor,
+        "reason": reason,
+        "created_at": now,
+    }
+    entry_id = session.execute(_ENTRY, values).scalar_one()
+    # a detached copy for the caller to show; the row itself is never changed again
+    return Movement(LedgerEntry(id=entry_id, **values), row.balance, row.held)

@@ -36,7 +36,6 @@ def adjust(
         raise invalid(
             "amount", f"the guest has only {money(guest.balance - guest.held)} available to debit"
         )
-    session.flush()  # the entry's id goes into the audit record
     audit.record(
         session,
         actor,
