@@ -123,6 +123,18 @@ def app(database_url, fake_twilio, tmp_path, settings_overrides):
 
 
 @pytest.fixture
+def db(app) -> Database:
+    """The app's database, for tests that call services and jobs directly."""
+    return get_db(app)
+
+
+@pytest.fixture
+def book(app):
+    """The app's program book (rules/programs, or BONUS_RULES_DIR)."""
+    return app.extensions["bonus_rules"]
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import update
 
 from bonus_service import ledger
-from bonus_service.db import Database, get_db
 from bonus_service.models import Guest
 from bonus_service.services import guests
 
@@ -27,14 +26,6 @@ def msk(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=MOSCOW)
 
 
-@pytest.fixture
-def db(app) -> Database:
-    return get_db(app)
-
-
-@pytest.fixture
-def book(app):
-    return app.extensions["bonus_rules"]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bonus_service import ledger
-from bonus_service.db import Database, get_db
+from bonus_service.db import Database
 from bonus_service.models import Guest, LedgerEntry
 from bonus_service.services import guests
 
@@ -21,14 +21,6 @@ MOSCOW = ZoneInfo("Europe/Moscow")
 _phones = itertools.count(1)
 
 
-@pytest.fixture
-def db(app) -> Database:
-    return get_db(app)
-
-
-@pytest.fixture
-def book(app):
-    return app.extensions["bonus_rules"]
 
 
 @pytest.fixture
