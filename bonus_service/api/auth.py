@@ -1,12 +1,9 @@
 """Guest login by SMS code: ask for a code, verify it for a token, log out."""
 
-from datetime import timedelta
-
 from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-import sms
 from bonus_service import program
 from bonus_service.auth import require_guest
 from bonus_service.clock import utcnow
@@ -31,17 +28,15 @@ class SmsCode(MethodView):
     @blp.alt_response(429, description="Too many codes; see Retry-After.")
     def post(self, args):
         """Send a login code; the answer is the same whether or not the phone is registered."""
-        settings, db, now, phone = _settings(), get_db(), utcnow(), args["phone"]
-        with db.unit_of_work() as session:
-            code, send_id = logins.issue_code(
-                session, settings, code_secret(), phone, client_address(), "login", now
-            )
-            session.commit()
-        minutes = max(1, settings.code_ttl_seconds // 60)
-        logins.deliver(
-            db, sender(), phone, sms.texts.login_code(code, minutes), send_id, code_secret(), code
+        return logins.send_login_code(
+            get_db(),
+            _settings(),
+            code_secret(),
+            sender(),
+            args["phone"],
+            client_address(),
+            utcnow(),
         )
-        return logins.code_sent(settings, phone)
 
 
 @blp.route("/verify")
@@ -52,15 +47,14 @@ class Verify(MethodView):
     @blp.alt_response(429, description="Too many wrong codes; request a new one.")
     def post(self, args):
         """Exchange a code for a guest token; the first success registers the guest."""
-        settings, now, phone = _settings(), utcnow(), args["phone"]
+        now = utcnow()
         with get_db().unit_of_work() as session:
-            logins.use_code(session, settings, code_secret(), phone, args["code"], now)
-            guest = guests.find_or_register(session, phone, now)
-            ttl = timedelta(days=settings.token_ttl_days)
-            token = guests.issue_token(session, guest, now, ttl)
+            guest, token, expires_at = logins.log_in(
+                session, _settings(), code_secret(), args["phone"], args["code"], now
+            )
             session.commit()
-            view = accounts.account(guest, program.in_force(now))
-        return {"token": token, "expires_at": now + ttl, "guest": view}
+        view = accounts.account(guest, program.in_force(now))
+        return {"token": token, "expires_at": expires_at, "guest": view}
 
 
 @blp.route("/logout")

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 import sms
 from bonus_service.db import Database
 from bonus_service.dbutil import insert_ignore
-from bonus_service.models import LoginCode, SmsSend, SmsThrottle
+from bonus_service.models import Guest, LoginCode, SmsSend, SmsThrottle
 from bonus_service.problems import Problem
+from bonus_service.services import guests
 from bonus_service.settings import Settings
 
 HOUR = timedelta(hours=1)
@@ -258,3 +259,34 @@ def _resend_wait(session, settings, phone, now) -> float:
     if last is None:
         return 1
     return (last + timedelta(seconds=settings.sms_resend_seconds) - now).total_seconds()
+
+
+def send_login_code(
+    db: Database,
+    settings: Settings,
+    secret: bytes,
+    sender: sms.SmsSender,
+    phone: str,
+    address: str,
+    now: datetime,
+) -> CodeSent:
+    """Issue a login code under the limits, commit it, then text it (taken back if that fails)."""
+    with db.unit_of_work() as session:
+        code, send_id = issue_code(session, settings, secret, phone, address, "login", now)
+        session.commit()
+    minutes = max(1, settings.code_ttl_seconds // 60)
+    deliver(db, sender, phone, sms.texts.login_code(code, minutes), send_id, secret, code)
+    return code_sent(settings, phone)
+
+
+def log_in(
+    session: Session, settings: Settings, secret: bytes, phone: str, code: str, now: datetime
+) -> tuple[Guest, str, datetime]:
+    """Spend the code on a token (registering the guest on first success); the caller commits.
+
+    Returns the guest, the token and when it expires.
+    """
+    use_code(session, settings, secret, phone, code, now)
+    guest = guests.find_or_register(session, phone, now)
+    expires_at = now + timedelta(days=settings.token_ttl_days)
+    return guest, guests.issue_token(session, guest, now, expires_at - now), expires_at

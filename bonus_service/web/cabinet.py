@@ -6,11 +6,8 @@ API hands it out; logging out revokes it, so a copied cookie stops working too.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
-import sms
 from bonus_service import program
 from bonus_service.auth import guest_from_token
 from bonus_service.clock import utcnow
@@ -87,15 +84,8 @@ def send_code():
 
 
 def _send(phone: str) -> None:
-    settings, db, now = _settings(), get_db(), utcnow()
-    with db.unit_of_work() as db_session:
-        code, send_id = logins.issue_code(
-            db_session, settings, code_secret(), phone, client_address(), "login", now
-        )
-        db_session.commit()
-    minutes = max(1, settings.code_ttl_seconds // 60)
-    logins.deliver(
-        db, sender(), phone, sms.texts.login_code(code, minutes), send_id, code_secret(), code
+    logins.send_login_code(
+        get_db(), _settings(), code_secret(), sender(), phone, client_address(), utcnow()
     )
 
 
@@ -136,11 +126,8 @@ def verify():
 
 
 def _log_in(phone: str, code: str) -> str:
-    settings, now = _settings(), utcnow()
     with unit_of_work() as db_session:
-        logins.use_code(db_session, settings, code_secret(), phone, code, now)
-        guest = guests.find_or_register(db_session, phone, now)
-        token = guests.issue_token(db_session, guest, now, timedelta(days=settings.token_ttl_days))
+        _, token, _ = logins.log_in(db_session, _settings(), code_secret(), phone, code, utcnow())
         db_session.commit()
     return token
 
