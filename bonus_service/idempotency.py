@@ -1,27 +1,32 @@
 """Idempotency-Key: the first answer to a key is stored with the effect and replayed after.
 
-A call claims its key in a short transaction of its own (so a concurrent duplicate sees the claim
-and gets 409), then runs the effect in a second transaction that also stores the answer, guarded
-by the claim's lease: if the lease was lost, the effect rolls back. A replay returns the stored
-bytes. Answers that say "try again" (409, 429, 5xx) are not stored: the claim is released.
+The key is claimed inside the effect's own transaction, by an INSERT that the answer then
+completes, and commits with the effect or not at all: a call that dies leaves nothing behind, so
+its retry simply runs. On PostgreSQL the claim also takes a transaction-scoped advisory lock on
+the key (`pg_try_advisory_xact_lock`), so a duplicate that arrives while the first is running
+finds the lock taken and answers 409 with Retry-After at once instead of waiting; the unique
+(client, key) index stays the final arbiter. On SQLite writers are serialised (BEGIN IMMEDIATE),
+so a duplicate waits for the first to finish and replays its answer.
+
+A refusal (a 4xx the view raised) rolls its effect back and is stored on its own. Answers that
+say "try again" (409, 429, 5xx) are not stored at all.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import secrets
-from datetime import timedelta
 
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Integer, LargeBinary, String, bindparam, delete, func, select, true
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db
-from bonus_service.models import IdempotencyRecord
+from bonus_service.models import IdempotencyRecord, UTCDateTime
 from bonus_service.problems import Problem, problem_response
 
 HEADER = "Idempotency-Key"
@@ -35,11 +40,42 @@ HEADER_PARAMETER = {
     "first answer and changes nothing more.",
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
 }
+RECORDS = IdempotencyRecord.__table__
+COLUMNS = ("client_id", "key", "request_hash", "created_at", "status_code", "content_type", "body")
+_TYPES = {
+    "client_id": Integer(), "key": String(), "request_hash": String(), "created_at": UTCDateTime(),
+    "status_code": Integer(), "content_type": String(), "body": LargeBinary(),
+}  # fmt: skip
 
 
-def _lease() -> timedelta:
-    """How long a claim holds its key before a retry may take over the dead attempt's place."""
-    return timedelta(seconds=current_app.extensions["bonus_settings"].idempotency_lease_seconds)
+def _claim_statement(dialect: str):
+    """INSERT the record unless the key is taken (or, on PostgreSQL, in use): → its id or nothing."""
+    values = [bindparam(f"v_{name}", type_=_TYPES[name]) for name in COLUMNS]
+    if dialect == "postgresql":
+        guarded = select(*values).where(func.pg_try_advisory_xact_lock(bindparam("lock")))
+        statement = postgresql.insert(RECORDS).from_select(COLUMNS, guarded)
+    else:
+        # SQLite needs a WHERE to tell the SELECT's end from ON CONFLICT
+        statement = sqlite.insert(RECORDS).from_select(COLUMNS, select(*values).where(true()))
+    return statement.on_conflict_do_nothing(index_elements=["client_id", "key"]).returning(
+        RECORDS.c.id
+    )
+
+
+# Prebuilt per dialect: building them per request cost more than running them.
+_CLAIMS = {name: _claim_statement(name) for name in ("postgresql", "sqlite")}
+_FIND = select(
+    RECORDS.c.request_hash, RECORDS.c.status_code, RECORDS.c.content_type, RECORDS.c.body
+).where(RECORDS.c.client_id == bindparam("client_id"), RECORDS.c.key == bindparam("key"))
+_ANSWER = (
+    RECORDS.update()
+    .where(RECORDS.c.id == bindparam("record_id"))
+    .values(
+        status_code=bindparam("v_status_code"),
+        content_type=bindparam("v_content_type"),
+        body=bindparam("v_body"),
+    )
+)
 
 
 def _request_hash() -> str:
@@ -64,60 +100,45 @@ def _key() -> str:
     return key
 
 
-_CLAIM = insert(IdempotencyRecord).returning(IdempotencyRecord.id)
+def _lock_id(client_id: int, key: str) -> int:
+    """The key's advisory lock: 64 bits of its hash (a collision only costs a retry)."""
+    digest = hashlib.sha256(b"%d\0%s" % (client_id, key.encode())).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _claim(client_id: int, key: str, request_hash: str) -> tuple[int, str] | Response:
-    """Claim the key, or answer for it: a replay, a 422 for another body, a 409 while running."""
-    db, now, lease = get_db(), utcnow(), secrets.token_hex(8)
-    # a claim lost in a crash is harmless: the retry claims again, and no effect came with it
-    with db.unit_of_work(durable=False) as session:
-        try:
-            record_id = session.execute(_CLAIM, {
-                "client_id": client_id, "key": key, "request_hash": request_hash,
-                "lease": lease, "lease_until": now + _lease(), "created_at": now,
-            }).scalar_one()  # fmt: skip
-            session.commit()
-            return record_id, lease
-        except IntegrityError:
-            session.rollback()
-    with db.unit_of_work() as session:
-        record = session.scalar(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.client_id == client_id, IdempotencyRecord.key == key
-            )
+def _claim(session: Session, client_id: int, key: str, request_hash: str, answer=None):
+    """Insert the key's record in the session's transaction → its id, or None if taken."""
+    status, content_type, body = (
+        (answer.status_code, answer.content_type, answer.get_data()) if answer else (None,) * 3
+    )
+    params = {
+        "v_client_id": client_id, "v_key": key, "v_request_hash": request_hash,
+        "v_created_at": utcnow(), "v_status_code": status, "v_content_type": content_type,
+        "v_body": body, "lock": _lock_id(client_id, key),
+    }  # fmt: skip
+    statement = _CLAIMS[session.get_bind().dialect.name]
+    return session.execute(statement, params).scalar()
+
+
+def _answer_for(client_id: int, key: str, request_hash: str) -> Response:
+    """The key is taken: replay its answer, refuse another body (422), or say it is running."""
+    with get_db().unit_of_work(write=False) as session:
+        record = session.execute(_FIND, {"client_id": client_id, "key": key}).first()
+    if record is None or record.status_code is None:
+        # in use by a call still running (or one that just rolled back): try again shortly
+        raise _busy()
+    if record.request_hash != request_hash:
+        raise Problem(
+            422,
+            f"This {HEADER} was used with another request body.",
+            errors={HEADER: "reused with a different request"},
         )
-        if record is None:  # released between our insert and this read: the caller may retry
-            raise _busy()
-        if record.request_hash != request_hash:
-            raise Problem(
-                422,
-                f"This {HEADER} was used with another request body.",
-                errors={HEADER: "reused with a different request"},
-            )
-        if record.status_code is not None:
-            return Response(
-                record.body,
-                status=record.status_code,
-                content_type=record.content_type,
-                headers={"Idempotent-Replayed": "true"},
-            )
-        if record.lease_until > now:
-            raise _busy()
-        # The first attempt died without an answer: take its place.
-        taken = session.execute(
-            update(IdempotencyRecord)
-            .where(
-                IdempotencyRecord.id == record.id,
-                IdempotencyRecord.lease == record.lease,
-                IdempotencyRecord.status_code.is_(None),
-            )
-            .values(lease=lease, lease_until=now + _lease())
-        )
-        session.commit()
-        if taken.rowcount != 1:
-            raise _busy()
-        return record.id, lease
+    return Response(
+        record.body,
+        status=record.status_code,
+        content_type=record.content_type,
+        headers={"Idempotent-Replayed": "true"},
+    )
 
 
 def _busy() -> Problem:
@@ -128,32 +149,14 @@ def _busy() -> Problem:
     )
 
 
-def _store(session, record_id: int, lease: str, response: Response) -> bool:
-    result = session.execute(
-        update(IdempotencyRecord)
-        .where(
-            IdempotencyRecord.id == record_id,
-            IdempotencyRecord.lease == lease,
-        )
-        .values(
-            status_code=response.status_code,
-            content_type=response.content_type,
-            body=response.get_data(),
-            lease=None,
-            lease_until=None,
-        )
-    )
-    return result.rowcount == 1
-
-
-def _release(record_id: int, lease: str) -> None:
+def _store_refusal(client_id: int, key: str, request_hash: str, response: Response) -> Response:
+    """Keep a refusal's answer (its effect was rolled back) in a transaction of its own."""
     with get_db().unit_of_work() as session:
-        session.execute(
-            delete(IdempotencyRecord).where(
-                IdempotencyRecord.id == record_id, IdempotencyRecord.lease == lease
-            )
-        )
-        session.commit()
+        if _claim(session, client_id, key, request_hash, answer=response) is not None:
+            session.commit()
+            return response
+    # a duplicate ran (or is running) in between: its answer is the key's answer
+    return _answer_for(client_id, key, request_hash)
 
 
 def _retryable(status: int) -> bool:
@@ -165,27 +168,28 @@ def idempotent(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        claimed = _claim(g.caller.id, _key(), _request_hash())
-        if isinstance(claimed, Response):
-            return claimed
-        record_id, lease = claimed
+        client_id, key, request_hash = g.caller.id, _key(), _request_hash()
         with get_db().unit_of_work() as session:
+            record_id = _claim(session, client_id, key, request_hash)
+            if record_id is None:
+                session.rollback()
+                return _answer_for(client_id, key, request_hash)
             g.session = session
             try:
                 response = current_app.make_response(view(*args, **kwargs))
             except HTTPException as error:
-                session.rollback()
+                session.rollback()  # the effect and the claim with it
                 response = problem_response(error)
-            except Exception:
-                _release(record_id, lease)
-                raise
+                if _retryable(response.status_code):
+                    return response
+                return _store_refusal(client_id, key, request_hash, response)
+            # any other exception leaves the block: close() rolls the effect and claim back
             if _retryable(response.status_code):
-                session.rollback()
-                _release(record_id, lease)
                 return response
-            if not _store(session, record_id, lease, response):
-                session.rollback()
-                raise _busy()
+            session.execute(_ANSWER, {
+                "record_id": record_id, "v_status_code": response.status_code,
+                "v_content_type": response.content_type, "v_body": response.get_data(),
+            })  # fmt: skip
             session.commit()
         return response
 

@@ -84,7 +84,6 @@ class Settings:
     hold_ttl_hours: int = 24
     burn_warning_days: int = 7
     idempotency_ttl_hours: int = 48
-    idempotency_lease_seconds: int = 30
     scheduler_enabled: bool = True
     cookie_secure: bool = True
     rules_dir: str | None = None
@@ -121,10 +120,6 @@ _ENVIRONMENT = {
     "BONUS_HOLD_TTL_HOURS": ("hold_ttl_hours", lambda n, r: _int(n, r, minimum=1)),
     "BONUS_BURN_WARNING_DAYS": ("burn_warning_days", lambda n, r: _int(n, r, minimum=1)),
     "BONUS_IDEMPOTENCY_TTL_HOURS": ("idempotency_ttl_hours", lambda n, r: _int(n, r, minimum=24)),
-    "BONUS_IDEMPOTENCY_LEASE_SECONDS": (
-        "idempotency_lease_seconds",
-        lambda n, r: _int(n, r, minimum=1),
-    ),
     "BONUS_SCHEDULER": ("scheduler_enabled", _bool),
     "BONUS_COOKIE_SECURE": ("cookie_secure", _bool),
     "BONUS_RULES_DIR": ("rules_dir", lambda n, r: r),

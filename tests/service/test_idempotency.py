@@ -1,16 +1,16 @@
 """A retry never spends or credits twice: the first answer to a key is the only effect."""
 
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from contextlib import contextmanager
 
 import requests
 from sqlalchemy import func, select
 
-from bonus_service.clock import utcnow
+from bonus_service import ledger
 from bonus_service.db import get_db
-from bonus_service.idempotency import _request_hash
-from bonus_service.models import IdempotencyRecord, LedgerEntry
+from bonus_service.models import Guest, IdempotencyRecord, LedgerEntry
 from tests.service.checkout_helpers import order_id, pickup
 from tests.service.helpers import bearer
 from tests.service.test_order_lifecycle import assert_ledger_matches_balances
@@ -88,42 +88,88 @@ def test_a_refusal_is_replayed_too(shop):
     assert first.data == again.data
 
 
-def _claim_by_hand(app, shop, key: str, body: dict, lease_until) -> None:
-    """A first attempt that claimed the key and is (or died) still running."""
-    with app.test_request_context("/v1/orders", method="POST", json=body):
-        request_hash = _request_hash()
-    with get_db(app).unit_of_work() as session:
-        from bonus_service.models import ApiClient
+@contextmanager
+def _first_attempt_stuck(app, phone: str):
+    """Hold what a first attempt's effect needs, so it stays running until the block ends.
 
-        client_id = session.scalar(select(ApiClient.id).where(ApiClient.name == "site"))
-        session.add(
-            IdempotencyRecord(
-                client_id=client_id,
-                key=key,
-                request_hash=request_hash,
-                lease="first",
-                lease_until=lease_until,
-                created_at=utcnow(),
-            )
+    PostgreSQL: the guest's row lock (the hold's UPDATE waits on it). SQLite: the write lock.
+    """
+    db = get_db(app)
+    if db.is_sqlite:
+        connection = db.engine.raw_connection()  # autocommit: we say BEGIN ourselves
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            yield
+        finally:
+            connection.execute("ROLLBACK")
+            connection.close()
+        return
+    with db.engine.connect() as connection:
+        connection.execute(
+            select(Guest.id).where(Guest.phone == phone).with_for_update(key_share=True)
         )
-        session.commit()
+        try:
+            yield
+        finally:
+            connection.rollback()
 
 
-def test_a_duplicate_while_the_first_runs_is_409_with_retry_after(app, shop):
-    phone, _ = shop.guest()
-    body = {"id": "RUN-1", "phone": phone, "order": pickup("100.00"), "redeem": "0"}
-    _claim_by_hand(app, shop, "running", body, utcnow() + timedelta(seconds=30))
-    response = shop.client.post("/v1/orders", json=body, headers=bearer(shop.checkout, "running"))
-    assert response.status_code == 409
-    assert response.headers["Retry-After"] == "1"
+def _post_in_thread(app, body: dict, headers: dict):
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(lambda: app.test_client().post("/v1/orders", json=body, headers=headers))
+    pool.shutdown(wait=False)
+    return future
 
 
-def test_a_retry_after_the_first_attempt_died_takes_over(app, shop):
-    phone, _ = shop.guest()
-    body = {"id": "DIED-1", "phone": phone, "order": pickup("100.00"), "redeem": "0"}
-    _claim_by_hand(app, shop, "died", body, utcnow() - timedelta(seconds=1))
-    response = shop.client.post("/v1/orders", json=body, headers=bearer(shop.checkout, "died"))
-    assert response.status_code == 201
+def test_a_duplicate_while_the_first_runs_is_409_with_retry_after_then_replays(app, shop):
+    """PostgreSQL: the running first attempt holds the key's advisory lock. SQLite serialises
+    writers, so there the duplicate waits for the first and replays its answer."""
+    phone, token = shop.guest("100")
+    body = {"id": order_id(), "phone": phone, "order": pickup("400.00"), "redeem": "50"}
+    headers = {**bearer(shop.checkout, "running"), "X-Guest-Token": token}
+    with _first_attempt_stuck(app, phone):
+        first = _post_in_thread(app, body, headers)
+        time.sleep(0.3)  # the first attempt is inside its transaction, waiting
+        if get_db(app).is_sqlite:
+            duplicate = _post_in_thread(app, body, headers)
+            time.sleep(0.3)
+            assert not first.done() and not duplicate.done()
+        else:
+            busy = shop.client.post("/v1/orders", json=body, headers=headers)
+            assert busy.status_code == 409
+            assert busy.headers["Retry-After"] == "1"
+            assert not first.done()
+    placed = first.result(timeout=30)
+    assert placed.status_code == 201
+    again = (
+        duplicate.result(timeout=30)
+        if get_db(app).is_sqlite
+        else shop.client.post("/v1/orders", json=body, headers=headers)
+    )
+    assert (again.status_code, again.data) == (201, placed.data)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert _entries(app, body["id"]) == 1
+
+
+def test_a_call_that_failed_leaves_its_key_free_for_the_retry(app, shop, monkeypatch):
+    """A crash inside the effect rolls back the claim with it: nothing is left to take over."""
+    phone, token = shop.guest("100")
+    body = {"id": order_id(), "phone": phone, "order": pickup("400.00"), "redeem": "50"}
+    headers = {**bearer(shop.checkout, "failed-once"), "X-Guest-Token": token}
+    real_move = ledger.move
+
+    def crash_once(*args, **kwargs):
+        monkeypatch.setattr(ledger, "move", real_move)
+        raise RuntimeError("the worker died here")
+
+    monkeypatch.setattr(ledger, "move", crash_once)
+    assert shop.client.post("/v1/orders", json=body, headers=headers).status_code == 500
+    with get_db(app).unit_of_work(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(IdempotencyRecord)
+                              .where(IdempotencyRecord.key == "failed-once")) == 0
+    assert shop.client.post("/v1/orders", json=body, headers=headers).status_code == 201
+    assert _entries(app, body["id"]) == 1
+    assert shop.me(token)["available"] == "50.00"
 
 
 def test_the_idempotency_key_header_is_required_on_checkout_writes(shop):
