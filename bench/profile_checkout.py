@@ -32,10 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 sys.path.append(str(ROOT / "bench"))
 
-from werkzeug.test import EnvironBuilder  # noqa: E402
-
 import bare_app  # noqa: E402  (before checkout, which takes bench/ off sys.path)
 import checkout as bench  # noqa: E402  (bench/checkout.py: database, key, order)
+from werkzeug.test import EnvironBuilder  # noqa: E402
 
 
 def environ(path: str, body: dict | None, headers: dict[str, str]):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app, g, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bonus_service.clock import utcnow
@@ -129,6 +129,21 @@ def guest_from_token(session: Session, token: str | None, now: datetime) -> Gues
     return row.Guest
 
 
+TOKENS = GuestToken.__table__
+_TOKEN_GUEST = select(TOKENS.c.guest_id).where(
+    TOKENS.c.token_hash == bindparam("token_hash"),
+    TOKENS.c.revoked_at.is_(None),
+    TOKENS.c.expires_at > bindparam("now", type_=TOKENS.c.expires_at.type),
+)
+
+
+def guest_id_from_token(session: Session, token: str | None, now: datetime) -> int | None:
+    """The id of the guest a live token belongs to, or None (one indexed Core SELECT)."""
+    if not token or not token.startswith(GUEST_TOKEN_PREFIX):
+        return None
+    return session.execute(_TOKEN_GUEST, {"token_hash": digest(token), "now": now}).scalar()
+
+
 def require_guest(view):
     """Views for a logged-in guest: the guest's token as a Bearer."""
 
@@ -136,10 +151,10 @@ def require_guest(view):
     def wrapper(*args, **kwargs):
         token = _bearer()
         with unit_of_work(write=False) as session:
-            guest = guest_from_token(session, token, utcnow())
-        if guest is None:
+            guest_id = guest_id_from_token(session, token, utcnow())
+        if guest_id is None:
             raise _unauthorized("A valid guest token is required: log in with an SMS code.")
-        g.guest_id = guest.id
+        g.guest_id = guest_id
         g.guest_token = token
         return view(*args, **kwargs)
 

@@ -49,7 +49,7 @@ _TYPES = {
 
 
 def _claim_statement(dialect: str):
-    """INSERT the record unless the key is taken (or, on PostgreSQL, in use): → its id or nothing."""
+    """INSERT the record unless its key is taken (or in use, on PostgreSQL) → id or nothing."""
     values = [bindparam(f"v_{name}", type_=_TYPES[name]) for name in COLUMNS]
     if dialect == "postgresql":
         guarded = select(*values).where(func.pg_try_advisory_xact_lock(bindparam("lock")))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import BigInteger, Integer, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from bonus_service.models import Guest, LedgerEntry
@@ -31,32 +31,42 @@ KINDS = {
 
 
 
+GUESTS = Guest.__table__
+ENTRIES = LedgerEntry.__table__
+
+
 def _conditional_update(*, touch_last_order: bool):
-    """The movement's UPDATE, built once: the invariant is the WHERE clause."""
-    delta, held_delta = bindparam("delta"), bindparam("held_delta")
-    values = {"balance": Guest.balance + delta, "held": Guest.held + held_delta}
+    """The movement's UPDATE, built once: the invariant is the WHERE clause.
+
+    For a movement (delta, held_delta) the invariant after it, held + held_delta ≥ 0 and
+    balance + delta ≥ held + held_delta, reads held ≥ :min_held and balance − held ≥ :min_free;
+    for several movements in one statement, the bounds are the largest over every prefix, so
+    no intermediate state could have overdrawn either.
+    """
+    values = {
+        "balance": GUESTS.c.balance + bindparam("delta", type_=BigInteger),
+        "held": GUESTS.c.held + bindparam("held_delta", type_=BigInteger),
+    }
     if touch_last_order:
-        values["last_order_at"] = bindparam("last_order_at", type_=Guest.last_order_at.type)
+        values["last_order_at"] = bindparam("last_order_at", type_=GUESTS.c.last_order_at.type)
     return (
-        update(Guest)
+        update(GUESTS)
         .where(
-            Guest.id == bindparam("guest_id"),
-            Guest.held + held_delta >= 0,
-            Guest.balance + delta >= Guest.held + held_delta,
+            GUESTS.c.id == bindparam("guest_id", type_=Integer),
+            GUESTS.c.held >= bindparam("min_held", type_=BigInteger),
+            GUESTS.c.balance - GUESTS.c.held >= bindparam("min_free", type_=BigInteger),
         )
         .values(**values)
-        .returning(Guest.balance, Guest.held)
-        # callers read the figures from RETURNING; matching loaded Guest objects in Python
-        # would cost more than the statement (re-read with populate_existing where needed)
-        .execution_options(synchronize_session=False)
+        .returning(GUESTS.c.balance, GUESTS.c.held)
     )
 
 
-# Prebuilt: building the expression on every movement cost more CPU than running it.
+# Prebuilt Core statements on the tables: building the expression on every movement, or going
+# through the ORM's entity machinery, cost more CPU than running the statement.
 _MOVE = _conditional_update(touch_last_order=False)
 _MOVE_AND_TOUCH = _conditional_update(touch_last_order=True)
-# The entry is written with a plain INSERT rather than an ORM flush (a third of a write's CPU).
-_ENTRY = insert(LedgerEntry).returning(LedgerEntry.id)
+_ENTRY = insert(ENTRIES).returning(ENTRIES.c.id)
+_ENTRIES = insert(ENTRIES).returning(ENTRIES.c.id, sort_by_parameter_order=True)
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,22 @@ class Movement:
     @property
     def available(self) -> int:
         return self.balance - self.held
+
+
+@dataclass(frozen=True)
+class Step:
+    """One movement of several applied together by `move_many`."""
+
+    kind: str
+    amount: int
+    reason: str
+
+
+def _deltas(kind: str, amount: int) -> tuple[int, int]:
+    balance_sign, held_sign = KINDS[kind]
+    if kind == "adjustment":
+        return amount, 0
+    return balance_sign * amount, held_sign * abs(amount)
 
 
 def move(
@@ -89,29 +115,60 @@ def move(
 
     `last_order_at` also records a completed order in the same statement (saves a round trip).
     """
-    balance_sign, held_sign = KINDS[kind]
-    delta, held_delta = balance_sign * amount, held_sign * abs(amount)
-    if kind == "adjustment":
-        delta = amount
-    params = {"guest_id": guest_id, "delta": delta, "held_delta": held_delta}
+    moved = move_many(
+        session, guest_id, [Step(kind, amount, reason)], actor=actor, now=now,
+        order_id=order_id, rules_version=rules_version, last_order_at=last_order_at,
+    )  # fmt: skip
+    return moved[0] if moved else None
+
+
+def move_many(
+    session: Session,
+    guest_id: int,
+    steps: list[Step],
+    *,
+    actor: str,
+    now: datetime,
+    order_id: str | None = None,
+    rules_version: str | None = None,
+    last_order_at: datetime | None = None,
+) -> list[Movement] | None:
+    """Apply several movements of one guest as one UPDATE and one INSERT of their entries.
+
+    All or nothing: None (and nothing written) if any step on the way would overdraw. Each
+    entry keeps its own kind, amount, reason and the balance after it.
+    """
+    deltas = [_deltas(step.kind, step.amount) for step in steps]
+    total = held_total = min_held = min_free = 0
+    for delta, held_delta in deltas:
+        total, held_total = total + delta, held_total + held_delta
+        min_held, min_free = max(min_held, -held_total), max(min_free, held_total - total)
+    params = {
+        "guest_id": guest_id, "delta": total, "held_delta": held_total,
+        "min_held": min_held if len(deltas) > 1 else -held_total,
+        "min_free": min_free if len(deltas) > 1 else held_total - total,
+    }  # fmt: skip
     if last_order_at is not None:
         params["last_order_at"] = last_order_at
     statement = _MOVE if last_order_at is None else _MOVE_AND_TOUCH
     row = session.execute(statement, params).first()
     if row is None:
         return None
-    values = {
-        "guest_id": guest_id,
-        "kind": kind,
-        "amount": delta,
-        "held_delta": held_delta,
-        "balance_after": row.balance,
-        "order_id": order_id,
-        "rules_version": rules_version,
-        "actor": actor,
-        "reason": reason,
-        "created_at": now,
-    }
-    entry_id = session.execute(_ENTRY, values).scalar_one()
-    # a detached copy for the caller to show; the row itself is never changed again
-    return Movement(LedgerEntry(id=entry_id, **values), row.balance, row.held)
+    rows, balance, held = [], row.balance - total, row.held - held_total
+    for step, (delta, held_delta) in zip(steps, deltas, strict=True):
+        balance, held = balance + delta, held + held_delta
+        rows.append({
+            "guest_id": guest_id, "kind": step.kind, "amount": delta, "held_delta": held_delta,
+            "balance_after": balance, "order_id": order_id, "rules_version": rules_version,
+            "actor": actor, "reason": step.reason, "created_at": now,
+        })  # fmt: skip
+    if len(rows) == 1:
+        ids = [session.execute(_ENTRY, rows[0]).scalar_one()]
+    else:  # one multi-row INSERT … RETURNING (SQLAlchemy's "insertmanyvalues")
+        ids = session.execute(_ENTRIES, rows).scalars().all()
+    # detached copies for the caller to show; the rows themselves are never changed again
+    movements, balance, held = [], row.balance - total, row.held - held_total
+    for entry_id, values in zip(ids, rows, strict=True):
+        balance, held = values["balance_after"], held + values["held_delta"]
+        movements.append(Movement(LedgerEntry(id=entry_id, **values), balance, held))
+    return movements

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 import rules
 from bonus_service import program
-from bonus_service.auth import guest_from_token, require_scope
+from bonus_service.auth import guest_id_from_token, require_scope
 from bonus_service.clock import utcnow
 from bonus_service.db import unit_of_work
 from bonus_service.idempotency import idempotent
@@ -79,12 +79,11 @@ class QuoteView(MethodView):
         }
 
 
-def _require_consent(session, phone: str, code: str | None, now) -> None:
+def _require_consent(session, guest_id: int, phone: str, code: str | None, now) -> None:
     """Spending needs the guest's own token or a fresh SMS code sent to that phone."""
     token = request.headers.get("X-Guest-Token")
     if token:
-        guest = guest_from_token(session, token.strip(), now)
-        if guest is None or guest.phone != phone:
+        if guest_id_from_token(session, token.strip(), now) != guest_id:
             raise Problem(
                 403,
                 "X-Guest-Token does not belong to this phone's guest.",
@@ -126,8 +125,8 @@ class Orders(MethodView):
                 actor=g.caller.name,
                 now=now,
                 hold_ttl=timedelta(hours=settings.hold_ttl_hours),
-                consent=lambda: _require_consent(
-                    session, args["phone"], args["confirmation_code"], now
+                consent=lambda guest_id: _require_consent(
+                    session, guest_id, args["phone"], args["confirmation_code"], now
                 ),
             )
         except rules.OrderError as error:

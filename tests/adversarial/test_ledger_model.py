@@ -176,7 +176,7 @@ class LedgerMachine(RuleBasedStateMachine):
         return checkout.place(
             session, self.program, order_id=order_id, phone=phone,
             order=make_order(channel, total, lunch), redeem=money(redeem), actor=ACTOR,
-            now=self.now, hold_ttl=HOLD_TTL, consent=lambda: None,
+            now=self.now, hold_ttl=HOLD_TTL, consent=lambda _guest_id: None,
         )  # fmt: skip
 
     @rule(order_id=orders, phone=customers)
