@@ -44,6 +44,9 @@ def loads(data: str | bytes) -> object:
 # NUL and unpaired surrogates are valid in a JSON string but cannot be stored (PostgreSQL refuses
 # NUL in text, no database can encode a lone surrogate): refused up front, by the field's path.
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# In a JSON text they can only come as escapes (a raw NUL or lone surrogate is not valid JSON or
+# UTF-8): a body without one of these needs no walk (a match may be a false alarm: then walk).
+ESCAPED_UNSTORABLE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
 def refuse_unstorable_text(document: object) -> None:
@@ -93,7 +96,8 @@ class JsonBodyParser(FlaskParser):
             document = loads(req.get_data(cache=True))
         except (ValueError, UnicodeDecodeError) as error:
             raise Problem(400, f"The request body is not valid JSON: {error}") from None
-        refuse_unstorable_text(document)
+        if ESCAPED_UNSTORABLE.search(req.get_data(cache=True)):
+            refuse_unstorable_text(document)
         return document
 
 

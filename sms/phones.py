@@ -1,5 +1,6 @@
 """Turn a phone number as a guest or operator types it into the E.164 form the service stores."""
 
+import functools
 import re
 
 import phonenumbers
@@ -29,7 +30,13 @@ def normalise_phone(
     raw: str, *, region: str = "RU", allowed_country_codes: frozenset[int] = frozenset({7})
 ) -> str:
     """Return `raw` as E.164 (`8 912 345-67-89` → `+79123456789`) or raise PhoneError."""
-    text = _typed_text(raw)
+    return _normalised(_typed_text(raw), region, allowed_country_codes)
+
+
+# Checkout sends the same few thousand phones all day and parsing one costs ~100 µs; a refused
+# number raises, and lru_cache keeps no result for a call that raised.
+@functools.lru_cache(maxsize=8192)
+def _normalised(text: str, region: str, allowed_country_codes: frozenset[int]) -> str:
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException as exc:

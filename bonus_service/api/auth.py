@@ -23,7 +23,7 @@ def _settings():
 
 @blp.route("/sms-code")
 class SmsCode(MethodView):
-    @blp.arguments(PhoneIn)
+    @blp.arguments(PhoneIn())
     @blp.response(202, CodeSentOut)
     @blp.alt_response(429, description="Too many codes; see Retry-After.")
     def post(self, args):
@@ -41,7 +41,7 @@ class SmsCode(MethodView):
 
 @blp.route("/verify")
 class Verify(MethodView):
-    @blp.arguments(VerifyIn)
+    @blp.arguments(VerifyIn())
     @blp.response(200, VerifiedOut)
     @blp.alt_response(401, description="Wrong or expired code; `attempts_left` says what is left.")
     @blp.alt_response(429, description="Too many wrong codes; request a new one.")

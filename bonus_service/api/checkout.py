@@ -12,7 +12,7 @@ import rules
 from bonus_service import program
 from bonus_service.auth import guest_id_from_token, require_scope
 from bonus_service.clock import utcnow
-from bonus_service.db import unit_of_work
+from bonus_service.db import get_db, unit_of_work
 from bonus_service.idempotency import idempotent
 from bonus_service.models import LedgerEntry, Order
 from bonus_service.problems import Problem
@@ -51,23 +51,22 @@ def _figures(figures: checkout.Figures) -> dict:
 class QuoteView(MethodView):
     @require_scope("checkout")
     @blp.doc(security=CHECKOUT)
-    @blp.arguments(QuoteIn)
+    @blp.arguments(QuoteIn())
     @blp.response(200, QuoteOut)
     def post(self, args):
         """What the order earns and may spend, and why; changes nothing (no Idempotency-Key)."""
         now = utcnow()
-        with unit_of_work(write=False) as session:
-            try:
-                quoted = checkout.quote(
-                    session,
-                    program.in_force(now),
-                    args["phone"],
-                    args["order"],
-                    args["redeem"] or ZERO,
-                    now,
-                )
-            except rules.OrderError as error:
-                raise order_problem(error) from None
+        try:
+            quoted = checkout.quote_now(
+                get_db(),
+                program.in_force(now),
+                args["phone"],
+                args["order"],
+                args["redeem"] or ZERO,
+                now,
+            )
+        except rules.OrderError as error:
+            raise order_problem(error) from None
         decision = quoted.decision
         return {
             "total": decision.total,
@@ -105,7 +104,7 @@ class Orders(MethodView):
     @require_scope("checkout")
     @idempotent
     @blp.doc(security=CHECKOUT)
-    @blp.arguments(PlaceIn)
+    @blp.arguments(PlaceIn())
     @blp.response(201, PlacedOut)
     @blp.alt_response(403, description="Redeeming without the guest's consent.")
     @blp.alt_response(409, description="The order id is already used.")

@@ -66,7 +66,7 @@ class Guests(MethodView):
     @require_scope("operator")
     @idempotent
     @blp.doc(security=OPERATOR)
-    @blp.arguments(PhoneIn)
+    @blp.arguments(PhoneIn())
     @blp.response(201, GuestOut)
     @blp.alt_response(409, description="Already registered.")
     def post(self, args):
@@ -84,7 +84,7 @@ class Adjustments(MethodView):
     @require_scope("operator")
     @idempotent
     @blp.doc(security=OPERATOR)
-    @blp.arguments(AdjustmentIn)
+    @blp.arguments(AdjustmentIn())
     @blp.response(201, AdjustmentOut)
     @blp.alt_response(404, description="No such guest.")
     @blp.alt_response(422, description="Zero, or a debit over what is available.")

@@ -31,7 +31,7 @@ class Me(MethodView):
 class History(MethodView):
     @require_guest
     @blp.doc(security=[{"guestToken": []}])
-    @blp.arguments(HistoryQuery, location="query")
+    @blp.arguments(HistoryQuery(), location="query")
     @blp.response(200, HistoryOut)
     def get(self, args):
         """Ledger entries, newest first; pass `next_before` back as `before` for the next page."""

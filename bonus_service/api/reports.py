@@ -67,7 +67,7 @@ class LiabilityOut(Schema):
 class LiabilityReport(MethodView):
     @require_scope("admin")
     @blp.doc(security=[{"apiKey": []}])
-    @blp.arguments(LiabilityQuery, location="query")
+    @blp.arguments(LiabilityQuery(), location="query")
     @blp.response(200, LiabilityOut)
     def get(self, args):
         """Bonuses outstanding, and what burns month by month if no guest orders again."""

@@ -33,7 +33,7 @@ class ZoneByCode(MethodView):
     @require_scope("admin")
     @idempotent
     @blp.doc(security=[{"apiKey": []}])
-    @blp.arguments(ZoneIn)
+    @blp.arguments(ZoneIn())
     @blp.response(200, ZoneOut)
     def put(self, args, code):
         """Create or change a zone (audited)."""

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 import rules
 from bonus_service import ledger
+from bonus_service.db import Database
 from bonus_service.fields import kopecks, money
 from bonus_service.models import Guest, Order, Zone
 from bonus_service.problems import Problem, invalid
@@ -60,6 +61,12 @@ def _account(session: Session, phone: str) -> Account | None:
     return Account(*row) if row is not None else None
 
 
+def account(db: Database, phone: str) -> Account | None:
+    """The guest's figures for a quote, outside any transaction (the hot read path)."""
+    row = db.read_row(_ACCOUNT, {"phone": phone})
+    return Account(*row) if row is not None else None
+
+
 def _figures(movement: ledger.Movement | None, guest: Account | None) -> Figures:
     if movement is not None:
         return movement.balance, movement.held
@@ -73,13 +80,21 @@ class Quote:
     guest: Account | None
 
 
-def _zone_min(session: Session, order: rules.Order) -> Decimal | None:
+def _zone_min(min_order, order: rules.Order) -> Decimal | None:
     if order.zone is None:
         return None
-    min_order = session.execute(_ZONE_MIN, {"code": order.zone}).scalar()
     if min_order is None:
         raise invalid("order.zone", f"unknown delivery zone {order.zone!r}")
     return money(min_order)
+
+
+def _decide(program, phone, guest: Account | None, order, redeem, min_order, now) -> Quote:
+    available = guest.balance - guest.held if guest else 0
+    state = None if phone is None else rules.GuestState(guest is not None, money(available))
+    decision = rules.evaluate(
+        program, order, state, redeem=redeem, zone_min_order=_zone_min(min_order, order), now=now
+    )
+    return Quote(decision, available, guest)
 
 
 def quote(
@@ -90,14 +105,26 @@ def quote(
     redeem: Decimal,
     now: datetime,
 ) -> Quote:
-    """Evaluate the order for this guest without changing anything."""
+    """Evaluate the order for this guest inside the caller's transaction (placing an order)."""
     guest = _account(session, phone) if phone else None
-    available = guest.balance - guest.held if guest else 0
-    state = None if phone is None else rules.GuestState(guest is not None, money(available))
-    decision = rules.evaluate(
-        program, order, state, redeem=redeem, zone_min_order=_zone_min(session, order), now=now
+    min_order = (
+        session.execute(_ZONE_MIN, {"code": order.zone}).scalar() if order.zone else None
     )
-    return Quote(decision, available, guest)
+    return _decide(program, phone, guest, order, redeem, min_order, now)
+
+
+def quote_now(
+    db: Database,
+    program: rules.Program,
+    phone: str | None,
+    order: rules.Order,
+    redeem: Decimal,
+    now: datetime,
+) -> Quote:
+    """Evaluate the order for this guest, changing nothing: reads outside any transaction."""
+    guest = account(db, phone) if phone else None
+    zone = db.read_row(_ZONE_MIN, {"code": order.zone}) if order.zone else None
+    return _decide(program, phone, guest, order, redeem, zone[0] if zone else None, now)
 
 
 def check_redeem(decision: rules.Decision, redeem: Decimal) -> None:
