@@ -99,25 +99,28 @@ class Database:
         when first compiled). PostgreSQL runs it in autocommit: one round trip, no BEGIN.
         """
         sql, names = self._compiled(statement)
-        fairy = self.engine.raw_connection()
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        try:
+            fairy = self.engine.raw_connection()  # the pool's connect errors come out raw
+        except dbapi_error as error:
+            raise DBAPIError.instance(sql, params, error, dbapi_error) from error
         connection = fairy.driver_connection
         try:
             if not self.is_sqlite:
-                connection.autocommit = True  # restored below: the pool shares it with writers
+                connection.autocommit = True
             cursor = connection.cursor()
-            try:
-                cursor.execute(sql, params if names is None else [params[n] for n in names])
-                return cursor.fetchone()
-            finally:
-                cursor.close()
-        except self.engine.dialect.loaded_dbapi.Error as error:
-            if self.engine.dialect.is_disconnect(error, connection, None):
-                fairy.invalidate(error)
-            dbapi_error = self.engine.dialect.loaded_dbapi.Error
+            cursor.execute(sql, params if names is None else [params[n] for n in names])
+            row = cursor.fetchone()
+            cursor.close()
+            if not self.is_sqlite:
+                connection.autocommit = False  # the pool shares it with writing sessions
+            return row
+        except dbapi_error as error:
+            # whatever failed (most likely the server went away), the connection is not given
+            # back in an unknown state; the error is translated as SQLAlchemy would (→ 503)
+            fairy.invalidate(error)
             raise DBAPIError.instance(sql, params, error, dbapi_error) from error
         finally:
-            if not self.is_sqlite and fairy.is_valid:
-                connection.autocommit = False
             fairy.close()
 
     def _compiled(self, statement: Select) -> tuple[str, list[str] | None]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, bindparam, insert, update
+from sqlalchemy import BigInteger, Integer, bindparam, insert, text, update
 from sqlalchemy.orm import Session
 
 from bonus_service.models import Guest, LedgerEntry
@@ -139,15 +139,13 @@ def move_many(
     entry keeps its own kind, amount, reason and the balance after it.
     """
     deltas = [_deltas(step.kind, step.amount) for step in steps]
-    total = held_total = min_held = min_free = 0
-    for delta, held_delta in deltas:
-        total, held_total = total + delta, held_total + held_delta
-        min_held, min_free = max(min_held, -held_total), max(min_free, held_total - total)
-    params = {
-        "guest_id": guest_id, "delta": total, "held_delta": held_total,
-        "min_held": min_held if len(deltas) > 1 else -held_total,
-        "min_free": min_free if len(deltas) > 1 else held_total - total,
-    }  # fmt: skip
+    if session.get_bind().dialect.name == "postgresql":
+        return _move_many_in_one_statement(
+            session, guest_id, steps, deltas, actor=actor, now=now, order_id=order_id,
+            rules_version=rules_version, last_order_at=last_order_at,
+        )  # fmt: skip
+    params = _bounds(guest_id, deltas)
+    total, held_total = params["delta"], params["held_delta"]
     if last_order_at is not None:
         params["last_order_at"] = last_order_at
     statement = _MOVE if last_order_at is None else _MOVE_AND_TOUCH
@@ -171,4 +169,94 @@ def move_many(
     for entry_id, values in zip(ids, rows, strict=True):
         balance, held = values["balance_after"], held + values["held_delta"]
         movements.append(Movement(LedgerEntry(id=entry_id, **values), balance, held))
+    return movements
+
+
+def _bounds(guest_id: int, deltas: list[tuple[int, int]]) -> dict:
+    """The UPDATE's parameters: the summed changes and the WHERE bounds over every prefix."""
+    total = held_total = 0
+    min_held = min_free = None
+    for delta, held_delta in deltas:
+        total, held_total = total + delta, held_total + held_delta
+        min_held = -held_total if min_held is None else max(min_held, -held_total)
+        min_free = held_total - total if min_free is None else max(min_free, held_total - total)
+    return {
+        "guest_id": guest_id, "delta": total, "held_delta": held_total,
+        "min_held": min_held, "min_free": min_free,
+    }  # fmt: skip
+
+
+def _pg_statement(steps: int, touch_last_order: bool):
+    """PostgreSQL: the conditional UPDATE and the entries' INSERT as one statement (a data-
+    modifying CTE), so a movement costs one round trip. If the UPDATE matches no row, nothing
+    is inserted and no row comes back."""
+    rows = ", ".join(
+        f"(CAST(:kind_{i} AS VARCHAR), CAST(:amount_{i} AS BIGINT), CAST(:held_delta_{i} AS "
+        f"BIGINT), CAST(:through_{i} AS BIGINT), CAST(:reason_{i} AS TEXT), {i})"
+        for i in range(steps)
+    )
+    touch = ", last_order_at = :last_order_at" if touch_last_order else ""
+    # only placeholders and the fixed column list are formatted in: no value reaches the text
+    statement = text(f"""
+        WITH moved AS (
+            UPDATE guests
+               SET balance = balance + :delta, held = held + :held_delta{touch}
+             WHERE id = :guest_id AND held >= :min_held AND balance - held >= :min_free
+            RETURNING balance, held
+        ), entries AS (
+            INSERT INTO ledger_entries (guest_id, kind, amount, held_delta, balance_after,
+                                        order_id, rules_version, actor, reason, created_at)
+            SELECT :guest_id, s.kind, s.amount, s.held_delta, moved.balance - :delta + s.through,
+                   :order_id, :rules_version, :actor, s.reason, :created_at
+              FROM moved, (VALUES {rows}) AS s (kind, amount, held_delta, through, reason, n)
+             ORDER BY s.n
+            RETURNING id
+        )
+        SELECT moved.balance, moved.held, (SELECT array_agg(id ORDER BY id) FROM entries) AS ids
+          FROM moved
+    """)  # noqa: S608
+    dates = [bindparam("created_at", type_=ENTRIES.c.created_at.type)]
+    if touch_last_order:
+        dates.append(bindparam("last_order_at", type_=GUESTS.c.last_order_at.type))
+    return statement.bindparams(*dates)
+
+
+_PG_STATEMENTS = {
+    (steps, touch): _pg_statement(steps, touch) for steps in (1, 2) for touch in (False, True)
+}
+
+
+def _move_many_in_one_statement(
+    session, guest_id, steps, deltas, *, actor, now, order_id, rules_version, last_order_at
+) -> list[Movement] | None:
+    params = _bounds(guest_id, deltas)
+    params.update(order_id=order_id, rules_version=rules_version, actor=actor, created_at=now)
+    through = 0
+    for i, (step, (delta, held_delta)) in enumerate(zip(steps, deltas, strict=True)):
+        through += delta
+        params.update({
+            f"kind_{i}": step.kind, f"amount_{i}": delta, f"held_delta_{i}": held_delta,
+            f"through_{i}": through, f"reason_{i}": step.reason,
+        })  # fmt: skip
+    touch = last_order_at is not None
+    if touch:
+        params["last_order_at"] = last_order_at
+    statement = _PG_STATEMENTS.get((len(steps), touch))
+    if statement is None:
+        statement = _pg_statement(len(steps), touch)
+    row = session.execute(statement, params).first()
+    if row is None:
+        return None
+    movements, held = [], row.held - params["held_delta"]
+    for i, (step, entry_id) in enumerate(zip(steps, row.ids, strict=True)):
+        held += params[f"held_delta_{i}"]
+        values = {
+            "guest_id": guest_id, "kind": step.kind, "amount": params[f"amount_{i}"],
+            "held_delta": params[f"held_delta_{i}"],
+            "balance_after": row.balance - params["delta"] + params[f"through_{i}"],
+            "order_id": order_id, "rules_version": rules_version, "actor": actor,
+            "reason": step.reason, "created_at": now,
+        }  # fmt: skip
+        entry = LedgerEntry(id=entry_id, **values)
+        movements.append(Movement(entry, values["balance_after"], held))
     return movements

@@ -74,7 +74,7 @@ def waiting_on_the_ledger(db: Database) -> bool:
     """A backend of this database is blocked on a lock in the ledger's UPDATE of a guest."""
     query = text(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND wait_event_type = 'Lock' AND query ILIKE 'UPDATE guests%'"
+        "AND wait_event_type = 'Lock' AND query ILIKE '%UPDATE guests%'"
     )
     with db.engine.connect() as connection:
         return connection.execute(query).scalar() > 0
