@@ -191,7 +191,7 @@ def main() -> int:
     figures = {name: best_us(fn, args.requests if name != "pair" else args.requests // 4,
                              args.rounds) for name, fn in runs.items()}
     bare_wall, bare_cpu = figures["bare"]
-    print(f"{'':<6} {'wall µs':>9} {'to bare':>8} {'CPU µs':>9} {'to bare':>8}  (per request, per pair)")
+    print(f"{'':<6} {'wall µs':>9} {'to bare':>8} {'CPU µs':>9} {'to bare':>8}  (per call)")
     for name, (wall, cpu) in figures.items():
         print(f"{name:<6} {wall:9.1f} {wall / bare_wall:7.1f}× {cpu:9.1f} {cpu / bare_cpu:7.1f}×")
     return 0
