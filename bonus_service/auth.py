@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bonus_service.clock import utcnow
-from bonus_service.db import unit_of_work
+from bonus_service.db import run, unit_of_work
 from bonus_service.models import ApiClient, Guest, GuestToken
 from bonus_service.problems import Problem
 
@@ -141,7 +141,8 @@ def guest_id_from_token(session: Session, token: str | None, now: datetime) -> i
     """The id of the guest a live token belongs to, or None (one indexed Core SELECT)."""
     if not token or not token.startswith(GUEST_TOKEN_PREFIX):
         return None
-    return session.execute(_TOKEN_GUEST, {"token_hash": digest(token), "now": now}).scalar()
+    rows = run(session, _TOKEN_GUEST, {"token_hash": digest(token), "now": now})
+    return rows[0][0] if rows else None
 
 
 def require_guest(view):

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db
+from bonus_service.db import get_db, run
 from bonus_service.models import IdempotencyRecord, UTCDateTime
 from bonus_service.problems import Problem, problem_response
 
@@ -117,7 +117,8 @@ def _claim(session: Session, client_id: int, key: str, request_hash: str, answer
         "v_body": body, "lock": _lock_id(client_id, key),
     }  # fmt: skip
     statement = _CLAIMS[session.get_bind().dialect.name]
-    return session.execute(statement, params).scalar()
+    rows = run(session, statement, params)
+    return rows[0][0] if rows else None
 
 
 def _answer_for(client_id: int, key: str, request_hash: str) -> Response:
@@ -186,7 +187,7 @@ def idempotent(view):
             # any other exception leaves the block: close() rolls the effect and claim back
             if _retryable(response.status_code):
                 return response
-            session.execute(_ANSWER, {
+            run(session, _ANSWER, {
                 "record_id": record_id, "v_status_code": response.status_code,
                 "v_content_type": response.content_type, "v_body": response.get_data(),
             })  # fmt: skip

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import BigInteger, Integer, bindparam, insert, text, update
 from sqlalchemy.orm import Session
 
+from bonus_service.db import run
 from bonus_service.models import Guest, LedgerEntry
 
 # kind → (sign of the balance change, sign of the held change) for a positive amount
@@ -67,6 +69,17 @@ _MOVE = _conditional_update(touch_last_order=False)
 _MOVE_AND_TOUCH = _conditional_update(touch_last_order=True)
 _ENTRY = insert(ENTRIES).returning(ENTRIES.c.id)
 _ENTRIES = insert(ENTRIES).returning(ENTRIES.c.id, sort_by_parameter_order=True)
+
+
+class Figures(NamedTuple):
+    balance: int
+    held: int
+
+
+class _Moved(NamedTuple):
+    balance: int
+    held: int
+    ids: list[int]
 
 
 @dataclass(frozen=True)
@@ -149,9 +162,10 @@ def move_many(
     if last_order_at is not None:
         params["last_order_at"] = last_order_at
     statement = _MOVE if last_order_at is None else _MOVE_AND_TOUCH
-    row = session.execute(statement, params).first()
-    if row is None:
+    found = run(session, statement, params)
+    if not found:
         return None
+    row = Figures(*found[0])
     rows, balance, held = [], row.balance - total, row.held - held_total
     for step, (delta, held_delta) in zip(steps, deltas, strict=True):
         balance, held = balance + delta, held + held_delta
@@ -161,7 +175,7 @@ def move_many(
             "actor": actor, "reason": step.reason, "created_at": now,
         })  # fmt: skip
     if len(rows) == 1:
-        ids = [session.execute(_ENTRY, rows[0]).scalar_one()]
+        ids = [run(session, _ENTRY, rows[0])[0][0]]
     else:  # one multi-row INSERT … RETURNING (SQLAlchemy's "insertmanyvalues")
         ids = session.execute(_ENTRIES, rows).scalars().all()
     # detached copies for the caller to show; the rows themselves are never changed again
@@ -244,9 +258,10 @@ def _move_many_in_one_statement(
     statement = _PG_STATEMENTS.get((len(steps), touch))
     if statement is None:
         statement = _pg_statement(len(steps), touch)
-    row = session.execute(statement, params).first()
-    if row is None:
+    found = run(session, statement, params)
+    if not found:
         return None
+    row = _Moved(*found[0])
     movements, held = [], row.held - params["held_delta"]
     for i, (step, entry_id) in enumerate(zip(steps, row.ids, strict=True)):
         held += params[f"held_delta_{i}"]

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 import rules
 from bonus_service import ledger
-from bonus_service.db import Database
+from bonus_service.db import Database, run
 from bonus_service.fields import kopecks, money
 from bonus_service.models import Guest, Order, Zone
 from bonus_service.problems import Problem, invalid
@@ -57,8 +57,8 @@ _COMPLETE_PLACED = (
 
 
 def _account(session: Session, phone: str) -> Account | None:
-    row = session.execute(_ACCOUNT, {"phone": phone}).first()
-    return Account(*row) if row is not None else None
+    rows = run(session, _ACCOUNT, {"phone": phone})
+    return Account(*rows[0]) if rows else None
 
 
 def account(db: Database, phone: str) -> Account | None:
@@ -201,8 +201,7 @@ def place(
         "completed_at": None,
         "cancelled_at": None,
     }
-    inserted = session.execute(_NEW_ORDER[session.get_bind().dialect.name], values).scalar()
-    if inserted is None:
+    if not run(session, _NEW_ORDER[session.get_bind().dialect.name], values):
         raise Problem(409, f"Order {order_id!r} already exists.", errors={"id": "already used"})
     row = Order(**values)  # a detached copy for the answer
     held = _move(session, row, "hold", row.redeemed, actor, now) if redeem else None
@@ -236,10 +235,14 @@ def _locked_order(session: Session, order_id: str) -> Order:
 
 def complete(session: Session, order_id: str, actor: str, now: datetime) -> tuple[Order, Figures]:
     """The order was paid: spend the hold, credit the accrual, move the last order time."""
-    placed = session.execute(_COMPLETE_PLACED, {"order_id": order_id, "now": now}).first()
-    if placed is None:
+    placed = run(session, _COMPLETE_PLACED, {"order_id": order_id, "now": now})
+    if not placed:
         return _complete_otherwise(session, order_id, actor, now)
-    row = Order(id=order_id, status="completed", completed_at=now, **placed._asdict())
+    guest_id, redeemed, accrual, rules_version = placed[0]
+    row = Order(
+        id=order_id, status="completed", completed_at=now, guest_id=guest_id,
+        redeemed=redeemed, accrual=accrual, rules_version=rules_version,
+    )  # fmt: skip
     if row.guest_id is None:
         return row, None
     steps = [
