@@ -1,15 +1,18 @@
-"""Idempotency records are claimed in the effect's own transaction: no lease columns.
+"""Idempotency records are claimed in the effect's own transaction: the lease is unused.
 
 A record is now written with its effect and answer or not at all, so an unanswered record can
-only be a claim left by the previous release's two-transaction scheme (a dead or running
-attempt): those are dropped so their keys can run again. Stop the old workers first.
+only be a claim of the previous release's two-transaction scheme (a dead or running attempt).
+Those are deleted so their keys can run again: an old worker still running such a call then
+fails to store its answer (its lease no longer matches), rolls its effect back and answers 409,
+and the client's retry runs once. The `lease` and `lease_until` columns stay (nullable, no
+longer written) while the previous release may still run: per docs/operations.md a column the
+running release uses is dropped one release later.
 
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-26
 """
 
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
@@ -20,12 +23,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.execute("DELETE FROM idempotency_keys WHERE status_code IS NULL")
-    with op.batch_alter_table("idempotency_keys") as batch_op:
-        batch_op.drop_column("lease_until")
-        batch_op.drop_column("lease")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("idempotency_keys") as batch_op:
-        batch_op.add_column(sa.Column("lease", sa.String(length=32), nullable=True))
-        batch_op.add_column(sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True))
+    pass  # nothing to restore: the deleted claims were dead or would have been refused
