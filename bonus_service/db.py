@@ -149,7 +149,7 @@ class _Prepared:
         self._compiled = compiled
         self._positions = list(compiled.positiontup) if compiled.positional else None
         self._processors = {}
-        for name, bind in compiled.binds.items():
+        for bind, name in compiled.bind_names.items():  # the names construct_params uses
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 self._processors[name] = processor

@@ -1,0 +1,93 @@
+"""ledger.move_many: several movements of one guest as one conditional write, all or nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from bonus_service import db as database
+from bonus_service import ledger
+from bonus_service.models import Guest, LedgerEntry, Order
+from tests.adversarial.ledger_invariants import assert_ledger_invariants
+
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+def entries(db, guest_id: int) -> list[tuple[str, int, int, int]]:
+    with db.unit_of_work(write=False) as session:
+        rows = session.execute(
+            select(LedgerEntry.kind, LedgerEntry.amount, LedgerEntry.held_delta,
+                   LedgerEntry.balance_after)
+            .where(LedgerEntry.guest_id == guest_id)
+            .order_by(LedgerEntry.id)
+        )  # fmt: skip
+        return [tuple(row) for row in rows]
+
+
+def test_steps_move_as_one_write_with_an_entry_each(make_guest, db):
+    guest_id = make_guest(NOW, balance=10_000, held=3_000)
+    with db.unit_of_work() as session:
+        moved = ledger.move_many(
+            session, guest_id,
+            [ledger.Step("spend", 3_000, "spent"), ledger.Step("accrual", 500, "earned")],
+            actor="test", now=NOW, last_order_at=NOW,
+        )  # fmt: skip
+        session.commit()
+    assert [(m.entry.kind, m.balance, m.held) for m in moved] == [
+        ("spend", 7_000, 0),
+        ("accrual", 7_500, 0),
+    ]
+    assert moved[0].entry.id < moved[1].entry.id
+    assert entries(db, guest_id)[-2:] == [
+        ("spend", -3_000, -3_000, 7_000),
+        ("accrual", 500, 0, 7_500),
+    ]
+    with db.unit_of_work(write=False) as session:
+        guest = session.get(Guest, guest_id)
+        assert (guest.balance, guest.held, guest.last_order_at) == (7_500, 0, NOW)
+    assert_ledger_invariants(db)
+
+
+def test_a_step_that_would_overdraw_on_the_way_refuses_them_all(make_guest, db):
+    """−150 then +100 ends at 50 from 100, but the first step alone goes below zero."""
+    guest_id = make_guest(NOW, balance=10_000)
+    before = entries(db, guest_id)
+    with db.unit_of_work() as session:
+        moved = ledger.move_many(
+            session, guest_id,
+            [ledger.Step("adjustment", -15_000, "take"), ledger.Step("adjustment", 10_000, "give")],
+            actor="test", now=NOW,
+        )  # fmt: skip
+        session.commit()
+    assert moved is None
+    assert entries(db, guest_id) == before
+    with db.unit_of_work(write=False) as session:
+        assert session.get(Guest, guest_id).balance == 10_000
+
+
+def test_a_step_may_not_free_more_than_is_held_even_if_a_later_one_holds_again(make_guest, db):
+    guest_id = make_guest(NOW, balance=10_000, held=1_000)
+    with db.unit_of_work() as session:
+        moved = ledger.move_many(
+            session, guest_id,
+            [ledger.Step("release", 2_000, "too much"), ledger.Step("hold", 2_000, "again")],
+            actor="test", now=NOW,
+        )  # fmt: skip
+    assert moved is None
+
+
+def test_run_refuses_a_statement_whose_columns_need_converting(app, db):
+    """Raw rows would hand out naive or string datetimes: refused when first prepared."""
+    with db.unit_of_work(write=False) as session, pytest.raises(TypeError, match="conversion"):
+        database.run(session, select(Order.placed_at), {})
+
+
+def test_run_converts_parameters_by_their_types(make_guest, db):
+    guest_id = make_guest(NOW, balance=100)
+    statement = select(func.count()).select_from(Guest).where(
+        Guest.id == guest_id, Guest.registered_at == NOW
+    )
+    with db.unit_of_work(write=False) as session:
+        assert database.run(session, statement, {}) == [(1,)]
