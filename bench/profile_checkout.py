@@ -8,10 +8,16 @@ PostgreSQL database of bench/checkout.py, so the figures are the app's own cost 
   bare   bench/bare_app.py's POST /bare (the framework's floor, measured the same way)
   quote  POST /v1/quote, a registered phone and a 5-item pickup order
   pair   POST /v1/orders (redeem 10.00, X-Guest-Token) then its /complete
-It prints the best round's wall and CPU microseconds per request (per pair; CPU is this
-process's own, so PostgreSQL's share is left out) and their ratio to bare; with
---profile it runs cProfile over one scenario and prints the time by package and the top calls.
-Wall time includes waiting for PostgreSQL on the same machine; use it to compare changes.
+With --only SCENARIO --calls N it just makes N calls, for a deterministic count of instructions
+under valgrind (the difference of two N, divided, is one call's cost, PostgreSQL excluded):
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python
+      bench/profile_checkout.py --only quote --calls 220      (and again with --calls 20)
+--drop-hooks bonus_service.logs (or .metrics, .http) removes that module's before/after-request
+hooks, to weigh them. Otherwise it prints the best round's wall and CPU microseconds per request
+(per pair; CPU is this process's own, so PostgreSQL's share is left out) and their ratio to
+bare; with --profile it runs cProfile (CPU time) over one scenario and prints the time by
+package and the top calls. Wall time includes waiting for PostgreSQL on the same machine; CPU
+time is the figure to compare changes by.
 """
 
 from __future__ import annotations
@@ -182,9 +188,18 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--profile", choices=("bare", "quote", "pair"))
     parser.add_argument("--database-url", default=bench.DEFAULT_URL)
+    parser.add_argument("--only", choices=("bare", "quote", "pair"), help="with --calls")
+    parser.add_argument("--calls", type=int, default=0, help="make this many calls, untimed")
+    parser.add_argument("--drop-hooks", action="append", default=[], metavar="MODULE")
     args = parser.parse_args()
     app, auth, guests = setup(args.database_url)
+    for hooks in (app.before_request_funcs[None], app.after_request_funcs[None]):
+        hooks[:] = [f for f in hooks if f.__module__ not in args.drop_hooks]
     runs = scenarios(app, auth, guests)
+    if args.only:
+        for _ in range(args.calls):
+            runs[args.only]()
+        return 0
     if args.profile:
         profile(runs[args.profile], args.requests)
         return 0
