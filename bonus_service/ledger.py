@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
 
 from sqlalchemy import BigInteger, Integer, bindparam, insert, text, update
 from sqlalchemy.orm import Session
@@ -69,17 +68,6 @@ _MOVE = _conditional_update(touch_last_order=False)
 _MOVE_AND_TOUCH = _conditional_update(touch_last_order=True)
 _ENTRY = insert(ENTRIES).returning(ENTRIES.c.id)
 _ENTRIES = insert(ENTRIES).returning(ENTRIES.c.id, sort_by_parameter_order=True)
-
-
-class Figures(NamedTuple):
-    balance: int
-    held: int
-
-
-class _Moved(NamedTuple):
-    balance: int
-    held: int
-    ids: list[int]
 
 
 @dataclass(frozen=True)
@@ -152,38 +140,47 @@ def move_many(
     entry keeps its own kind, amount, reason and the balance after it.
     """
     deltas = [_deltas(step.kind, step.amount) for step in steps]
-    if session.get_bind().dialect.name == "postgresql":
-        return _move_many_in_one_statement(
-            session, guest_id, steps, deltas, actor=actor, now=now, order_id=order_id,
-            rules_version=rules_version, last_order_at=last_order_at,
-        )  # fmt: skip
     params = _bounds(guest_id, deltas)
-    total, held_total = params["delta"], params["held_delta"]
     if last_order_at is not None:
         params["last_order_at"] = last_order_at
-    statement = _MOVE if last_order_at is None else _MOVE_AND_TOUCH
-    found = run(session, statement, params)
-    if not found:
-        return None
-    row = Figures(*found[0])
-    rows, balance, held = [], row.balance - total, row.held - held_total
+    common = {"order_id": order_id, "rules_version": rules_version, "actor": actor,
+              "created_at": now}  # fmt: skip
+    if session.get_bind().dialect.name == "postgresql":
+        found = _move_in_one_statement(session, steps, deltas, params, common)
+        if found is None:
+            return None
+        balance, held, ids = found
+        rows = _entry_rows(guest_id, steps, deltas, balance - params["delta"], common)
+    else:
+        statement = _MOVE if last_order_at is None else _MOVE_AND_TOUCH
+        found = run(session, statement, params)
+        if not found:
+            return None
+        balance, held = found[0]
+        rows = _entry_rows(guest_id, steps, deltas, balance - params["delta"], common)
+        if len(rows) == 1:
+            ids = [run(session, _ENTRY, rows[0])[0][0]]
+        else:  # one multi-row INSERT … RETURNING (SQLAlchemy's "insertmanyvalues")
+            ids = session.execute(_ENTRIES, rows).scalars().all()
+    # detached copies for the caller to show; the rows themselves are never changed again
+    movements, held = [], held - params["held_delta"]
+    for entry_id, values in zip(ids, rows, strict=True):
+        held += values["held_delta"]
+        entry = LedgerEntry(id=entry_id, **values)
+        movements.append(Movement(entry, values["balance_after"], held))
+    return movements
+
+
+def _entry_rows(guest_id, steps, deltas, balance_before: int, common: dict) -> list[dict]:
+    """The entries of the steps, each with the balance after it."""
+    rows, balance = [], balance_before
     for step, (delta, held_delta) in zip(steps, deltas, strict=True):
-        balance, held = balance + delta, held + held_delta
+        balance += delta
         rows.append({
             "guest_id": guest_id, "kind": step.kind, "amount": delta, "held_delta": held_delta,
-            "balance_after": balance, "order_id": order_id, "rules_version": rules_version,
-            "actor": actor, "reason": step.reason, "created_at": now,
+            "balance_after": balance, "reason": step.reason, **common,
         })  # fmt: skip
-    if len(rows) == 1:
-        ids = [run(session, _ENTRY, rows[0])[0][0]]
-    else:  # one multi-row INSERT … RETURNING (SQLAlchemy's "insertmanyvalues")
-        ids = session.execute(_ENTRIES, rows).scalars().all()
-    # detached copies for the caller to show; the rows themselves are never changed again
-    movements, balance, held = [], row.balance - total, row.held - held_total
-    for entry_id, values in zip(ids, rows, strict=True):
-        balance, held = values["balance_after"], held + values["held_delta"]
-        movements.append(Movement(LedgerEntry(id=entry_id, **values), balance, held))
-    return movements
+    return rows
 
 
 def _bounds(guest_id: int, deltas: list[tuple[int, int]]) -> dict:
@@ -240,11 +237,9 @@ _PG_STATEMENTS = {
 }
 
 
-def _move_many_in_one_statement(
-    session, guest_id, steps, deltas, *, actor, now, order_id, rules_version, last_order_at
-) -> list[Movement] | None:
-    params = _bounds(guest_id, deltas)
-    params.update(order_id=order_id, rules_version=rules_version, actor=actor, created_at=now)
+def _move_in_one_statement(session, steps, deltas, params, common):
+    """PostgreSQL: → (balance, held, entry ids) after the movement, or None if it would overdraw."""
+    params = {**params, **common}
     through = 0
     for i, (step, (delta, held_delta)) in enumerate(zip(steps, deltas, strict=True)):
         through += delta
@@ -252,26 +247,9 @@ def _move_many_in_one_statement(
             f"kind_{i}": step.kind, f"amount_{i}": delta, f"held_delta_{i}": held_delta,
             f"through_{i}": through, f"reason_{i}": step.reason,
         })  # fmt: skip
-    touch = last_order_at is not None
-    if touch:
-        params["last_order_at"] = last_order_at
-    statement = _PG_STATEMENTS.get((len(steps), touch))
+    key = (len(steps), "last_order_at" in params)
+    statement = _PG_STATEMENTS.get(key)
     if statement is None:
-        statement = _pg_statement(len(steps), touch)
+        statement = _pg_statement(*key)
     found = run(session, statement, params)
-    if not found:
-        return None
-    row = _Moved(*found[0])
-    movements, held = [], row.held - params["held_delta"]
-    for i, (step, entry_id) in enumerate(zip(steps, row.ids, strict=True)):
-        held += params[f"held_delta_{i}"]
-        values = {
-            "guest_id": guest_id, "kind": step.kind, "amount": params[f"amount_{i}"],
-            "held_delta": params[f"held_delta_{i}"],
-            "balance_after": row.balance - params["delta"] + params[f"through_{i}"],
-            "order_id": order_id, "rules_version": rules_version, "actor": actor,
-            "reason": step.reason, "created_at": now,
-        }  # fmt: skip
-        entry = LedgerEntry(id=entry_id, **values)
-        movements.append(Movement(entry, values["balance_after"], held))
-    return movements
+    return found[0] if found else None
