@@ -115,20 +115,6 @@ def require_scope(*scopes: str):
     return decorate
 
 
-def guest_from_token(session: Session, token: str | None, now: datetime) -> Guest | None:
-    """The guest a live token belongs to, or None."""
-    if not token or not token.startswith(GUEST_TOKEN_PREFIX):
-        return None
-    row = session.execute(
-        select(Guest, GuestToken)
-        .join(GuestToken, GuestToken.guest_id == Guest.id)
-        .where(GuestToken.token_hash == digest(token))
-    ).first()
-    if row is None or row.GuestToken.revoked_at is not None or row.GuestToken.expires_at <= now:
-        return None
-    return row.Guest
-
-
 TOKENS = GuestToken.__table__
 _TOKEN_GUEST = select(TOKENS.c.guest_id).where(
     TOKENS.c.token_hash == bindparam("token_hash"),
@@ -143,6 +129,12 @@ def guest_id_from_token(session: Session, token: str | None, now: datetime) -> i
         return None
     rows = run(session, _TOKEN_GUEST, {"token_hash": digest(token), "now": now})
     return rows[0][0] if rows else None
+
+
+def guest_from_token(session: Session, token: str | None, now: datetime) -> Guest | None:
+    """The guest a live token belongs to, or None."""
+    guest_id = guest_id_from_token(session, token, now)
+    return session.get(Guest, guest_id) if guest_id is not None else None
 
 
 def require_guest(view):

@@ -73,15 +73,9 @@ class Database:
         self._write = sessionmaker(writer, expire_on_commit=False, autoflush=False)
 
     @contextmanager
-    def unit_of_work(self, *, write: bool = True, durable: bool = True) -> Iterator[Session]:
-        """A transaction that rolls back unless the block calls session.commit().
-
-        `durable=False` lets PostgreSQL commit without waiting for the WAL flush (about 1 ms
-        here): only for writes whose loss in a crash is harmless, like an idempotency claim.
-        """
+    def unit_of_work(self, *, write: bool = True) -> Iterator[Session]:
+        """A transaction that rolls back unless the block calls session.commit()."""
         session = (self._write if write else self._read)()
-        if not durable and not self.is_sqlite:
-            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         try:
             yield session
         finally:
