@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bonus_service import ledger
 from bonus_service.db import get_db
@@ -114,6 +114,20 @@ def _first_attempt_stuck(app, phone: str):
             connection.rollback()
 
 
+def _wait_for_the_hold_to_block(app, within: float = 10) -> None:
+    """PostgreSQL: until a backend waits on the guest's row lock in the ledger's UPDATE."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock' AND query ILIKE '%UPDATE guests%'"
+    )
+    deadline = time.monotonic() + within
+    with get_db(app).engine.connect() as connection:
+        while connection.execute(query).scalar() == 0:
+            assert time.monotonic() < deadline, "the first attempt never reached its hold"
+            time.sleep(0.02)
+            connection.rollback()  # a fresh snapshot of pg_stat_activity
+
+
 def _post_in_thread(app, body: dict, headers: dict):
     pool = ThreadPoolExecutor(max_workers=1)
     future = pool.submit(lambda: app.test_client().post("/v1/orders", json=body, headers=headers))
@@ -129,12 +143,12 @@ def test_a_duplicate_while_the_first_runs_is_409_with_retry_after_then_replays(a
     headers = {**bearer(shop.checkout, "running"), "X-Guest-Token": token}
     with _first_attempt_stuck(app, phone):
         first = _post_in_thread(app, body, headers)
-        time.sleep(0.3)  # the first attempt is inside its transaction, waiting
         if get_db(app).is_sqlite:
             duplicate = _post_in_thread(app, body, headers)
             time.sleep(0.3)
             assert not first.done() and not duplicate.done()
         else:
+            _wait_for_the_hold_to_block(app)  # so the first one has claimed the key
             busy = shop.client.post("/v1/orders", json=body, headers=headers)
             assert busy.status_code == 409
             assert busy.headers["Retry-After"] == "1"
