@@ -6,6 +6,9 @@ POST /bare-sql adds the SQL of one redemption and nothing else: a conditional UP
 account and an INSERT of its entry, committed, on a psycopg connection per thread to the
 database named by BENCH_FLOOR_DATABASE (tables made by bench/checkout.py). It is the floor of
 what any checkout write can cost here: the framework plus one durable transaction.
+
+POST /bare-read is the quote's floor the same way: the bare view plus one indexed SELECT of an
+account's balance, in autocommit (one round trip), on its own connection per thread.
 """
 
 import os
@@ -31,15 +34,32 @@ def healthz():
     return {"status": "ok"}
 
 
+def _connection(name: str, autocommit: bool):
+    connection = getattr(_local, name, None)
+    if connection is None:
+        import psycopg
+
+        connection = psycopg.connect(os.environ["BENCH_FLOOR_DATABASE"], autocommit=autocommit)
+        setattr(_local, name, connection)
+    return connection
+
+
+@app.post("/bare-read")
+def bare_read():
+    """Parse the JSON body, read one account's figures by its key: a quote's one round trip."""
+    request.get_json()
+    balance, held = _connection("reader", True).execute(
+        "SELECT balance, held FROM bench_floor_accounts WHERE id = %s",
+        (random.randrange(FLOOR_ACCOUNTS),),
+    ).fetchone()
+    return {"ok": True, "available": balance - held}
+
+
 @app.post("/bare-sql")
 def bare_sql():
     """Parse the JSON body, spend 1 from a random account with the redemption's two statements."""
     request.get_json()
-    connection = getattr(_local, "connection", None)
-    if connection is None:
-        import psycopg
-
-        connection = _local.connection = psycopg.connect(os.environ["BENCH_FLOOR_DATABASE"])
+    connection = _connection("writer", False)
     account = random.randrange(FLOOR_ACCOUNTS)
     with connection.transaction():
         moved = connection.execute(

@@ -8,7 +8,8 @@ Needs wrk (apt-get install wrk) and a PostgreSQL server. It creates the database
 the service and bench/bare_app.py with the same gunicorn options one after the other, and
 drives each with wrk (2 threads, --latency) from Lua scripts written to a temporary folder:
   bare   POST /bare with a small JSON body, before and after the service (the mean is the ceiling)
-  floor  POST /bare-sql: the same view plus one redemption's SQL (UPDATE + INSERT + COMMIT)
+  floors POST /bare-read: the same view plus one indexed SELECT (a quote's floor), and
+         POST /bare-sql: plus one redemption's SQL, UPDATE + INSERT + COMMIT (a write's floor)
   quote  POST /v1/quote: a registered phone, a 5-item pickup order
   pairs  POST /v1/orders (Idempotency-Key, X-Guest-Token, redeem 10.00), then
          POST /v1/orders/{id}/complete once the place answered; pairs/s = completes/s
@@ -378,7 +379,7 @@ def measure(config: Config, args: argparse.Namespace, work: Path) -> list[Figure
     bare_lua = work / "bare.lua"
     bare_lua.write_text(static_post("/bare", {"phone": "+79120000000", "order": "A-1"}, None))
     figures = [measure_bare("bare (before)", config, args, work, bare_lua)]
-    figures.append(measure_floor(config, args, work))
+    figures.extend(measure_floors(config, args, work))
     db = Database(args.database_url)
     db_name = args.database_url.rpartition("/")[2]
     environ = service_environment(args.database_url)
@@ -404,17 +405,20 @@ def measure(config: Config, args: argparse.Namespace, work: Path) -> list[Figure
     return figures
 
 
-def measure_floor(config: Config, args, work: Path) -> Figure:
-    """bare_app's /bare-sql: the framework plus one redemption transaction and nothing else."""
-    script = work / "floor.lua"
-    script.write_text(static_post("/bare-sql", {"phone": "+79120000000", "order": "A-1"}, None))
+def measure_floors(config: Config, args, work: Path) -> list[Figure]:
+    """bare_app's /bare-read and /bare-sql: the framework plus one read, or one write, only."""
     environ = {**os.environ, "BENCH_FLOOR_DATABASE": prepare_floor(args.database_url)}
     db_name = args.database_url.rpartition("/")[2]
+    figures = []
     with gunicorn("bare_app:app", config, environ, work / "floor.log", ROOT / "bench") as (
         base,
         pid,
     ):
-        return figure("sql floor", run_wrk(base + "/bare-sql", script, args, pid, db_name))
+        for scenario, path in (("read floor", "/bare-read"), ("sql floor", "/bare-sql")):
+            script = work / f"{path.strip('/')}.lua"
+            script.write_text(static_post(path, {"phone": "+79120000000", "order": "A-1"}, None))
+            figures.append(figure(scenario, run_wrk(base + path, script, args, pid, db_name)))
+    return figures
 
 
 def measure_bare(name: str, config: Config, args, work: Path, script: Path) -> Figure:
@@ -458,6 +462,11 @@ def print_table(config: Config, figures: list[Figure]) -> None:
             f"{f.per_second / bare:>7.0%} {f.errors:>6} {f.app_cpu_ms:>10.2f} {f.db_cpu_ms:>9.2f}"
         )
     print("(place+complete: pairs/s, and CPU per pair; the others: requests/s and CPU per request)")
+    read = next(f.per_second for f in figures if f.scenario == "read floor")
+    print(
+        f"read floor: a bare Flask view running only one indexed SELECT; no quote, which reads "
+        f"the guest's balance, can beat {read:,.0f}/s ({read / bare:.0%})"
+    )
     floor = next(f.per_second for f in figures if f.scenario == "sql floor")
     print(
         f"sql floor: a bare Flask view running only one redemption's UPDATE + INSERT + COMMIT; "
