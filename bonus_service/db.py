@@ -15,13 +15,26 @@ from sqlalchemy.orm import Session, sessionmaker
 BUSY_SECONDS = 10
 
 
-def make_engine(url: str) -> Engine:
-    """An engine set up for real concurrent use on SQLite or PostgreSQL."""
+def make_engine(url: str, *, autocommit: bool = False) -> Engine:
+    """An engine set up for real concurrent use on SQLite or PostgreSQL.
+
+    `autocommit` (PostgreSQL) makes the reading engine: its connections never open a
+    transaction, so the pool has nothing to roll back when one is given back.
+    """
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
     # No pool_pre_ping: it costs a round trip per request. A connection found dead is
     # invalidated with the whole pool by SQLAlchemy, that request answers 503 and the next
     # ones reconnect; pool_recycle retires connections a server may have dropped while idle.
+    if autocommit:
+        return create_engine(
+            url,
+            pool_size=5,
+            max_overflow=20,
+            pool_recycle=1800,
+            isolation_level="AUTOCOMMIT",
+            pool_reset_on_return=None,
+        )
     return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
 
 
@@ -64,12 +77,9 @@ class Database:
         )
         # PostgreSQL reads run in autocommit: a lone SELECT needs no BEGIN/ROLLBACK round trips,
         # and no read decides a movement of money (those read inside the writing transaction).
-        reader = (
-            self.engine
-            if self.is_sqlite
-            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        )
-        self._read = sessionmaker(reader, expire_on_commit=False, autoflush=False)
+        # They have a pool of their own, so no connection switches modes on every read.
+        self.reader = self.engine if self.is_sqlite else make_engine(url, autocommit=True)
+        self._read = sessionmaker(self.reader, expire_on_commit=False, autoflush=False)
         self._write = sessionmaker(writer, expire_on_commit=False, autoflush=False)
 
     @contextmanager
@@ -88,21 +98,16 @@ class Database:
 
         The quote's guest lookup through a Session cost ~300 µs more than the query itself;
         this path keeps SQLAlchemy's pool and error translation and skips the rest (see `run`).
-        PostgreSQL runs it in autocommit: one round trip, no BEGIN.
+        PostgreSQL runs it on the reading pool, in autocommit: one round trip, no BEGIN.
         """
-        prepared = _prepare(statement, self.engine.dialect)
-        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        prepared = _prepare(statement, self.reader.dialect)
+        dbapi_error = self.reader.dialect.loaded_dbapi.Error
         try:
-            fairy = self.engine.raw_connection()  # the pool's connect errors come out raw
+            fairy = self.reader.raw_connection()  # the pool's connect errors come out raw
         except dbapi_error as error:
             raise DBAPIError.instance(prepared.sql, params, error, dbapi_error) from error
-        connection = fairy.driver_connection
         try:
-            if not self.is_sqlite:
-                connection.autocommit = True
-            rows = prepared.execute(connection, params)
-            if not self.is_sqlite:
-                connection.autocommit = False  # the pool shares it with writing sessions
+            rows = prepared.execute(fairy.driver_connection, params)
             return rows[0] if rows else None
         except dbapi_error as error:
             # whatever failed (most likely the server went away), the connection is not given
@@ -118,6 +123,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.reader is not self.engine:
+            self.reader.dispose()
 
 
 def init_app(app: Flask, url: str) -> None:
