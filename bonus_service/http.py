@@ -106,14 +106,15 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 def _check_body() -> None:
     """Refuse a wrong content type early, before any view runs."""
-    if request.method not in BODY_METHODS or not request.path.startswith("/v1/"):
+    req = request._get_current_object()  # one context lookup, not one per attribute
+    if req.method not in BODY_METHODS or not req.path.startswith("/v1/"):
         return
-    if request.content_length == 0 and not request.mimetype:
+    if req.content_length == 0 and not req.mimetype:
         return
-    if request.get_data(cache=True) and request.mimetype != "application/json":
+    if req.get_data(cache=True) and req.mimetype != "application/json":
         raise Problem(
             415,
-            f"Content-Type must be application/json, got {request.mimetype or 'none'}.",
+            f"Content-Type must be application/json, got {req.mimetype or 'none'}.",
             title="Unsupported Media Type",
         )
 

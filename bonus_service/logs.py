@@ -84,20 +84,15 @@ def _begin() -> None:
 def _finish(response: Response) -> Response:
     response.headers[HEADER] = g.request_id
     elapsed_ms = round((time.perf_counter() - g.request_started) * 1000, 1)
-    quiet = request.path in QUIET_PATHS and response.status_code < 400
+    method, path, status = request.method, request.path, response.status_code
     access_log.log(
-        logging.DEBUG if quiet else logging.INFO,
+        logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO,
         "%s %s %s %s ms",
-        request.method,
-        request.path,
-        response.status_code,
+        method,
+        path,
+        status,
         elapsed_ms,
-        extra={
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
-            "duration_ms": elapsed_ms,
-        },
+        extra={"method": method, "path": path, "status": status, "duration_ms": elapsed_ms},
     )
     return response
 

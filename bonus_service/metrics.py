@@ -63,6 +63,21 @@ class RequestMetrics:
             ["route"],
             registry=self.registry,
         )
+        # the labelled children, remembered: labels() validates and locks on every call
+        self._counted: dict[tuple[str, str, int], object] = {}
+        self._timed: dict[str, object] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answered request and its latency."""
+        counted = self._counted.get((method, route, status))
+        if counted is None:
+            counted = self.requests.labels(method, route, str(status))
+            self._counted[method, route, status] = counted
+        counted.inc()
+        timed = self._timed.get(route)
+        if timed is None:
+            timed = self._timed[route] = self.latency.labels(route)
+        timed.observe(seconds)
 
     def collected(self):
         """What /metrics shows of requests: this process's, or all workers' in multiprocess mode."""
@@ -133,10 +148,14 @@ def _start_clock() -> None:
 
 def _observe(response: Response) -> Response:
     metrics: RequestMetrics = current_app.extensions["bonus_metrics"]
-    route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
-    method = request.method if request.method in METHODS else "OTHER"
-    metrics.requests.labels(method, route, str(response.status_code)).inc()
-    metrics.latency.labels(route).observe(time.perf_counter() - g.metrics_started)
+    rule = request.url_rule
+    method = request.method
+    metrics.observe(
+        method if method in METHODS else "OTHER",
+        rule.rule if rule is not None else UNMATCHED,
+        response.status_code,
+        time.perf_counter() - g.metrics_started,
+    )
     return response
 
 
