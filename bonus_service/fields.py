@@ -81,6 +81,12 @@ class OrderField(fields.Nested):
 
     def _deserialize(self, value, attr, data, partial=None, **kwargs):
         try:
+            # as parsed first: the order parser refuses anything but str, int, Decimal, lists,
+            # objects and null, so an exponent literal anywhere makes this fail
+            return rules.parse_order(value)
+        except rules.OrderError:
+            pass
+        try:  # then again, exponent literals as text, for the reasons that name them
             return rules.parse_order(_plain(value))
         except rules.OrderError as error:
             raise ValidationError(

@@ -24,6 +24,8 @@ def parse_amount(value: object, field: str) -> Decimal:
 
 def amount_or_reason(value: object) -> tuple[Decimal, str]:
     """The amount and "" when it is good, or ZERO and why it is refused."""
+    if type(value) is str:  # the usual case, first: "349.90"
+        return _from_text(value)
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         kind = "a float" if isinstance(value, float) else type(value).__name__
         return ZERO, f"must be {_HINT}, not {kind}"
@@ -36,7 +38,11 @@ def _from_text(text: str) -> tuple[Decimal, str]:
     if not text:
         return ZERO, "must not be empty"
     if len(text) < 40 and _AMOUNT.fullmatch(text):
-        return _checked(Decimal(text))
+        # digits with at most two decimals: finite, not negative, no exponent; only the limit
+        amount = Decimal(text)
+        if amount > LIMIT:
+            return ZERO, f"must not exceed {LIMIT}"
+        return amount.quantize(CENT), ""
     lowered = text.lower()
     if lowered.lstrip("+-") in ("nan", "snan", "inf", "infinity"):
         return ZERO, "must be a finite number"

@@ -45,6 +45,8 @@ def _or_default(value, default):
 
 
 def _unknown_keys(mapping: dict, known: set[str], prefix: str, errors: dict) -> None:
+    if mapping.keys() <= known:
+        return
     for key in mapping:
         if key not in known:
             errors[f"{prefix}{key}"] = "unknown field"
@@ -83,7 +85,7 @@ def _items(value, errors) -> tuple[Item, ...]:
         errors["items"] = "must be a non-empty list" if value is not None else "is required"
         return ()
     items = tuple(_item(entry, f"items.{i}.", errors) for i, entry in enumerate(value))
-    return () if None in items else items
+    return items if all(items) else ()  # a refused item is None; an Item is a non-empty tuple
 
 
 def _item(entry, prefix, errors) -> Item | None:
