@@ -74,9 +74,15 @@ _ENTRIES = insert(ENTRIES).returning(ENTRIES.c.id, sort_by_parameter_order=True)
 class Movement:
     """What one ledger write did: the entry and the guest's figures after it."""
 
-    entry: LedgerEntry
+    entry_id: int
+    entry_values: dict  # the entry's columns but its id, as written
     balance: int
     held: int
+
+    @property
+    def entry(self) -> LedgerEntry:
+        """The entry as a detached object, built when asked: most callers want the figures."""
+        return LedgerEntry(id=self.entry_id, **self.entry_values)
 
     @property
     def available(self) -> int:
@@ -166,8 +172,7 @@ def move_many(
     movements, held = [], held - params["held_delta"]
     for entry_id, values in zip(ids, rows, strict=True):
         held += values["held_delta"]
-        entry = LedgerEntry(id=entry_id, **values)
-        movements.append(Movement(entry, values["balance_after"], held))
+        movements.append(Movement(entry_id, values, values["balance_after"], held))
     return movements
 
 

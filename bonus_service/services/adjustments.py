@@ -44,6 +44,6 @@ def adjust(
         now,
         amount=f"{amount:.2f}",
         reason=why,
-        entry_id=moved.entry.id,
+        entry_id=moved.entry_id,
     )
     return moved
