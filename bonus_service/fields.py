@@ -36,11 +36,16 @@ class Amount(fields.Field):
             raise ValidationError(getattr(error, "reason", None) or str(error)) from None
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        if isinstance(value, int):
-            value = money(value)
-        return f"{Decimal(value).quantize(CENT)}"
+        return amount_text(value)
+
+
+def amount_text(value: Decimal | int | None) -> str | None:
+    """An amount as the API writes it: Decimal roubles or int kopecks → "349.90"."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        value = money(value)
+    return f"{Decimal(value).quantize(CENT)}"
 
 
 class SignedAmount(Amount):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from bonus_service.fields import Amount, OrderField, Phone, SignedAmount
+from bonus_service.fields import Amount, OrderField, Phone, SignedAmount, amount_text
 
 
 class Strict(Schema):
@@ -159,6 +159,25 @@ class QuoteOut(Schema):
     available = Amount()
     rules_version = fields.String()
     explanation = fields.List(fields.Nested(ExplanationOut))
+
+    @staticmethod
+    def fast_dump(quote: dict) -> dict:
+        """The same as QuoteOut().dump(quote) for the view's answer, written out.
+
+        The quote is the hottest answer and marshmallow's generic dump was 8% of its CPU; the
+        schema stays what the spec is made from, and a test holds the two equal.
+        """
+        return {
+            "total": amount_text(quote["total"]),
+            "accrual": amount_text(quote["accrual"]),
+            "redeem_max": amount_text(quote["redeem_max"]),
+            "available": amount_text(quote["available"]),
+            "rules_version": quote["rules_version"],
+            "explanation": [
+                {"rule": reason["rule"], "message": reason["message"]}
+                for reason in quote["explanation"]
+            ],
+        }
 
 
 class PlaceIn(Strict):

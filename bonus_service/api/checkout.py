@@ -67,15 +67,22 @@ class QuoteView(MethodView):
             )
         except rules.OrderError as error:
             raise order_problem(error) from None
-        decision = quoted.decision
-        return {
-            "total": decision.total,
-            "accrual": decision.accrual,
-            "redeem_max": decision.redeem_max,
-            "available": quoted.available,
-            "rules_version": decision.version,
-            "explanation": [e._asdict() for e in decision.explanation],
-        }
+        # QuoteOut documents the answer; it is dumped by QuoteOut.fast_dump (a Response is
+        # passed through by flask-smorest as it is)
+        return current_app.json.response(QuoteOut.fast_dump(quote_answer(quoted)))
+
+
+def quote_answer(quoted: checkout.Quote) -> dict:
+    """The quote's answer as QuoteOut reads it."""
+    decision = quoted.decision
+    return {
+        "total": decision.total,
+        "accrual": decision.accrual,
+        "redeem_max": decision.redeem_max,
+        "available": quoted.available,
+        "rules_version": decision.version,
+        "explanation": [e._asdict() for e in decision.explanation],
+    }
 
 
 def _require_consent(session, guest_id: int, phone: str, code: str | None, now) -> None:
