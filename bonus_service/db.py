@@ -25,7 +25,9 @@ def make_engine(url: str, *, autocommit: bool = False) -> Engine:
         return _sqlite_engine(url)
     # No pool_pre_ping: it costs a round trip per request. A connection found dead is
     # invalidated with the whole pool by SQLAlchemy, that request answers 503 and the next
-    # ones reconnect; pool_recycle retires connections a server may have dropped while idle.
+    # ones reconnect (after a PostgreSQL restart a worker may answer one 503 per pool: reads
+    # and writes have one each); pool_recycle retires connections a server may have dropped
+    # while idle.
     if autocommit:
         return create_engine(
             url,
