@@ -116,7 +116,8 @@ def test_a_database_crash_is_503_then_recovered_without_a_restart(private_cluste
         assert ready.status_code == 503 and ready.headers["Content-Type"] == PROBLEM_JSON
         up = time.monotonic()
         private_cluster.start()
-        # a worker's first request on a dead connection answers 503 and invalidates its pool;
+        # a worker's first read and first write on dead connections answer 503 and invalidate
+        # their pool (reads and writes have one each);
         # the next ones reconnect: no restart of gunicorn is needed
         assert wait_until(lambda: load.successes_since(time.monotonic() - 1) >= 10, within=30)
         assert requests.get(f"{server.url}/readyz", timeout=10).status_code == 200
