@@ -25,7 +25,12 @@ QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 access_log = logging.getLogger("bonus.access")
 # every attribute a plain LogRecord has; anything else on a record came in through `extra=`
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+}
+# made once: json.dumps with options builds a new encoder per call (a line per request)
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 _second: tuple[int, str] = (-1, "")
@@ -50,12 +55,16 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if has_request_context() and "request_id" in g:
-            line["request_id"] = g.request_id
-        line.update((k, v) for k, v in vars(record).items() if k not in _STANDARD)
+        if has_request_context():
+            request_id = g.get("request_id")
+            if request_id is not None:
+                line["request_id"] = request_id
+        attributes = vars(record)
+        if not _STANDARD.issuperset(attributes):  # the common record has no extras: no loop
+            line.update((k, v) for k, v in attributes.items() if k not in _STANDARD)
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return _ENCODE(line)
 
 
 def install_json_handler(level: int = logging.INFO) -> None:
@@ -77,23 +86,29 @@ def request_id(incoming: str | None) -> str:
 
 
 def _begin() -> None:
-    g.request_id = request_id(request.headers.get(HEADER))
-    g.request_started = time.perf_counter()
+    context = g._get_current_object()  # one context lookup, not one per attribute
+    context.request_id = request_id(request.headers.get(HEADER))
+    context.request_started = time.perf_counter()
 
 
 def _finish(response: Response) -> Response:
-    response.headers[HEADER] = g.request_id
-    elapsed_ms = round((time.perf_counter() - g.request_started) * 1000, 1)
-    method, path, status = request.method, request.path, response.status_code
-    access_log.log(
-        logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO,
-        "%s %s %s %s ms",
-        method,
-        path,
-        status,
-        elapsed_ms,
-        extra={"method": method, "path": path, "status": status, "duration_ms": elapsed_ms},
-    )
+    context = g._get_current_object()
+    response.headers[HEADER] = context.request_id
+    elapsed_ms = round((time.perf_counter() - context.request_started) * 1000, 1)
+    req = request._get_current_object()  # one context lookup, not one per attribute
+    method, path, status = req.method, req.path, response.status_code
+    level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
+    if access_log.isEnabledFor(level):
+        # made and handled directly: logging's walk up the stack for the caller's file and
+        # line would only ever find this function, once per request
+        access_log.handle(
+            access_log.makeRecord(
+                access_log.name, level, __file__, 0, "%s %s %s %s ms",
+                (method, path, status, elapsed_ms), None,
+                extra={"method": method, "path": path, "status": status,
+                       "duration_ms": elapsed_ms},
+            )
+        )  # fmt: skip
     return response
 
 
