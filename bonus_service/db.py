@@ -156,25 +156,43 @@ class _Prepared:
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 self._processors[name] = processor
+        # Named placeholders, none converted and none with a value of its own (a literal in
+        # the statement): the caller's parameters, when they are exactly those, go as they are.
+        self._names = (
+            frozenset(compiled.bind_names.values())
+            if not compiled.positional
+            and not self._processors
+            and all(b.value is None and b.callable is None for b in compiled.bind_names)
+            else None
+        )
+        # whether rows come back, known up front: asking the cursor (`description`) builds a
+        # column object per column on every call
+        self._rows: bool | None = None  # None: ask the cursor
         if isinstance(statement, Select):
             returned = [column.type for column in statement.selected_columns]
+            self._rows = True
         elif isinstance(statement, UpdateBase):
             returned = [column["type"] for column in statement.returning_column_descriptions]
+            self._rows = bool(returned)
         else:  # text(): its columns carry no types to convert
             returned = []
         if any(t.dialect_impl(dialect).result_processor(dialect, None) for t in returned):
             raise TypeError(f"only columns without type conversions come back raw: {self.sql}")
 
     def execute(self, connection, params: dict) -> list[tuple]:
-        values = self._compiled.construct_params(params)  # adds the statement's own literals
-        for name, processor in self._processors.items():
-            values[name] = processor(values[name])
-        if self._positions is not None:
-            values = [values[name] for name in self._positions]
+        if self._names is not None and self._names == params.keys():
+            values = params
+        else:
+            values = self._compiled.construct_params(params)  # adds the statement's literals
+            for name, processor in self._processors.items():
+                values[name] = processor(values[name])
+            if self._positions is not None:
+                values = [values[name] for name in self._positions]
         cursor = connection.cursor()
         try:
             cursor.execute(self.sql, values)
-            return cursor.fetchall() if cursor.description else []
+            rows = self._rows if self._rows is not None else cursor.description is not None
+            return cursor.fetchall() if rows else []
         finally:
             cursor.close()
 
