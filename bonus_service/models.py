@@ -237,7 +237,12 @@ class JobRun(Base):
 
 
 class Operator(Base):
-    """A call-center operator who logs in to /console; wrong passwords lock the account."""
+    """A call-center operator who logs in to /console.
+
+    `failed_logins` and `locked_until` were the lock-out of release 0003/0004; failures are now
+    counted in `login_throttles` and the two columns are no longer written (dropped one release
+    later, as docs/operations.md says of columns a running release uses).
+    """
 
     __tablename__ = "operators"
     __table_args__ = (CheckConstraint("failed_logins >= 0", name="failed_logins_not_negative"),)
@@ -248,6 +253,22 @@ class Operator(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginThrottle(Base):
+    """Failed console logins, counted per typed name and per client address.
+
+    A name is counted whether or not an operator has it, so the console's answers (attempts
+    left, the lock) never tell which names exist. `key` is the SHA-256 of "name:<name>" or
+    "address:<address>": typed text is never stored.
+    """
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (CheckConstraint("failures >= 0", name="failures_not_negative"),)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class OperatorSession(Base):

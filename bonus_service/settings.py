@@ -74,6 +74,7 @@ class Settings:
     secret_key: str = ""
     sms_per_address_hour: int = 20
     sms_per_phone_hour: int = 5
+    console_failures_per_address: int = 20
     sms_resend_seconds: int = 60
     code_ttl_seconds: int = 300
     code_attempts: int = 5
@@ -110,6 +111,10 @@ _ENVIRONMENT = {
     "BONUS_SECRET_KEY": ("secret_key", lambda n, r: r),
     "BONUS_SMS_PER_ADDRESS_HOUR": ("sms_per_address_hour", lambda n, r: _int(n, r, minimum=1)),
     "BONUS_SMS_PER_PHONE_HOUR": ("sms_per_phone_hour", lambda n, r: _int(n, r, minimum=1)),
+    "BONUS_CONSOLE_FAILURES_PER_ADDRESS": (
+        "console_failures_per_address",
+        lambda n, r: _int(n, r, minimum=1),
+    ),
     "BONUS_SMS_RESEND_SECONDS": ("sms_resend_seconds", _int),
     "BONUS_CODE_TTL_SECONDS": ("code_ttl_seconds", lambda n, r: _int(n, r, minimum=30)),
     "BONUS_CODE_ATTEMPTS": ("code_attempts", lambda n, r: _int(n, r, minimum=1)),

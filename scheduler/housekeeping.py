@@ -1,4 +1,5 @@
-"""Forgetting what no retry can need any more: answered Idempotency-Keys past their retention."""
+"""Forgetting what nothing needs any more: answered Idempotency-Keys past their retention, and
+console login failure counts that have gone quiet."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import datetime, timedelta
 
 from bonus_service.db import Database
 from bonus_service.idempotency import purge
+from bonus_service.web.operators import forget_throttles
 
 
 def purge_idempotency_keys(db: Database, now: datetime, *, keep: timedelta) -> int:
@@ -14,5 +16,13 @@ def purge_idempotency_keys(db: Database, now: datetime, *, keep: timedelta) -> i
         raise ValueError("Idempotency-Keys must live at least 24 hours")
     with db.unit_of_work() as session:
         deleted = purge(session, now - keep)
+        session.commit()
+    return deleted
+
+
+def forget_login_failures(db: Database, now: datetime) -> int:
+    """Delete console login failure counts with no failure for a day and no lock running."""
+    with db.unit_of_work() as session:
+        deleted = forget_throttles(session, now)
         session.commit()
     return deleted

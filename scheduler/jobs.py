@@ -4,6 +4,7 @@
     release_holds(db, now, *, batch_size=500) -> int
     send_burn_warnings(db, book, sender, now, days_before=7) -> WarningReport
     purge_idempotency_keys(db, now, *, keep) -> int
+    forget_login_failures(db, now) -> int
 
 `scheduler.schedule` decides when they run; the CLI runs the expiry by hand.
 """
@@ -11,13 +12,14 @@
 from scheduler.burn_warnings import DEFAULT_DAYS_BEFORE, WarningReport, send_burn_warnings
 from scheduler.expiry import ExpiryReport, expire_balances
 from scheduler.holds import release_holds
-from scheduler.housekeeping import purge_idempotency_keys
+from scheduler.housekeeping import forget_login_failures, purge_idempotency_keys
 
 __all__ = [
     "DEFAULT_DAYS_BEFORE",
     "ExpiryReport",
     "WarningReport",
     "expire_balances",
+    "forget_login_failures",
     "purge_idempotency_keys",
     "release_holds",
     "send_burn_warnings",

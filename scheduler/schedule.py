@@ -4,6 +4,7 @@
     burn-warnings   daily 12:00 BONUS_TIMEZONE   once per local day among all instances (lease)
     hold-release    every 5 minutes              any instance (rows are claimed SKIP LOCKED)
     idempotency-purge  hourly                    any instance (a plain DELETE of old keys)
+    login-failures-purge  hourly                 any instance (a plain DELETE of quiet counts)
 
 Jobs coalesce (runs piled up while the process was stalled become one) and have a generous
 misfire grace. The job store is in memory, so a restart forgets what it missed; registration
@@ -139,6 +140,13 @@ def periodic_jobs(app: Flask, clock: Clock = utcnow) -> list[PeriodicJob]:
             lambda: jobs.purge_idempotency_keys(
                 get_db(app), clock(), keep=timedelta(hours=_settings(app).idempotency_ttl_hours)
             ),
+            3600,
+            catch_up=False,
+        ),
+        PeriodicJob(
+            "login-failures-purge",
+            IntervalTrigger(hours=1, timezone=tz),
+            lambda: jobs.forget_login_failures(get_db(app), clock()),
             3600,
             catch_up=False,
         ),

@@ -10,10 +10,20 @@ from __future__ import annotations
 import functools
 import math
 
-from flask import Blueprint, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from bonus_service.clock import utcnow
 from bonus_service.db import unit_of_work
+from bonus_service.http import client_address
 from bonus_service.services import audit
 from bonus_service.web import csrf, operators, pages, wording
 
@@ -49,16 +59,23 @@ def login():
 
 @blp.post("/login")
 def log_in():
-    """Name and password; five wrong passwords in a row close the account for 15 minutes."""
+    """Name and password; five wrong passwords in a row close the name for 15 minutes.
+
+    Every typed name gets the same answers, an operator's or not (the countdown, the lock), so
+    the page never tells which names exist; too many failures from one address close it too.
+    """
     name, password = request.form.get("name", "").strip(), request.form.get("password", "")
     typed = {"name": name, "password": password}
     missing = {field: "Заполните это поле." for field, value in typed.items() if not value}
     if missing:
         return render_template("console_login.html", errors=missing, name=name), 422
     now = utcnow()
+    limit = current_app.extensions["bonus_settings"].console_failures_per_address
     with unit_of_work() as db_session:
         try:
-            operator = operators.authenticate(db_session, name, password, now)
+            operator = operators.authenticate(
+                db_session, name, password, now, address=client_address(), address_limit=limit
+            )
         except operators.LoginRefused as refused:
             _record_refusal(db_session, name, refused, now)
             return _refused_login(name, refused, now)
@@ -71,9 +88,12 @@ def log_in():
 
 
 def _record_refusal(db_session, name: str, refused: operators.LoginRefused, now) -> None:
-    if refused.attempts_left is None and refused.locked_until is None:
+    if not refused.known:
         return  # no such account: nothing to pin it on, and the typed name is not trusted
-    why = "wrong password" if refused.attempts_left is not None else "locked"
+    if refused.address_locked:
+        why = "address locked"
+    else:
+        why = "wrong password" if refused.attempts_left is not None else "locked"
     until = refused.locked_until.isoformat() if refused.locked_until else None
     who = actor(operators.normalise_name(name))
     audit.record(db_session, who, "operator.login_refused", None, now, why=why, locked_until=until)
@@ -83,7 +103,11 @@ def _record_refusal(db_session, name: str, refused: operators.LoginRefused, now)
 def _refused_login(name: str, refused: operators.LoginRefused, now):
     if refused.locked_until is not None:
         until = wording.local(refused.locked_until, "%H:%M")
-        message = f"Слишком много неверных паролей: вход закрыт до {until}."
+        message = (
+            f"Слишком много неудачных попыток входа с этого адреса: вход закрыт до {until}."
+            if refused.address_locked
+            else f"Слишком много неверных паролей: вход закрыт до {until}."
+        )
         seconds = math.ceil((refused.locked_until - now).total_seconds())
         page = render_template("console_login.html", errors={"name": message}, name=name)
         return page, 429, {"Retry-After": str(max(1, seconds))}

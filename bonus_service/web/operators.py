@@ -9,19 +9,29 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bonus_service.auth import digest
-from bonus_service.models import Operator, OperatorSession
+from bonus_service.models import LoginThrottle, Operator, OperatorSession
 
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # in a row, per typed name; per client address the limit is a setting
 LOCK = timedelta(minutes=15)
+FORGET_AFTER = timedelta(days=1)  # a count with no failure for this long starts again
 SESSION_TTL = timedelta(hours=12)  # one shift; a new shift logs in again
 MIN_PASSWORD = 10
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,59}")
 TOKEN_PREFIX = "op_"  # noqa: S105 - a prefix, not a secret
+
+# A subject's row unless it exists, made before it is locked: two first tries queue on it.
+_NEW_THROTTLE = {
+    name: dialect.insert(LoginThrottle)
+    .values(key=bindparam("key"), failures=0)
+    .on_conflict_do_nothing(index_elements=["key"])
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): about 60 ms a check here,
 # so eight login threads need 150 MiB, not 512. Raising these later rehashes at the next login.
@@ -29,12 +39,26 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
 class LoginRefused(Exception):
-    """A console login that failed: a wrong name or password, or an account locked for now."""
+    """A console login that failed: a wrong name or password, or a lock for now.
 
-    def __init__(self, *, attempts_left: int | None = None, locked_until: datetime | None = None):
+    `attempts_left` and `locked_until` are the typed name's, whether or not an operator has it;
+    `address_locked` says the lock is the client address's; `known` (never shown) says an
+    operator has the name, for the audit.
+    """
+
+    def __init__(
+        self,
+        *,
+        attempts_left: int | None = None,
+        locked_until: datetime | None = None,
+        address_locked: bool = False,
+        known: bool = False,
+    ):
         super().__init__("login refused")
         self.attempts_left = attempts_left
         self.locked_until = locked_until
+        self.address_locked = address_locked
+        self.known = known
 
 
 def normalise_name(raw: str) -> str:
@@ -60,39 +84,98 @@ def create(session: Session, name: str, password: str, now: datetime) -> Operato
     return operator
 
 
-def authenticate(session: Session, name: str, password: str, now: datetime) -> Operator:
+def authenticate(
+    session: Session,
+    name: str,
+    password: str,
+    now: datetime,
+    *,
+    address: str,
+    address_limit: int,
+) -> Operator:
     """The operator this password opens; raises LoginRefused.
 
-    Each try is counted, under the account's row lock, before the password is checked, so
-    parallel guesses cannot get past the limit: the fifth failure locks the account.
+    Each try is counted against the typed name and the client address, under their rows'
+    locks, before the password is checked, so parallel guesses cannot get past the limits: the
+    fifth failure in a row locks the name, the `address_limit`-th the address, for `LOCK`.
+    Every name is counted alike, an operator's or not, and an unknown or disabled one is checked
+    against a decoy hash: neither the answers nor their timing tell which names exist.
     """
-    operator = session.scalar(
-        select(Operator).where(Operator.name == normalise_name(name)).with_for_update()
-    )
-    if operator is None or operator.disabled_at is not None:
-        _matches(_decoy_hash(), password)  # as slow as a real check: names are not guessable
-        raise LoginRefused()
-    if operator.locked_until is not None and operator.locked_until > now:
-        raise LoginRefused(locked_until=operator.locked_until)
-    _count_try(operator, now)
+    name = normalise_name(name)
+    by_name, by_address = _throttles(session, {"name": name, "address": address}, now)
+    operator = session.scalar(select(Operator).where(Operator.name == name))
+    known = operator is not None and operator.disabled_at is None
+    if by_address.locked_until is not None:
+        raise LoginRefused(locked_until=by_address.locked_until, address_locked=True, known=known)
+    if by_name.locked_until is not None:
+        raise LoginRefused(locked_until=by_name.locked_until, known=known)
+    _count_failure(by_name, MAX_FAILURES, now)
+    _count_failure(by_address, address_limit, now)
     session.commit()  # the try counts even though the request may fail; no lock while hashing
-    if not _matches(operator.password_hash, password):
+    if not _matches(operator.password_hash if known else _decoy_hash(), password) or not known:
+        if by_address.locked_until is not None:  # this failure closed the address
+            raise LoginRefused(
+                locked_until=by_address.locked_until, address_locked=True, known=known
+            )
         raise LoginRefused(
-            attempts_left=MAX_FAILURES - operator.failed_logins,
-            locked_until=operator.locked_until,
+            attempts_left=MAX_FAILURES - by_name.failures,
+            locked_until=by_name.locked_until,
+            known=known,
         )
-    operator.failed_logins, operator.locked_until = 0, None
+    # not a failure after all: the name's count starts again, the address's loses this try
+    session.delete(by_name)
+    by_address.failures -= 1
+    if by_address.failures < address_limit:
+        by_address.locked_until = None
     if _hasher.check_needs_rehash(operator.password_hash):
         operator.password_hash = _hasher.hash(password)
     return operator
 
 
-def _count_try(operator: Operator, now: datetime) -> None:
-    if operator.locked_until is not None:  # a lock that has run out starts a fresh count
-        operator.failed_logins, operator.locked_until = 0, None
-    operator.failed_logins += 1
-    if operator.failed_logins >= MAX_FAILURES:
-        operator.locked_until = now + LOCK
+def throttle_key(kind: str, value: str) -> str:
+    """The row of a typed name or a client address: a digest, so typed text is never stored."""
+    return digest(f"{kind}:{value}")
+
+
+def _throttles(session: Session, subjects: dict[str, str], now: datetime) -> list[LoginThrottle]:
+    """The subjects' rows, made if missing and locked (in key order: no deadlock between two
+    logins); a lock that has run out starts a fresh count."""
+    keys = {kind: throttle_key(kind, value) for kind, value in subjects.items()}
+    insert = _NEW_THROTTLE[session.get_bind().dialect.name]
+    for key in sorted(keys.values()):
+        session.execute(insert, {"key": key})
+    rows = {
+        row.key: row
+        for row in session.scalars(
+            select(LoginThrottle)
+            .where(LoginThrottle.key.in_(keys.values()))
+            .order_by(LoginThrottle.key)
+            .with_for_update()
+        )
+    }
+    for row in rows.values():
+        if row.locked_until is not None and row.locked_until <= now:
+            row.failures, row.locked_until = 0, None
+    return [rows[key] for key in keys.values()]
+
+
+def _count_failure(row: LoginThrottle, limit: int, now: datetime) -> None:
+    row.failures += 1
+    row.last_failure_at = now
+    if row.failures >= limit:
+        row.locked_until = now + LOCK
+
+
+def forget_throttles(session: Session, now: datetime) -> int:
+    """Forget counts with no failure for a day and no lock still running (the hourly purge)."""
+    result = session.execute(
+        delete(LoginThrottle).where(
+            or_(LoginThrottle.last_failure_at.is_(None),
+                LoginThrottle.last_failure_at < now - FORGET_AFTER),
+            or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
+        )
+    )
+    return result.rowcount
 
 
 def _matches(password_hash: str, password: str) -> bool:

@@ -1,4 +1,5 @@
-"""Answered Idempotency-Keys are forgotten after their retention, never before 24 hours."""
+"""Answered Idempotency-Keys are forgotten after their retention, never before 24 hours; quiet
+console login failure counts after a day."""
 
 from datetime import timedelta
 
@@ -8,8 +9,8 @@ from sqlalchemy import func, select
 
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db
-from bonus_service.models import IdempotencyRecord
-from scheduler.jobs import purge_idempotency_keys
+from bonus_service.models import IdempotencyRecord, LoginThrottle
+from scheduler.jobs import forget_login_failures, purge_idempotency_keys
 from tests.service.checkout_helpers import pickup
 
 
@@ -37,3 +38,20 @@ def test_keys_older_than_the_retention_are_purged_and_younger_kept(app, shop):
 def test_a_retention_under_a_day_is_refused(app):
     with pytest.raises(ValueError, match="24 hours"):
         purge_idempotency_keys(get_db(app), utcnow(), keep=timedelta(hours=23))
+
+
+def test_quiet_login_failure_counts_are_forgotten_and_running_locks_kept(app):
+    start = utcnow()
+    with get_db(app).unit_of_work() as session:
+        session.add_all([
+            LoginThrottle(key="quiet", failures=3, last_failure_at=start - timedelta(days=2)),
+            LoginThrottle(key="recent", failures=3, last_failure_at=start - timedelta(hours=20)),
+            LoginThrottle(key="locked", failures=20, last_failure_at=start - timedelta(days=2),
+                          locked_until=start + timedelta(minutes=5)),
+            LoginThrottle(key="lock over", failures=5, last_failure_at=start - timedelta(days=2),
+                          locked_until=start - timedelta(days=2) + timedelta(minutes=15)),
+        ])  # fmt: skip
+        session.commit()
+    assert forget_login_failures(get_db(app), start) == 2
+    with get_db(app).unit_of_work(write=False) as session:
+        assert sorted(session.scalars(select(LoginThrottle.key))) == ["locked", "recent"]

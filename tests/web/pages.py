@@ -6,7 +6,9 @@ import re
 
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db
+from bonus_service.models import LoginThrottle
 from bonus_service.web import operators
+from bonus_service.web.operators import throttle_key
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery"
@@ -17,6 +19,13 @@ def csrf_token(client, path: str = "/cabinet") -> str:
     match = CSRF.search(client.get(path).get_data(as_text=True))
     assert match, f"no CSRF field on {path}"
     return match.group(1)
+
+
+def failures(app, kind: str = "name", value: str = "anna") -> int:
+    """The failures counted against a typed name (or a client address); 0 when none are."""
+    with get_db(app).unit_of_work(write=False) as session:
+        row = session.get(LoginThrottle, throttle_key(kind, value))
+        return row.failures if row is not None else 0
 
 
 def make_operator(app, name: str = "anna", password: str = PASSWORD) -> str:
