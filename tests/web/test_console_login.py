@@ -14,13 +14,8 @@ from sqlalchemy import select
 
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db
-from bonus_service.models import AuditEntry, Operator, OperatorSession
+from bonus_service.models import AuditEntry, OperatorSession
 from tests.web.pages import CSRF, PASSWORD, console_login, failures, make_operator, text
-
-
-def operator_row(app, name: str = "anna") -> Operator:
-    with get_db(app).unit_of_work(write=False) as session:
-        return session.scalar(select(Operator).where(Operator.name == name))
 
 
 def audit_actions(app) -> list[tuple[str, str]]:
