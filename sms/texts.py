@@ -1,6 +1,6 @@
 """The SMS texts guests receive, in Russian; each fits two Cyrillic SMS segments (134 chars)."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 
@@ -29,12 +29,18 @@ def order_confirmation(code: str, amount: int | Decimal, minutes: int) -> str:
 
 
 def burn_warning(amount: int | Decimal, burns_on: date) -> str:
-    """A reminder that an idle balance is about to burn."""
+    """A reminder that an idle balance is about to burn.
+
+    `burns_on` is the day whose first moment (00:00 local) the balance burns at: "сгорят
+    16.03" read as "during the 16th" and sent guests ordering on the 16th, too late. The text
+    says the night and the last day an order keeps them.
+    """
     burns = _plural(amount, "сгорит", "сгорят", "сгорят")
     keep = _plural(amount, "его", "их", "их")
+    last_day = burns_on - timedelta(days=1)
     return (
-        f"ВилкиНет: {_amount(amount)} {_bonuses(amount)} {burns} {burns_on:%d.%m.%Y}. "
-        f"Сделайте заказ, чтобы сохранить {keep}."
+        f"ВилкиНет: {_amount(amount)} {_bonuses(amount)} {burns} в ночь на "
+        f"{burns_on:%d.%m.%Y}. Сделайте заказ до конца {last_day:%d.%m}, чтобы сохранить {keep}."
     )
 
 

@@ -37,7 +37,8 @@ def test_a_guest_is_warned_once_a_week_before_the_balance_burns(app, db, make_gu
     assert warn(app, noon(3, 10)).sent == 0
     assert warn(app, noon(3, 15)).sent == 0
     assert bodies(fake_twilio, guest.phone) == [
-        "ВилкиНет: 120 бонусов сгорят 16.03.2025. Сделайте заказ, чтобы сохранить их."
+        "ВилкиНет: 120 бонусов сгорят в ночь на 16.03.2025. "
+        "Сделайте заказ до конца 15.03, чтобы сохранить их."
     ]
     assert fetch(db, guest.id).warned_for == BURNS_AT
 
@@ -46,7 +47,8 @@ def test_the_warning_names_what_is_available_not_what_is_held(app, make_guest, f
     guest = make_guest(REGISTERED, balance=12_100, held=10_000, last_order_at=LAST_ORDER)
     warn(app, noon(3, 10))
     assert bodies(fake_twilio, guest.phone) == [
-        "ВилкиНет: 21 бонус сгорит 16.03.2025. Сделайте заказ, чтобы сохранить его."
+        "ВилкиНет: 21 бонус сгорит в ночь на 16.03.2025. "
+        "Сделайте заказ до конца 15.03, чтобы сохранить его."
     ]
 
 
@@ -103,8 +105,8 @@ def test_a_new_order_brings_a_warning_only_for_the_new_burn_date(app, db, make_g
     assert warn(app, noon(3, 6, 2026)).sent == 1  # a week before 13.03.2026
     assert warn(app, noon(3, 7, 2026)).sent == 0
     assert [b.split(" сгор")[1] for b in bodies(fake_twilio, guest.phone)] == [
-        "ят 16.03.2025. Сделайте заказ, чтобы сохранить их.",
-        "ят 13.03.2026. Сделайте заказ, чтобы сохранить их.",
+        "ят в ночь на 16.03.2025. Сделайте заказ до конца 15.03, чтобы сохранить их.",
+        "ят в ночь на 13.03.2026. Сделайте заказ до конца 12.03, чтобы сохранить их.",
     ]
 
 

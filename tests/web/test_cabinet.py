@@ -75,7 +75,7 @@ def test_the_account_says_when_bonuses_burn_and_the_last_day_to_keep_them(
         cabinet_login(client, fake_twilio, phone)
         shop.adjust(phone, "75.00", "подарок")
         page = text(client.get("/cabinet"))
-    assert "Бонусы сгорят <strong>16.03.2027</strong>" in page
+    assert "Бонусы сгорят в ночь на <strong>16.03.2027</strong>" in page
     assert "не позднее <strong>15.03.2027</strong>" in page
     assert "Начислено оператором 75 бонусов: подарок" in page
 
