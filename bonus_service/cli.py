@@ -248,6 +248,28 @@ def create_operator_command(name: str, password_stdin: bool) -> None:
     click.echo(f"operator {operator.name!r} created; log in at /console")
 
 
+@bonus.command("set-operator-password")
+@click.argument("name")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+def set_operator_password_command(name: str, password_stdin: bool) -> None:
+    """Give an operator a new password: open sessions end and a lock-out is lifted."""
+
+    password, now = _operator_password(password_stdin), utcnow()
+    with get_db().unit_of_work() as session:
+        try:
+            changed = operators.set_password(session, name, password, now)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        if not changed:
+            raise click.ClickException(f"no active operator named {name!r}")
+        target = operators.normalise_name(name)
+        audit.record(session, "cli", "operator.password_reset", target, now)
+        session.commit()
+    click.echo(f"operator {target!r} has a new password; their open sessions ended")
+
+
 @bonus.command("disable-operator")
 @click.argument("name")
 def disable_operator_command(name: str) -> None:

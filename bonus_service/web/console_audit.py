@@ -19,6 +19,7 @@ ACTIONS = {
     "operator.login_refused": "Вход не удался",
     "operator.logout": "Выход из консоли",
     "operator.create": "Создан оператор",
+    "operator.password_reset": "Оператору задан новый пароль",
     "operator.disable": "Оператор отключён",
     "zone.put": "Зона доставки изменена",
 }

@@ -71,8 +71,7 @@ def create(session: Session, name: str, password: str, now: datetime) -> Operato
     name = normalise_name(name)
     if not NAME.fullmatch(name):
         raise ValueError("the name must be 1-60 latin letters, digits, '.', '_' or '-'")
-    if len(password) < MIN_PASSWORD:
-        raise ValueError(f"the password must be at least {MIN_PASSWORD} characters")
+    _check_password(password)
     operator = Operator(
         name=name, password_hash=_hasher.hash(password), created_at=now, failed_logins=0
     )
@@ -82,6 +81,34 @@ def create(session: Session, name: str, password: str, now: datetime) -> Operato
     except IntegrityError:
         raise ValueError(f"an operator named {name!r} already exists") from None
     return operator
+
+
+def set_password(session: Session, name: str, password: str, now: datetime) -> bool:
+    """A new password for an active operator (a forgotten one, or one that may have leaked).
+
+    The operator's open sessions end, and the name's failure count and lock are cleared, so
+    the new password works at once. False if no active operator has the name.
+    """
+    _check_password(password)
+    name = normalise_name(name)
+    operator = session.scalar(
+        select(Operator).where(Operator.name == name, Operator.disabled_at.is_(None))
+    )
+    if operator is None:
+        return False
+    operator.password_hash = _hasher.hash(password)
+    session.execute(
+        update(OperatorSession)
+        .where(OperatorSession.operator_id == operator.id, OperatorSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    session.execute(delete(LoginThrottle).where(LoginThrottle.key == throttle_key("name", name)))
+    return True
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"the password must be at least {MIN_PASSWORD} characters")
 
 
 def authenticate(

@@ -1,10 +1,11 @@
-"""`bonus create-operator` makes console accounts; only an argon2id hash is stored."""
+"""`bonus create-operator` makes console accounts (only an argon2id hash is stored);
+`set-operator-password` replaces a forgotten or leaked password; `disable-operator` ends one."""
 
 from sqlalchemy import select
 
 from bonus_service.db import get_db
 from bonus_service.models import AuditEntry, Operator
-from tests.web.pages import console_login
+from tests.web.pages import PASSWORD, console_login, failures, make_operator, text
 
 
 def test_create_operator_reads_the_password_from_stdin_and_stores_an_argon2id_hash(
@@ -52,3 +53,44 @@ def test_create_operator_refuses_a_short_password_a_bad_name_and_a_taken_name(ru
 def test_disabling_an_unknown_operator_is_an_error(runner):
     result = runner.invoke(args=["bonus", "disable-operator", "nobody"])
     assert result.exit_code != 0 and "no active operator" in result.output
+
+
+def test_a_new_password_ends_the_open_sessions_and_lifts_the_lock(app, runner, client):
+    make_operator(app)
+    other = app.test_client()
+    assert console_login(other).status_code == 303  # a session open elsewhere
+    for n in range(5):
+        console_login(client, password=f"wrong {n}")
+    assert console_login(client).status_code == 429  # the name is locked
+
+    result = runner.invoke(
+        args=["bonus", "set-operator-password", "Anna", "--password-stdin"],
+        input="a brand new passphrase\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert other.get("/console").location.endswith("/console/login")  # the session ended
+    assert failures(app) == 0
+    assert console_login(client, password=PASSWORD).status_code == 422  # the old one is gone
+    assert console_login(client, password="a brand new passphrase").status_code == 303
+    assert "Выйти (anna)" in text(client.get("/console"))
+    with get_db(app).unit_of_work(write=False) as session:
+        audited = session.scalars(select(AuditEntry).where(AuditEntry.actor == "cli")).all()
+    assert [(a.action, a.target) for a in audited] == [("operator.password_reset", "anna")]
+
+
+def test_a_new_password_needs_an_active_operator_and_a_long_enough_password(app, runner):
+    make_operator(app)
+    short = runner.invoke(
+        args=["bonus", "set-operator-password", "anna", "--password-stdin"], input="short\n"
+    )
+    assert short.exit_code != 0 and "at least 10 characters" in short.output
+    unknown = runner.invoke(
+        args=["bonus", "set-operator-password", "nobody", "--password-stdin"], input="x" * 12
+    )
+    assert unknown.exit_code != 0 and "no active operator" in unknown.output
+    runner.invoke(args=["bonus", "disable-operator", "anna"])
+    disabled = runner.invoke(
+        args=["bonus", "set-operator-password", "anna", "--password-stdin"], input="x" * 12
+    )
+    assert disabled.exit_code != 0 and "no active operator" in disabled.output
