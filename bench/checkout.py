@@ -92,6 +92,7 @@ class Figure:
     p99_ms: float
     errors: int
     app_cpu_ms: float  # CPU time of gunicorn's workers per request (per pair for the pairs)
+    app_sys_ms: float  # the part of it spent in the kernel (sockets, the log's writes)
     db_cpu_ms: float  # CPU time of the PostgreSQL backends serving this database, likewise
 
 
@@ -343,14 +344,16 @@ def run_wrk(url: str, script: Path, args: argparse.Namespace, server: int, db: s
         "stderr": out.stderr.strip(),
         "requests": int(re.search(r"(\d+) requests in", text)[1]),
         "app_cpu": after[0] - before[0],
-        "db_cpu": after[1] - before[1],
+        "app_sys": after[1] - before[1],
+        "db_cpu": after[2] - before[2],
     }
 
 
-def cpu_seconds(group: int, database: str) -> tuple[float, float]:
-    """User+system CPU seconds so far of process group `group`, and of `database`'s backends."""
+def cpu_seconds(group: int, database: str) -> tuple[float, float, float]:
+    """User+system CPU seconds so far of process group `group`, its system part, and the
+    user+system seconds of `database`'s backends."""
     tick = os.sysconf("SC_CLK_TCK")
-    app = db = 0.0
+    app = app_system = db = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
@@ -361,9 +364,10 @@ def cpu_seconds(group: int, database: str) -> tuple[float, float]:
         used = (int(fields[11]) + int(fields[12])) / tick
         if int(fields[2]) == group:
             app += used
+            app_system += int(fields[12]) / tick
         elif database and title.startswith("postgres:") and f" {database} " in title:
             db += used
-    return app, db
+    return app, app_system, db
 
 
 def to_ms(value: str) -> float:
@@ -439,6 +443,7 @@ def figure(scenario: str, result: dict, pairs: int | None = None) -> Figure:
         result["p99"],
         result["errors"],
         1000 * result["app_cpu"] / max(1, done),
+        1000 * result["app_sys"] / max(1, done),
         1000 * result["db_cpu"] / max(1, done),
     )
 
@@ -454,12 +459,13 @@ def print_table(config: Config, figures: list[Figure]) -> None:
     print(f"\n{config.name}")
     print(
         f"{'scenario':<15} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'to bare':>7} "
-        f"{'errors':>6} {'app CPU ms':>10} {'db CPU ms':>9}"
+        f"{'errors':>6} {'app CPU ms':>10} {'of it sys':>9} {'db CPU ms':>9}"
     )
     for f in figures:
         print(
             f"{f.scenario:<15} {f.per_second:>8,.0f} {f.p50_ms:>8.2f} {f.p99_ms:>8.2f} "
-            f"{f.per_second / bare:>7.0%} {f.errors:>6} {f.app_cpu_ms:>10.2f} {f.db_cpu_ms:>9.2f}"
+            f"{f.per_second / bare:>7.0%} {f.errors:>6} {f.app_cpu_ms:>10.2f} "
+            f"{f.app_sys_ms:>9.2f} {f.db_cpu_ms:>9.2f}"
         )
     print("(place+complete: pairs/s, and CPU per pair; the others: requests/s and CPU per request)")
     read = next(f.per_second for f in figures if f.scenario == "read floor")
