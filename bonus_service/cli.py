@@ -222,6 +222,11 @@ def revoke_client_command(name: str) -> None:
     )
 
 
+PASSWORD_STDIN = click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+
+
 def _operator_password(from_stdin: bool) -> str:
     """The first line of stdin (for scripts), or a hidden prompt asked twice."""
     if from_stdin:
@@ -231,9 +236,7 @@ def _operator_password(from_stdin: bool) -> str:
 
 @bonus.command("create-operator")
 @click.argument("name")
-@click.option(
-    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
-)
+@PASSWORD_STDIN
 def create_operator_command(name: str, password_stdin: bool) -> None:
     """Create a console operator; the password is prompted for (or read from stdin)."""
 
@@ -250,9 +253,7 @@ def create_operator_command(name: str, password_stdin: bool) -> None:
 
 @bonus.command("set-operator-password")
 @click.argument("name")
-@click.option(
-    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
-)
+@PASSWORD_STDIN
 def set_operator_password_command(name: str, password_stdin: bool) -> None:
     """Give an operator a new password: open sessions end and a lock-out is lifted."""
 
