@@ -151,22 +151,21 @@ def move_many(
         params["last_order_at"] = last_order_at
     common = {"order_id": order_id, "rules_version": rules_version, "actor": actor,
               "created_at": now}  # fmt: skip
-    if session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":  # the entries went in with the UPDATE
         found = _move_in_one_statement(session, steps, deltas, params, common)
         if found is None:
             return None
         balance, held, ids = found
-        rows = _entry_rows(guest_id, steps, deltas, balance - params["delta"], common)
     else:
-        statement = _MOVE if last_order_at is None else _MOVE_AND_TOUCH
-        found = run(session, statement, params)
+        found = run(session, _MOVE if last_order_at is None else _MOVE_AND_TOUCH, params)
         if not found:
             return None
-        balance, held = found[0]
-        rows = _entry_rows(guest_id, steps, deltas, balance - params["delta"], common)
+        (balance, held), ids = found[0], None
+    rows = _entry_rows(guest_id, steps, deltas, balance - params["delta"], common)
+    if ids is None:  # SQLite: the entries' INSERT, one statement for all of them
         if len(rows) == 1:
             ids = [run(session, _ENTRY, rows[0])[0][0]]
-        else:  # one multi-row INSERT … RETURNING (SQLAlchemy's "insertmanyvalues")
+        else:  # a multi-row INSERT … RETURNING (SQLAlchemy's "insertmanyvalues")
             ids = session.execute(_ENTRIES, rows).scalars().all()
     # detached copies for the caller to show; the rows themselves are never changed again
     movements, held = [], held - params["held_delta"]
