@@ -86,10 +86,18 @@ class Database:
 
     @contextmanager
     def unit_of_work(self, *, write: bool = True) -> Iterator[Session]:
-        """A transaction that rolls back unless the block calls session.commit()."""
+        """A transaction that rolls back unless the block calls session.commit().
+
+        A Problem marked `keep_writes` (a wrong SMS code: its try must count although the
+        request fails) commits what the block wrote before it was raised.
+        """
         session = (self._write if write else self._read)()
         try:
             yield session
+        except Exception as error:
+            if getattr(error, "keep_writes", False):  # a refusal that keeps its writes
+                session.commit()
+            raise
         finally:
             # close() rolls back whatever was not committed and, unlike rollback(), leaves
             # loaded objects readable after the block

@@ -78,6 +78,9 @@ _ANSWER = (
 )
 
 
+_FORGET = RECORDS.delete().where(RECORDS.c.id == bindparam("record_id"))
+
+
 def _request_hash() -> str:
     body = request.get_data(cache=True)
     return hashlib.sha256(
@@ -160,6 +163,21 @@ def _store_refusal(client_id: int, key: str, request_hash: str, response: Respon
     return _answer_for(client_id, key, request_hash)
 
 
+def _commit(session: Session, record_id: int, response: Response) -> Response:
+    """Commit the call's writes with its answer stored on the key (not kept if retryable)."""
+    if _retryable(response.status_code):
+        # nothing is kept for the key: a retry runs again (a claim left unanswered would
+        # answer "still running" to every retry until purged)
+        run(session, _FORGET, {"record_id": record_id})
+    else:
+        run(session, _ANSWER, {
+            "record_id": record_id, "v_status_code": response.status_code,
+            "v_content_type": response.content_type, "v_body": response.get_data(),
+        })  # fmt: skip
+    session.commit()
+    return response
+
+
 def _retryable(status: int) -> bool:
     return status in (409, 429) or status >= 500
 
@@ -179,20 +197,19 @@ def idempotent(view):
             try:
                 response = current_app.make_response(view(*args, **kwargs))
             except HTTPException as error:
-                session.rollback()  # the effect and the claim with it
                 response = problem_response(error)
+                if getattr(error, "keep_writes", False):
+                    # a refusal whose writes stand (a wrong SMS code's counted try): they
+                    # commit with the key answered, or freed when the answer says "try again"
+                    return _commit(session, record_id, response)
+                session.rollback()  # the effect and the claim with it
                 if _retryable(response.status_code):
                     return response
                 return _store_refusal(client_id, key, request_hash, response)
             # any other exception leaves the block: close() rolls the effect and claim back
             if _retryable(response.status_code):
-                return response
-            run(session, _ANSWER, {
-                "record_id": record_id, "v_status_code": response.status_code,
-                "v_content_type": response.content_type, "v_body": response.get_data(),
-            })  # fmt: skip
-            session.commit()
-        return response
+                return response  # not kept, and neither is the effect: close() rolls back
+            return _commit(session, record_id, response)
 
     return Blueprint.doc(parameters=[HEADER_PARAMETER])(wrapper)
 

@@ -32,6 +32,15 @@ class Problem(HTTPException):
         self.errors = dict(errors or {})
         self.extra_headers = dict(headers or {})
         self.extra = extra
+        # True when the writes made before the refusal are part of it (a wrong code's counted
+        # try): the unit of work commits them instead of rolling back (see `keeping_writes`)
+        self.keep_writes = False
+
+
+def keeping_writes(problem: Problem) -> Problem:
+    """The refusal commits what was written before it: only for a first write of a request."""
+    problem.keep_writes = True
+    return problem
 
 
 def invalid(field: str, reason: str, status: int = 422, **extra: object) -> Problem:

@@ -103,7 +103,26 @@ def _require_consent(session, guest_id: int, phone: str, code: str | None, now) 
             errors={"confirmation_code": "required to redeem"},
         )
     settings = current_app.extensions["bonus_settings"]
-    logins.use_code(session, settings, code_secret(), phone, code, now, field="confirmation_code")
+    try:
+        logins.use_code(
+            session, settings, code_secret(), phone, code, now, field="confirmation_code"
+        )
+    except Problem as refused:
+        if refused.code != 401:
+            raise  # 429: too many wrong codes, with Retry-After
+        # no consent is 403 here: the contract keeps 401 for the API key, and a till that
+        # read 401 as "my key is bad" would stop selling
+        raise _as_forbidden(refused) from None
+
+
+def _as_forbidden(refused: Problem) -> Problem:
+    """The same refusal (its fields, attempts left, kept writes) as 403."""
+    forbidden = Problem(
+        403, refused.description, errors=refused.errors, headers=refused.extra_headers,
+        **refused.extra,
+    )  # fmt: skip
+    forbidden.keep_writes = refused.keep_writes
+    return forbidden
 
 
 @blp.route("/orders")
@@ -113,7 +132,13 @@ class Orders(MethodView):
     @blp.doc(security=CHECKOUT)
     @blp.arguments(PlaceIn())
     @blp.response(201, PlacedOut)
-    @blp.alt_response(403, description="Redeeming without the guest's consent.")
+    @blp.alt_response(
+        403,
+        description="Redeeming without the guest's consent: no X-Guest-Token or "
+        "confirmation_code, another guest's token, or a wrong, used or expired code "
+        "(`attempts_left` says how many tries the code has left).",
+    )
+    @blp.alt_response(429, description="Too many wrong confirmation codes; ask for a new one.")
     @blp.alt_response(409, description="The order id is already used.")
     @blp.alt_response(422, description="Bad order, or redeem over redeem_max.")
     def post(self, args):

@@ -13,7 +13,7 @@ import sms
 from bonus_service.db import Database
 from bonus_service.dbutil import insert_ignore
 from bonus_service.models import Guest, LoginCode, SmsSend, SmsThrottle
-from bonus_service.problems import Problem
+from bonus_service.problems import Problem, keeping_writes
 from bonus_service.services import guests
 from bonus_service.settings import Settings
 
@@ -191,7 +191,11 @@ def use_code(
     *,
     field: str = "code",
 ) -> None:
-    """Spend one try on the phone's live code; it passes at most once. Raises 401 or 429."""
+    """Spend one try on the phone's live code; it passes at most once. Raises 401 or 429.
+
+    Call it before the request writes anything else: a wrong code's refusal is marked
+    `keep_writes`, so its unit of work commits the counted try with whatever came before.
+    """
     tried = session.execute(
         update(LoginCode)
         .where(
@@ -218,14 +222,21 @@ def use_code(
         )
         if used.rowcount == 1:
             return
-    session.commit()  # the failed try counts even though the request fails
+    # The failed try counts although the request fails: the refusal keeps the decrement (the
+    # caller's unit of work, or the idempotent call's, commits it with the answer). Rolling it
+    # back and counting again in a transaction of its own would let parallel tries all see the
+    # same attempts left.
     if tried.attempts_left == 0:
-        raise _too_many(
-            "Too many wrong codes: this code no longer works; request a new one.",
-            _resend_wait(session, settings, phone, now),
+        raise keeping_writes(
+            _too_many(
+                "Too many wrong codes: this code no longer works; request a new one.",
+                _resend_wait(session, settings, phone, now),
+            )
         )
-    raise Problem(
-        401, f"Wrong {field}.", errors={field: "wrong code"}, attempts_left=tried.attempts_left
+    raise keeping_writes(
+        Problem(
+            401, f"Wrong {field}.", errors={field: "wrong code"}, attempts_left=tried.attempts_left
+        )
     )
 
 

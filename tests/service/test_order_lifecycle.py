@@ -10,7 +10,7 @@ from bonus_service.db import get_db
 from bonus_service.models import Guest, LedgerEntry
 from bonus_service.services.checkout import release_stale_holds
 from tests.service.checkout_helpers import pickup
-from tests.service.helpers import ask_code, bearer, new_phone
+from tests.service.helpers import ask_code, bearer, new_phone, problem_fields
 
 
 def assert_ledger_matches_balances(app):
@@ -121,8 +121,54 @@ def test_an_sms_confirmation_code_is_consent_once(shop):
         first = shop.place(phone, pickup("400.00"), redeem="10", confirmation_code=code)
         assert first.status_code == 201
         again = shop.place(phone, pickup("400.00"), redeem="10", confirmation_code=code)
-        assert again.status_code == 401
+        assert again.status_code == 403  # no consent; 401 is the API key's
+        assert problem_fields(again) == {"confirmation_code": "expired or not requested"}
     assert shop.me(token)["available"] == "90.00"
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
+
+
+def test_a_wrong_confirmation_code_is_403_counted_once_and_its_key_answered(shop):
+    """The wrong try is kept with the refusal: the key replays it, another key goes on counting,
+    and the right code still works (a wrong code once left the key claimed but unanswered:
+    every retry said 409 "still being processed")."""
+    phone, token = shop.guest("100")
+    with freeze_time(utcnow() + timedelta(minutes=2)):
+        code = ask_code(shop.client, shop.fake, phone)
+        body = dict(redeem="10", confirmation_code=wrong(code), oid="CONSENT-1")
+        first = shop.place(phone, pickup("400.00"), key="consent-1", **body)
+        assert first.status_code == 403, first.get_json()
+        assert first.get_json()["attempts_left"] == 4
+        assert problem_fields(first) == {"confirmation_code": "wrong code"}
+        replay = shop.place(phone, pickup("400.00"), key="consent-1", **body)
+        assert (replay.status_code, replay.data) == (403, first.data)
+        assert replay.headers["Idempotent-Replayed"] == "true"
+        other_body = shop.place(phone, pickup("500.00"), key="consent-1", **body)
+        assert other_body.status_code == 422  # the key is answered, not stuck
+        again = shop.place(phone, pickup("400.00"), key="consent-2", **body)
+        assert again.get_json()["attempts_left"] == 3  # the replays counted nothing
+        right = dict(body, confirmation_code=code)
+        assert shop.place(phone, pickup("400.00"), key="consent-3", **right).status_code == 201
+    assert shop.me(token)["available"] == "90.00"
+
+
+def test_the_last_wrong_confirmation_code_is_429_and_leaves_its_key_free(shop):
+    phone, _ = shop.guest("100")
+    with freeze_time(utcnow() + timedelta(minutes=2)):
+        code = ask_code(shop.client, shop.fake, phone)
+        body = dict(redeem="10", confirmation_code=wrong(code))
+        for left in (4, 3, 2, 1):
+            answer = shop.place(phone, pickup("400.00"), **body)
+            assert (answer.status_code, answer.get_json()["attempts_left"]) == (403, left)
+        last = shop.place(phone, pickup("400.00"), key="consent-last", **body)
+        assert last.status_code == 429 and last.headers["Retry-After"]
+        # not kept for the key (429 says "try again"), and the count stands: still 429
+        retry = shop.place(phone, pickup("400.00"), key="consent-last", **body)
+        assert retry.status_code == 429 and "Idempotent-Replayed" not in retry.headers
+        right = dict(body, confirmation_code=code)
+        assert shop.place(phone, pickup("400.00"), **right).status_code == 429
 
 
 def test_accrual_needs_no_consent(shop):
