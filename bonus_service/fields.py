@@ -9,7 +9,7 @@ from marshmallow import ValidationError, fields
 
 import rules
 import sms
-from bonus_service.http import ExponentNumber
+from bonus_service.http import NumberLiteral
 
 CENT = Decimal("0.01")
 
@@ -28,8 +28,10 @@ class Amount(fields.Field):
     """Roubles: "349.90" or 349.9 in, "349.90" out; never a float."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, ExponentNumber):
-            raise ValidationError("exponent notation is not allowed; write the amount plainly")
+        if isinstance(value, NumberLiteral):
+            if value.exponent:
+                raise ValidationError("exponent notation is not allowed; write the amount plainly")
+            value = value.literal  # NaN, Infinity: refused as the same words in a string are
         try:
             return rules.parse_amount(value, attr or "amount")
         except ValueError as error:
@@ -87,11 +89,11 @@ class OrderField(fields.Nested):
     def _deserialize(self, value, attr, data, partial=None, **kwargs):
         try:
             # as parsed first: the order parser refuses anything but str, int, Decimal, lists,
-            # objects and null, so an exponent literal anywhere makes this fail
+            # objects and null, so a NumberLiteral anywhere makes this fail
             return rules.parse_order(value)
         except rules.OrderError:
             pass
-        try:  # then again, exponent literals as text, for the reasons that name them
+        try:  # then again, those literals as text, for the reasons that name them
             return rules.parse_order(_plain(value))
         except rules.OrderError as error:
             raise ValidationError(
@@ -100,8 +102,8 @@ class OrderField(fields.Nested):
 
 
 def _plain(value):
-    """Exponent literals become strings so the amount parser can name them."""
-    if isinstance(value, ExponentNumber):
+    """Exponent literals (and NaN, Infinity) become strings so the amount parser can name them."""
+    if isinstance(value, NumberLiteral):
         return value.literal
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}

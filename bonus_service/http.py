@@ -15,28 +15,28 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from bonus_service.problems import Problem
 
 
-class ExponentNumber:
-    """A JSON number written with an exponent: amounts refuse it, by name."""
+class NumberLiteral:
+    """A JSON number the service does not read as a Decimal, kept as written: one with an
+    exponent (`1e3`), or the constants `NaN`, `Infinity` and `-Infinity` that JSON does not
+    have but Python's json writes. Amounts refuse it by name (422); it is no number to any
+    other field either."""
 
     def __init__(self, literal: str):
         self.literal = literal
+        self.exponent = "e" in literal.lower()  # NaN and Infinity have none
 
     def __repr__(self) -> str:
         return self.literal
 
 
-def _parse_float(literal: str) -> Decimal | ExponentNumber:
-    return ExponentNumber(literal) if "e" in literal.lower() else Decimal(literal)
-
-
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not allowed")
+def _parse_float(literal: str) -> Decimal | NumberLiteral:
+    return NumberLiteral(literal) if "e" in literal.lower() else Decimal(literal)
 
 
 def loads(data: str | bytes) -> object:
     """Parse JSON without ever creating a float."""
     try:
-        return json.loads(data, parse_float=_parse_float, parse_constant=_refuse_constant)
+        return json.loads(data, parse_float=_parse_float, parse_constant=NumberLiteral)
     except RecursionError:  # [[[[…]]]] deeper than the interpreter's stack: bad input, not a 500
         raise ValueError("the JSON is nested too deeply") from None
 

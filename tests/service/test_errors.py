@@ -69,8 +69,26 @@ def test_a_body_that_is_not_an_object_is_refused(client, body):
     assert response.mimetype == "application/problem+json"
 
 
-def test_nan_is_not_json(client):
+def test_a_bare_nan_is_a_422_naming_its_field_not_a_400(client):
+    """NaN and Infinity are not JSON, but Python's json writes them for a float amount: the
+    contract's "NaN → 422" holds for the bare constant too, with the field named."""
     response = client.post(
         "/v1/auth/sms-code", data=b'{"phone": NaN}', content_type="application/json"
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
+    assert set(problem_fields(response)) == {"phone"}
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_bare_nan_amount_is_refused_as_not_finite(shop, constant):
+    price = b'{"channel": "pickup", "items": [{"sku": "A", "qty": 1, "price": %s}]}'
+    for body, field in [
+        (b'{"order": %s}' % (price % constant.encode()), "order.items.0.price"),
+        (b'{"order": %s, "redeem": %s}' % (price % b'"10"', constant.encode()), "redeem"),
+    ]:
+        response = shop.client.post(
+            "/v1/quote", data=body, content_type="application/json",
+            headers={"Authorization": f"Bearer {shop.checkout}"},
+        )  # fmt: skip
+        assert response.status_code == 422, response.get_json()
+        assert problem_fields(response) == {field: "must be a finite number"}
