@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from bonus_service.fields import Amount, OrderField, Phone, SignedAmount, amount_text
 
@@ -180,8 +182,26 @@ class QuoteOut(Schema):
         }
 
 
+# The id is a segment of the order's URL: a "/" (even sent as %2F), "." or ".." would place an
+# order that nobody could complete or cancel. (The pattern documents it; ECMA's `$` is the end.)
+ORDER_ID_PATTERN = r"^(?!\.{1,2}$)[^/\x00-\x1f\x7f]+$"
+_UNADDRESSABLE = re.compile(r"[/\x00-\x1f\x7f]")
+
+
+def _addressable(value: str) -> None:
+    if value in (".", "..") or _UNADDRESSABLE.search(value):
+        raise ValidationError(
+            "must not contain '/' or control characters, nor be '.' or '..': "
+            "it is part of the order's URL"
+        )
+
+
 class PlaceIn(Strict):
-    id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    id = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=64), _addressable],
+        metadata={"example": "WEB-2026-000123", "pattern": ORDER_ID_PATTERN},
+    )
     phone = Phone(required=True)
     order = OrderField(OrderSchema, required=True)
     redeem = Amount(load_default=None)

@@ -1,7 +1,9 @@
 """Orders move bonuses only through the ledger: place, complete, cancel, hold expiry, consent."""
 
 from datetime import timedelta
+from urllib.parse import quote
 
+import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
@@ -239,3 +241,19 @@ def test_adjusting_an_unknown_guest_is_404(shop):
         headers=bearer(shop.operator),
     )
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("oid", ["a/b", "2026/11/26-1", ".", "..", "A-1\n", "A\x7f"])
+def test_an_order_id_that_cannot_be_a_url_segment_is_refused(shop, oid):
+    """An id with '/' was placed (201) but its complete, cancel and view were all 404."""
+    phone, _ = shop.guest()
+    response = shop.place(phone, pickup("100.00"), oid=oid)
+    assert response.status_code == 422, response.get_json()
+    assert set(problem_fields(response)) == {"id"}
+
+
+def test_an_order_id_with_dots_spaces_and_cyrillic_is_reachable(shop):
+    phone, _ = shop.guest()
+    oid = "Заказ 1.2_x"
+    assert shop.place(phone, pickup("100.00"), oid=oid).status_code == 201
+    assert shop.complete(quote(oid, safe="")).status_code == 200
