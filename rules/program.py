@@ -58,6 +58,7 @@ class Program:
     round_cap: Callable[[Decimal], Decimal]
     idle_months: int
     month_end: str
+    cancelled_orders: str  # "ignore": a cancelled order stops being the last order; "count"
     categories: Mapping[str, str]
     uses_time: bool
 

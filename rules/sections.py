@@ -102,12 +102,17 @@ def rounding(value: object) -> tuple[Decimal, str]:
     return schema.quantum(section["quantum"], "rounding.quantum"), mode
 
 
-def expiry(value: object) -> tuple[int, str]:
-    section = schema.section(value, "expiry", set(), {"idle_months", "month_end"})
+def expiry(value: object) -> tuple[int, str, str]:
+    section = schema.section(value, "expiry", set(),
+                             {"idle_months", "month_end", "cancelled_orders"})
     idle_months = schema.whole(section.get("idle_months", 12), "expiry.idle_months", 1, 120)
     month_end = schema.choice(section.get("month_end", "clamp"), "expiry.month_end",
                               ("clamp", "roll"))
-    return idle_months, month_end
+    # a completed order cancelled later: "ignore" (default) takes it back as the guest's last
+    # order, "count" keeps it (the rules say "no orders made"; a refunded order was not made)
+    cancelled = schema.choice(section.get("cancelled_orders", "ignore"),
+                              "expiry.cancelled_orders", ("ignore", "count"))
+    return idle_months, month_end, cancelled
 
 
 def categories(value: object) -> dict[str, str]:

@@ -203,7 +203,11 @@ class Cancel(MethodView):
     @blp.alt_response(409, description="The order is already cancelled.")
     def post(self, order_id):
         """Cancel: release the hold, or give back the spend and take back the accrual."""
-        order, moved, figures = checkout.cancel(g.session, order_id, g.caller.name, utcnow())
+        now = utcnow()
+        order, moved, figures = checkout.cancel(
+            g.session, order_id, g.caller.name, now,
+            cancelled_orders=program.in_force(now).cancelled_orders,
+        )  # fmt: skip
         return {
             "id": order.id,
             "status": order.status,

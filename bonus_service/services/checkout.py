@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -310,12 +310,14 @@ def _touch_last_order(session: Session, guest_id: int, now: datetime) -> Figures
 
 
 def cancel(
-    session: Session, order_id: str, actor: str, now: datetime
+    session: Session, order_id: str, actor: str, now: datetime, *, cancelled_orders: str = "ignore"
 ) -> tuple[Order, dict, Figures]:
     """Undo an order: release its hold, or give back what it spent and take back what it earned.
 
-    Returns the order, the kopecks moved (released, refunded, reversed, written_off) and the
-    guest's figures after.
+    `cancelled_orders` is the program's `expiry.cancelled_orders`: under "ignore" a completed
+    order cancelled now stops being the guest's last order (the idle count goes back to the
+    completed order before it, or to registration). Returns the order, the kopecks moved
+    (released, refunded, reversed, written_off) and the guest's figures after.
     """
     row = _locked_order(session, order_id)
     if row.status == "cancelled":
@@ -326,9 +328,33 @@ def cancel(
         moved["released"] = row.redeemed
     if row.guest_id is not None and row.status == "completed":
         moved.update(_unwind(session, row, actor, now))
+        if cancelled_orders == "ignore":
+            _forget_last_order(session, row)
     row.status, row.cancelled_at = "cancelled", now
     guest = session.get(Guest, row.guest_id, populate_existing=True) if row.guest_id else None
     return row, moved, _figures(None, guest)
+
+
+def _forget_last_order(session: Session, row: Order) -> None:
+    """The guest's last order time falls back to the latest other completed order (or none).
+
+    Only when this order set it: the WHERE sees a completion committed meanwhile (PostgreSQL
+    re-checks it on the row's newest version), so a newer order time is never lowered.
+    """
+    latest = (
+        select(func.max(ORDERS.c.completed_at))
+        .where(
+            ORDERS.c.guest_id == row.guest_id,
+            ORDERS.c.status == "completed",
+            ORDERS.c.id != row.id,  # this one is still "completed" in the table until flushed
+        )
+        .scalar_subquery()
+    )
+    session.execute(
+        update(GUESTS)
+        .where(GUESTS.c.id == row.guest_id, GUESTS.c.last_order_at == row.completed_at)
+        .values(last_order_at=latest)
+    )
 
 
 def _unwind(session: Session, row: Order, actor: str, now: datetime) -> dict:

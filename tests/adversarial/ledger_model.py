@@ -15,6 +15,7 @@ class GuestModel:
     balance: int = 0  # kopecks
     held: int = 0
     last_activity: datetime | None = None
+    registered_at: datetime | None = None
 
     @property
     def available(self) -> int:
@@ -29,6 +30,7 @@ class OrderModel:
     accrual: int
     status: str = "placed"
     hold_expires_at: datetime | None = None
+    completed_at: datetime | None = None
 
 
 @dataclass
@@ -41,7 +43,7 @@ class ShopModel:
     def register(self, phone: str, now: datetime) -> int:
         if phone in self.guests:
             return 409
-        self.guests[phone] = GuestModel(last_activity=now)
+        self.guests[phone] = GuestModel(last_activity=now, registered_at=now)
         return 201
 
     def adjust(self, phone: str, amount: int) -> int:
@@ -97,7 +99,7 @@ class ShopModel:
             guest.balance += order.accrual - order.redeemed
             guest.held -= held
             guest.last_activity = now
-        order.status = "completed"
+        order.status, order.completed_at = "completed", now
         return 200
 
     def cancel(self, order_id: str) -> int:
@@ -117,6 +119,13 @@ class ShopModel:
         if order.status == "completed":
             guest.balance += order.redeemed
             guest.balance -= min(order.accrual, guest.available)  # the rest is written off
+            if guest.last_activity == order.completed_at:  # a cancelled order does not count
+                guest.last_activity = max(
+                    (other.completed_at for other in self.orders.values()
+                     if other is not order and other.phone == order.phone and other.registered
+                     and other.status == "completed"),
+                    default=guest.registered_at,
+                )  # fmt: skip
 
     def release_stale(self, now: datetime) -> None:
         for order in self.orders.values():

@@ -23,11 +23,12 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from sqlalchemy import select
 
 import rules
 from bonus_service.db import Database
 from bonus_service.fields import money
-from bonus_service.models import Zone
+from bonus_service.models import Guest, Zone
 from bonus_service.problems import Problem
 from bonus_service.services import adjustments, checkout, guests
 from scheduler.jobs import expire_balances
@@ -226,6 +227,15 @@ class LedgerMachine(RuleBasedStateMachine):
         balances = figures(self.db)
         for phone, guest in self.model.guests.items():
             assert balances[phone] == (guest.balance, guest.held), phone
+
+    @invariant()
+    def idle_since_agrees_with_the_model(self):
+        """What the nightly expiry counts from: the last completed, not cancelled, order."""
+        with self.db.unit_of_work(write=False) as session:
+            stored = {g.phone: g.last_order_at or g.registered_at
+                      for g in session.scalars(select(Guest))}  # fmt: skip
+        for phone, guest in self.model.guests.items():
+            assert stored[phone] == guest.last_activity, phone
 
 
 def make_order(channel: str, total: int, lunch: bool) -> rules.Order:

@@ -58,7 +58,7 @@ def test_new_percentages_change_the_text_and_its_worked_examples(program):
 
 def test_expiry_rounding_and_promo_settings_change_the_text(program):
     def settings(data):
-        data["expiry"] = {"idle_months": 6, "month_end": "roll"}
+        data["expiry"] = {"idle_months": 6, "month_end": "roll", "cancelled_orders": "count"}
         data["rounding"] = {"mode": "half_up", "quantum": "0.01"}
         data["accrual_base"] = "total"
         data["max_promo_codes"] = 2
@@ -66,9 +66,14 @@ def test_expiry_rounding_and_promo_settings_change_the_text(program):
     text = changed(program, settings)
     assert "в течение 6 месяцев" in text
     assert "в первый день следующего месяца" in text
+    assert "Заказ, отменённый после оплаты, тоже считается." in text
     assert "по правилам арифметики до копейки" in text
     assert "на полную сумму заказа" in text
     assert "не более 2 промокодов" in text
+
+
+def test_the_published_program_says_a_cancelled_order_does_not_count(program):
+    assert "Заказ, отменённый после оплаты, не считается." in changed(program, lambda data: None)
 
 
 def test_a_removed_exclusion_leaves_the_text(program):

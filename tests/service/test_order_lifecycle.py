@@ -257,3 +257,54 @@ def test_an_order_id_with_dots_spaces_and_cyrillic_is_reachable(shop):
     oid = "Заказ 1.2_x"
     assert shop.place(phone, pickup("100.00"), oid=oid).status_code == 201
     assert shop.complete(quote(oid, safe="")).status_code == 200
+
+
+def test_a_cancelled_order_stops_counting_as_the_last_order(app, shop):
+    """The published program's expiry.cancelled_orders is "ignore": cancelling a completed
+    order takes the idle count back to the completed order before it, or to registration."""
+    phone, _ = shop.guest()
+    with freeze_time("2027-03-01 09:00:00"):
+        first = shop.place(phone, pickup("100.00")).get_json()
+        shop.complete(first["id"])
+    with freeze_time("2027-05-01 09:00:00"):
+        second = shop.place(phone, pickup("100.00")).get_json()
+        shop.complete(second["id"])
+        assert looked_up(shop, phone)["last_order_at"].startswith("2027-05-01")
+        assert shop.cancel(second["id"]).status_code == 200
+        me = looked_up(shop, phone)
+        assert me["last_order_at"].startswith("2027-03-01")
+        assert me["burns_at"] == "2028-03-02T00:00:00+03:00"  # the night after 1 March 2028
+        shop.cancel(first["id"])
+        assert looked_up(shop, phone)["last_order_at"] is None  # counted from registration again
+
+
+def test_cancelling_an_older_order_leaves_the_last_order_time(app, shop):
+    phone, _ = shop.guest()
+    with freeze_time("2027-03-01 09:00:00"):
+        first = shop.place(phone, pickup("100.00")).get_json()
+        shop.complete(first["id"])
+    with freeze_time("2027-05-01 09:00:00"):
+        second = shop.place(phone, pickup("100.00")).get_json()
+        shop.complete(second["id"])
+        shop.cancel(first["id"])
+        assert looked_up(shop, phone)["last_order_at"].startswith("2027-05-01")
+
+
+def test_a_program_may_count_cancelled_orders(app, shop):
+    from bonus_service.services import checkout
+
+    phone, _ = shop.guest()
+    with freeze_time("2027-05-01 09:00:00"):
+        placed = shop.place(phone, pickup("100.00")).get_json()
+        shop.complete(placed["id"])
+        with get_db(app).unit_of_work() as session:
+            checkout.cancel(session, placed["id"], "test", utcnow(), cancelled_orders="count")
+            session.commit()
+        assert looked_up(shop, phone)["last_order_at"].startswith("2027-05-01")
+
+
+def looked_up(shop, phone: str) -> dict:
+    """The operator's view of the guest (a guest token would have expired by these dates)."""
+    answer = shop.client.get(f"/v1/guests/{phone}", headers=bearer(shop.operator, None))
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()
