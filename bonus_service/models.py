@@ -94,6 +94,10 @@ class LoginCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts_left: Mapped[int] = mapped_column(Integer)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # what the SMS said the code is for: "login" (POST /v1/auth/sms-code: logs in, and is the
+    # guest's consent to spend) or "registration" (an operator's: logs in only); None from the
+    # release before 0006, taken as "login"
+    purpose: Mapped[str | None] = mapped_column(String(20))
 
 
 class SmsSend(Base):

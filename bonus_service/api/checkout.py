@@ -105,8 +105,9 @@ def _require_consent(session, guest_id: int, phone: str, code: str | None, now) 
     settings = current_app.extensions["bonus_settings"]
     try:
         logins.use_code(
-            session, settings, code_secret(), phone, code, now, field="confirmation_code"
-        )
+            session, settings, code_secret(), phone, code, now,
+            field="confirmation_code", consent=True,
+        )  # fmt: skip
     except Problem as refused:
         if refused.code != 401:
             raise  # 429: too many wrong codes, with Retry-After

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 import sms
@@ -81,7 +81,13 @@ def _check_limits(
 
 
 def _store_code(
-    session: Session, settings: Settings, secret: bytes, phone: str, code: str, now: datetime
+    session: Session,
+    settings: Settings,
+    secret: bytes,
+    phone: str,
+    code: str,
+    purpose: str,
+    now: datetime,
 ) -> str:
     code_hash = sms.hash_code(secret, phone, code)
     insert_ignore(
@@ -104,6 +110,7 @@ def _store_code(
             used_at=None,
             attempts_left=settings.code_attempts,
             expires_at=now + timedelta(seconds=settings.code_ttl_seconds),
+            purpose=purpose,
         )
     )
     return code_hash
@@ -128,7 +135,7 @@ def issue_code(
         _lock(session, f"addr:{address}", now)
     _check_limits(session, settings, phone, address, now)
     code = sms.new_code()
-    _store_code(session, settings, secret, phone, code, now)
+    _store_code(session, settings, secret, phone, code, purpose, now)
     send = SmsSend(phone=phone, address=address or "operator", purpose=purpose, sent_at=now)
     session.add(send)
     session.flush()
@@ -190,21 +197,28 @@ def use_code(
     now: datetime,
     *,
     field: str = "code",
+    consent: bool = False,
 ) -> None:
     """Spend one try on the phone's live code; it passes at most once. Raises 401 or 429.
+
+    `consent`: the code is the guest's consent to spend, which only a code the guest asked
+    for (POST /v1/auth/sms-code) gives, not the one an operator's registration sent.
 
     Call it before the request writes anything else: a wrong code's refusal is marked
     `keep_writes`, so its unit of work commits the counted try with whatever came before.
     """
+    live = [
+        LoginCode.phone == phone,
+        LoginCode.used_at.is_(None),
+        LoginCode.code_hash.is_not(None),
+        LoginCode.attempts_left > 0,
+        LoginCode.expires_at > now,
+    ]
+    if consent:
+        live.append(or_(LoginCode.purpose.is_(None), LoginCode.purpose == "login"))
     tried = session.execute(
         update(LoginCode)
-        .where(
-            LoginCode.phone == phone,
-            LoginCode.used_at.is_(None),
-            LoginCode.code_hash.is_not(None),
-            LoginCode.attempts_left > 0,
-            LoginCode.expires_at > now,
-        )
+        .where(*live)
         .values(attempts_left=LoginCode.attempts_left - 1)
         .returning(LoginCode.code_hash, LoginCode.attempts_left)
     ).first()

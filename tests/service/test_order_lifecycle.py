@@ -128,6 +128,27 @@ def test_an_sms_confirmation_code_is_consent_once(shop):
     assert shop.me(token)["available"] == "90.00"
 
 
+def test_the_code_of_an_operators_registration_is_no_consent_to_spend(shop):
+    """It logs the guest in; only a code the guest asked for (POST /v1/auth/sms-code) agrees
+    to spending, as the contract says: the operator who registered the guest must not be able
+    to ask for that code and spend with it."""
+    phone = new_phone()
+    registered = shop.client.post("/v1/guests", json={"phone": phone},
+                                  headers=bearer(shop.operator))  # fmt: skip
+    assert registered.status_code == 201
+    code = shop.fake.last_code(phone)
+    shop.adjust(phone, "100")
+    spend = shop.place(phone, pickup("400.00"), redeem="10", confirmation_code=code)
+    assert spend.status_code == 403, spend.get_json()
+    assert problem_fields(spend) == {"confirmation_code": "expired or not requested"}
+    verified = shop.client.post("/v1/auth/verify", json={"phone": phone, "code": code})
+    assert verified.status_code == 200  # the refusal spent none of its tries: it logs in
+    with freeze_time(utcnow() + timedelta(minutes=2)):
+        asked = ask_code(shop.client, shop.fake, phone)
+        spend = shop.place(phone, pickup("400.00"), redeem="10", confirmation_code=asked)
+        assert spend.status_code == 201
+
+
 def wrong(code: str) -> str:
     return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
 
