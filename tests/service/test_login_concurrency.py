@@ -1,10 +1,14 @@
 """Parallel guesses over real HTTP against a running server count one by one."""
 
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from bonus_service.clock import utcnow
+from bonus_service.db import get_db
+from bonus_service.services import guests
 from tests.service.helpers import new_phone
 
 
@@ -43,3 +47,28 @@ def test_twenty_parallel_right_codes_issue_exactly_one_token(live_server, fake_t
     tokens = [r.json()["token"] for r in answers if r.status_code == 200]
     assert len(tokens) == 1
     assert all(r.status_code in (401, 429) for r in answers if r.status_code != 200)
+
+
+def test_parallel_wrong_confirmation_codes_count_one_by_one(app, live_server, shop):
+    """Twenty orders at once, each with another wrong code and its own Idempotency-Key: the
+    code's five tries are spent one by one (403 ×4, then 429), none lost to a rollback."""
+    phone = new_phone()
+    with get_db(app).unit_of_work() as session:
+        guests.register(session, phone, utcnow(), by="test")
+        session.commit()
+    shop.adjust(phone, "100")
+    code = _ask(live_server, phone, shop.fake)
+    order = {"channel": "pickup", "items": [{"sku": "A", "qty": 1, "price": "400.00"}]}
+
+    def place(confirmation_code):
+        body = {"id": uuid.uuid4().hex, "phone": phone, "order": order, "redeem": "10",
+                "confirmation_code": confirmation_code}  # fmt: skip
+        headers = {"Authorization": f"Bearer {shop.checkout}",
+                   "Idempotency-Key": uuid.uuid4().hex}  # fmt: skip
+        return requests.post(f"{live_server}/v1/orders", json=body, headers=headers, timeout=30)
+
+    wrong = [f"{(int(code) + n) % 1_000_000:06d}" for n in range(1, 21)]
+    with ThreadPoolExecutor(max_workers=len(wrong)) as pool:
+        statuses = Counter(r.status_code for r in pool.map(place, wrong))
+    assert statuses == {403: 4, 429: 16}
+    assert place(code).status_code == 429  # the right code came too late
