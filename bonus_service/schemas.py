@@ -75,7 +75,7 @@ class HistoryQuery(Strict):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     before = fields.Integer(
         load_default=None,
-        validate=validate.Range(min=1),
+        validate=validate.Range(min=1, max=2**63 - 1),
         metadata={"description": "Entries older than this id (the next page)."},
     )
 

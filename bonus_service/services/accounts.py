@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import rules
+from bonus_service.dbutil import MAX_BIGINT_ID, older_than
 from bonus_service.models import Guest, LedgerEntry
 
 
@@ -45,8 +46,8 @@ def history(
 ) -> tuple[list[LedgerEntry], int | None]:
     """Ledger entries newest first, a page at a time (keyset: stable while entries arrive)."""
     query = select(LedgerEntry).where(LedgerEntry.guest_id == guest_id)
-    if before is not None:
-        query = query.where(LedgerEntry.id < before)
+    if (older := older_than(LedgerEntry.id, before, MAX_BIGINT_ID)) is not None:
+        query = query.where(older)
     entries = list(session.scalars(query.order_by(LedgerEntry.id.desc()).limit(limit + 1)))
     more = len(entries) > limit
     entries = entries[:limit]

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bonus_service.db import unit_of_work
+from bonus_service.dbutil import MAX_INTEGER_ID, older_than
 from bonus_service.models import AuditEntry
 from bonus_service.web.console import blp, operator_required
 
@@ -28,8 +29,8 @@ ACTIONS = {
 def audit_page(session: Session, before: int | None) -> tuple[list[AuditEntry], int | None]:
     """A page of entries older than `before` (keyset: stable while new entries arrive)."""
     query = select(AuditEntry)
-    if before is not None:
-        query = query.where(AuditEntry.id < before)
+    if (older := older_than(AuditEntry.id, before, MAX_INTEGER_ID)) is not None:
+        query = query.where(older)
     entries = list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(PAGE + 1)))
     return entries[:PAGE], (entries[PAGE - 1].id if len(entries) > PAGE else None)
 
