@@ -9,7 +9,10 @@
 Jobs coalesce (runs piled up while the process was stalled become one) and have a generous
 misfire grace. The job store is in memory, so a restart forgets what it missed; registration
 therefore sets each daily job's first run to its latest due time, and APScheduler runs it once
-at start-up; the lease makes that a no-op when some instance already did that day's run.
+at start-up; the lease makes that a no-op when some instance already did that day's run. A run
+is keyed by the local day of that due time, not of the moment it runs (a restart at 02:00
+catches up yesterday's run and leaves today's to its hour), and the warnings, which text
+guests, start only between 09:00 and 21:00 local: a night-time catch-up is left to noon.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ Clock = Callable[[], datetime]
 DAY_SECONDS = 24 * 3600
 HOLDS_EVERY = timedelta(minutes=5)
 RETRY_AFTER = timedelta(minutes=15)  # a failed daily run, or one held by a vanished instance
+SMS_HOURS = (9, 21)  # local hours in which the burn warnings may be sent
 
 logger = logging.getLogger("scheduler")
 
@@ -54,6 +58,11 @@ class DailyRun:
     work: Callable[[Flask, datetime, Lease, Clock], dict]
     clock: Clock
     scheduler: BaseScheduler | None = field(default=None, repr=False)
+    # the local day of the trigger's latest fire time keys the run: a catch-up after a restart
+    # at 02:00 is yesterday's run, not today's (which then still runs at its own time)
+    trigger: BaseTrigger | None = None
+    # local hours [from, to) a run may start in; outside them it is left to the next run
+    hours: tuple[int, int] | None = None
 
     def __call__(self) -> dict | None:
         try:
@@ -64,7 +73,13 @@ class DailyRun:
 
     def _run(self) -> dict | None:
         now = self.clock()
-        run_key = now.astimezone(_settings(self.app).tz).date().isoformat()
+        tz = _settings(self.app).tz
+        if self.hours and not self.hours[0] <= now.astimezone(tz).hour < self.hours[1]:
+            logger.info("%s: not run at %s, outside %02d:00-%02d:00; the next run covers it",
+                        self.name, now.astimezone(tz).strftime("%H:%M"), *self.hours)  # fmt: skip
+            return None
+        due = latest_due(self.trigger, now) if self.trigger is not None else now
+        run_key = due.astimezone(tz).date().isoformat()
         db = get_db(self.app)
         lease = claim(db, self.name, run_key, now)
         if lease is None:
@@ -112,18 +127,22 @@ class PeriodicJob:
 def periodic_jobs(app: Flask, clock: Clock = utcnow) -> list[PeriodicJob]:
     """Every periodic job of the service with its schedule."""
     tz = _settings(app).tz
+    nightly = CronTrigger(hour=3, minute=0, timezone=tz)
+    noon = CronTrigger(hour=12, minute=0, timezone=tz)
     return [
         PeriodicJob(
             "expiry",
-            CronTrigger(hour=3, minute=0, timezone=tz),
-            DailyRun(app, "expiry", nightly_expiry, clock),
+            nightly,
+            DailyRun(app, "expiry", nightly_expiry, clock, trigger=nightly),
             DAY_SECONDS,
             catch_up=True,
         ),
         PeriodicJob(
             "burn-warnings",
-            CronTrigger(hour=12, minute=0, timezone=tz),
-            DailyRun(app, "burn-warnings", nightly_warnings, clock),
+            noon,
+            # texts go out in the day only: a catch-up after a night-time restart waits for
+            # the next noon (a guest is warned once per burn date, so nobody is texted twice)
+            DailyRun(app, "burn-warnings", nightly_warnings, clock, trigger=noon, hours=SMS_HOURS),
             DAY_SECONDS,
             catch_up=True,
         ),
@@ -174,8 +193,9 @@ def register(scheduler: BaseScheduler, app: Flask, *, clock: Clock = utcnow) -> 
 
 
 def latest_due(trigger: BaseTrigger, now: datetime) -> datetime:
-    """The trigger's last fire time in the day up to `now` (or its next one if none)."""
-    return trigger.get_next_fire_time(None, now - timedelta(days=1))
+    """The trigger's last fire time in the day up to `now`, `now` included (or its next one if
+    none): at 03:00 sharp that is today's 03:00, not yesterday's."""
+    return trigger.get_next_fire_time(None, now - timedelta(days=1) + timedelta(microseconds=1))
 
 
 def start_background(app: Flask) -> BackgroundScheduler:

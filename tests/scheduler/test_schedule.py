@@ -3,6 +3,7 @@ scheduler processes that run them."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -176,3 +177,40 @@ def test_the_standalone_scheduler_process_catches_up_and_stops_on_sigterm(app, d
 def finished_runs(db) -> set[str]:
     with db.unit_of_work(write=False) as session:
         return set(session.scalars(select(JobRun.name).where(JobRun.finished_at.is_not(None))))
+
+
+def daily(app, name: str, at: datetime):
+    """The registered DailyRun of job `name`, with its clock stopped at `at`."""
+    return {job.id: job for job in periodic_jobs(app, clock=lambda: at)}[name].run
+
+
+def run_keys(db, name: str) -> list[str]:
+    with db.unit_of_work(write=False) as session:
+        return sorted(session.scalars(select(JobRun.run_key).where(JobRun.name == name)))
+
+
+def test_a_catch_up_after_a_restart_at_night_is_yesterdays_run_and_todays_still_runs(app, db):
+    """A restart at 02:00 Moscow runs the 03:00 expiry it missed yesterday under yesterday's
+    key; today's 03:00 run is then still to do (it was skipped as "done" when the key was the
+    day the catch-up happened to run on)."""
+    at_two = datetime(2025, 3, 15, 23, 0, tzinfo=UTC)  # 16 March, 02:00 in Moscow
+    assert daily(app, "expiry", at_two)() is not None
+    assert run_keys(db, "expiry") == ["2025-03-15"]
+    at_three = datetime(2025, 3, 16, 0, 0, tzinfo=UTC)  # 16 March, 03:00 in Moscow
+    assert daily(app, "expiry", at_three)() is not None
+    assert run_keys(db, "expiry") == ["2025-03-15", "2025-03-16"]
+    assert daily(app, "expiry", at_three + timedelta(hours=1))() is None  # done for the day
+
+
+def test_burn_warnings_are_not_texted_at_night_even_to_catch_up(app, db, make_guest, caplog):
+    """The warnings' catch-up after a restart at 01:49 waited for nothing and texted guests
+    at night; now the run is left to noon, which warns the same guests (once each)."""
+    make_guest(datetime(2024, 3, 18, 12, 0, tzinfo=UTC), balance=5_000)  # burns on 19 March
+    night = datetime(2025, 3, 15, 22, 49, tzinfo=UTC)  # 16 March, 01:49 in Moscow
+    with caplog.at_level(logging.INFO, logger="scheduler"):
+        assert daily(app, "burn-warnings", night)() is None
+    assert run_keys(db, "burn-warnings") == []
+    assert "outside 09:00-21:00" in caplog.text
+    noon = datetime(2025, 3, 16, 9, 0, tzinfo=UTC)  # 16 March, 12:00 in Moscow
+    assert daily(app, "burn-warnings", noon)() == {"sent": 1, "failed": 0, "stopped_early": False}
+    assert run_keys(db, "burn-warnings") == ["2025-03-16"]
