@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, send_from_directory
+from flask import Flask, request, send_from_directory
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from swagger_ui_bundle import swagger_ui_path
@@ -11,6 +11,7 @@ from bonus_service.api.spec_docs import ContractDocs, ProblemOut, amount_propert
 from bonus_service.fields import Phone
 from bonus_service.http import JsonBodyParser
 from bonus_service.problems import problem_response
+from bonus_service.web import pages
 
 SmorestBlueprint.ARGUMENTS_PARSER = JsonBodyParser()
 
@@ -21,6 +22,8 @@ class BonusApi(Api):
     ERROR_SCHEMA = ProblemOut
 
     def handle_http_exception(self, error):
+        if pages.is_page(request.path):  # e.g. PUT /cabinet: refused while routing
+            return pages.error_page(error)
         return problem_response(error)
 
 

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
+from flask import Blueprint, Response, current_app, render_template, request
+from werkzeug.exceptions import (
+    BadRequest,
+    HTTPException,
+    InternalServerError,
+    MethodNotAllowed,
+    NotFound,
+)
 
+from bonus_service.http import UNSTORABLE
 from bonus_service.web import csrf
 
 log = logging.getLogger(__name__)
@@ -41,7 +48,9 @@ TITLES = {
     503: "Сервис временно недоступен",
 }
 MESSAGES = {
+    400: "В форме есть символы, которые нельзя сохранить. Уберите их и отправьте снова.",
     404: "Такой страницы нет. Проверьте адрес или начните с главной.",
+    405: "Эта страница так не открывается. Вернитесь назад и воспользуйтесь кнопками на ней.",
     413: "Форма слишком большая. Сократите текст и отправьте снова.",
     500: "Мы уже знаем об ошибке и разбираемся. Попробуйте ещё раз чуть позже.",
 }
@@ -49,6 +58,7 @@ MESSAGES = {
 
 def serve_as_pages(page_blueprint: Blueprint, *, private: bool) -> None:
     """Give a page blueprint the CSRF check, the headers and HTML errors instead of JSON."""
+    page_blueprint.before_request(_refuse_unstorable)
     page_blueprint.before_request(csrf.check)
     page_blueprint.after_request(lambda response: _headers(response, private))
     page_blueprint.register_error_handler(HTTPException, error_page)
@@ -66,8 +76,39 @@ def _headers(response: Response, private: bool) -> Response:
     return response
 
 
+# the pages' addresses: their errors are pages even where no page blueprint caught them (a
+# method no rule takes is refused while routing, before any blueprint is known)
+PAGE_PREFIXES = ("/cabinet", "/console", "/rules")
+
+
+def is_page(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in PAGE_PREFIXES)
+
+
+def _refuse_unstorable() -> None:
+    """NUL or a lone surrogate in a form or query value: no database could store it (PostgreSQL
+    refuses NUL outright), so it is a page saying so, not a 500."""
+    for values in (request.args, request.form):
+        if any(UNSTORABLE.search(value) for value in values.values()):
+            raise BadRequest()
+
+
 def _not_found(anything: str):
+    """No page here for this method: 405 if the address takes another one, else 404."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = [method for method in ("GET", "POST")
+               if method != request.method and _routes(adapter, method)]  # fmt: skip
+    if allowed:
+        raise MethodNotAllowed(valid_methods=allowed)
     raise NotFound()
+
+
+def _routes(adapter, method: str) -> bool:
+    try:
+        endpoint, _ = adapter.match(request.path, method=method)
+    except HTTPException:
+        return False
+    return not endpoint.endswith(".not_found")
 
 
 def error_page(error: HTTPException) -> tuple[str, int, dict]:

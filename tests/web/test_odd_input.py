@@ -3,7 +3,7 @@
 import pytest
 
 from tests.service.helpers import bearer, login, new_phone
-from tests.web.pages import cabinet_login, console_login, make_operator, text
+from tests.web.pages import cabinet_login, console_login, csrf_token, make_operator, text
 
 HUGE = ["99999999999999999999999", "9223372036854775808", "2147483648", "-99999999999999999999999"]
 
@@ -29,3 +29,45 @@ def test_the_api_refuses_a_page_number_past_any_id_by_name(client, fake_twilio):
     answer = client.get(f"/v1/me/history?before={HUGE[0]}", headers=bearer(token, None))
     assert answer.status_code == 422
     assert {e["field"] for e in answer.get_json()["errors"]} == {"query.before"}
+
+
+def test_a_nul_in_a_form_is_a_russian_page_not_a_500(app, client):
+    """PostgreSQL refuses NUL in text: the console's login and adjustment forms gave 500."""
+    make_operator(app)
+    token = csrf_token(client, "/console/login")
+    form = {"name": "anna\x00", "password": "x", "csrf_token": token}
+    answer = client.post("/console/login", data=form)
+    assert answer.status_code == 400
+    assert answer.mimetype == "text/html"
+    assert "символы, которые нельзя сохранить" in text(answer)
+    console_login(client)
+    form = {"phone": new_phone(), "seen": "0", "direction": "credit", "amount": "10",
+            "reason": "with NUL\x00here", "csrf_token": csrf_token(client, "/console")}  # fmt: skip
+    assert client.post("/console/adjust", data=form).status_code == 400
+    assert client.get("/console/guest?phone=%00").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("POST", "/cabinet", "GET"),
+        ("PUT", "/cabinet", None),
+        ("DELETE", "/console/audit", None),
+        ("POST", "/rules", None),
+        ("GET", "/cabinet/verify", "POST"),
+        ("GET", "/console/logout", "POST"),
+    ],
+)
+def test_a_wrong_method_on_a_page_is_a_russian_405_page(client, method, path, allowed):
+    answer = client.open(path, method=method)
+    assert answer.status_code == 405
+    assert answer.mimetype == "text/html"
+    assert "Так нельзя" in text(answer)
+    if allowed:
+        assert allowed in answer.headers["Allow"]
+
+
+def test_a_wrong_method_on_the_api_is_still_problem_json(client):
+    answer = client.delete("/v1/quote")
+    assert (answer.status_code, answer.mimetype) == (405, "application/problem+json")
+    assert client.get("/cabinet/nowhere").status_code == 404
