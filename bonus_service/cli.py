@@ -47,9 +47,29 @@ def _moment(_ctx, _param, value: str | None):
         return None
 
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO date or date-time") from None
+    # the calendar arithmetic (12 months back, a night ahead) runs off datetime's ends near
+    # year 1 and 9999; no run of the program is far from now
+    if not YEARS[0] <= moment.year <= YEARS[1]:
+        raise click.BadParameter(f"{value!r}: the year must be {YEARS[0]}..{YEARS[1]}")
+    return moment
+
+
+YEARS = (2000, 2999)
+CLIENT_NAME_LENGTH = 80
+
+
+def _client_name(_ctx, _param, value: str) -> str:
+    """A client's name is the actor of its every ledger entry and audit line: printable."""
+    if not value or value != value.strip() or not value.isprintable():
+        raise click.BadParameter(
+            f"{value!r}: a name is printable text without leading or trailing spaces"
+        )
+    if len(value) > CLIENT_NAME_LENGTH:
+        raise click.BadParameter(f"at most {CLIENT_NAME_LENGTH} characters, not {len(value)}")
+    return value
 
 
 def _aware(moment):
@@ -61,7 +81,7 @@ def _aware(moment):
 
 
 @bonus.command("create-client")
-@click.argument("name")
+@click.argument("name", callback=_client_name)
 @click.option(
     "--scope",
     "scopes",
@@ -118,7 +138,12 @@ def expire_command(as_of, dry_run: bool, batch_size: int) -> None:
     """Burn the balances of idle guests now (the nightly job, by hand)."""
 
     now = _aware(as_of) or utcnow()
-    report = expire_balances(get_db(), program.book(), now, batch_size=batch_size, dry_run=dry_run)
+    try:
+        report = expire_balances(
+            get_db(), program.book(), now, batch_size=batch_size, dry_run=dry_run
+        )
+    except rules.ProgramError as error:  # no program in force then
+        raise click.BadParameter(str(error), param_hint="--as-of") from None
     verb = "would burn" if dry_run else "burned"
     click.echo(
         f"{verb} {report.guests} balances, {report.bonuses} bonuses "
@@ -195,6 +220,11 @@ def simulate_command(rules_file: str, since, until, top: int, batch_size: int) -
     except rules.ProgramError as error:
         raise click.BadParameter(str(error), param_hint="--rules") from None
     since, until = _aware(since), _aware(until) or utcnow()
+    if since >= until:
+        raise click.BadParameter(
+            f"--since {since.isoformat()} is not before --until {until.isoformat()}",
+            param_hint="--since",
+        )
     with get_db().unit_of_work(write=False) as session:
         report = simulate(
             session, program.book(), candidate, since, until, top=top, batch_size=batch_size
