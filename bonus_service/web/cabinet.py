@@ -118,7 +118,8 @@ def verify():
         return _login_step({error.field: error.message}, status=422)
     except Problem as problem:  # 401 would need a WWW-Authenticate challenge: a form says 422
         status = 429 if problem.code == 429 else 422
-        return _login_step({"code": _wrong_code(problem)}, status=status)
+        page, _ = _login_step({"code": _wrong_code(problem)}, status=status)
+        return page, status, problem.extra_headers  # a 429's Retry-After
     session.pop(LOGIN_PHONE)
     csrf.rotate()
     session[GUEST] = token

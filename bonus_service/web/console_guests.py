@@ -90,7 +90,8 @@ def register():
         return _home(422, register={error.field: error.message}, register_value=typed)
     except Problem as problem:
         refusal = {"phone": _refused_registration(problem)}
-        return _home(problem.code, register=refusal, register_value=typed)
+        page, status = _home(problem.code, register=refusal, register_value=typed)
+        return page, status, problem.extra_headers  # a 429's or a 503's Retry-After
     flash("Гость зарегистрирован: СМС с кодом для входа отправлено.")
     return redirect(url_for(".guest", phone=phone), 303)
 

@@ -53,6 +53,7 @@ def test_a_wrong_code_says_how_many_tries_are_left_and_the_sixth_is_refused(clie
     assert [a.status_code for a in answers[:4]] == [422, 422, 422, 422]
     assert answers[4].status_code == 429
     assert "Слишком много неверных попыток" in text(answers[4])
+    assert 1 <= int(answers[4].headers["Retry-After"]) <= 60  # as docs/pages.md promises
 
 
 def test_letters_instead_of_a_code_are_answered_without_spending_a_try(client, fake_twilio):

@@ -71,3 +71,16 @@ def test_a_wrong_method_on_the_api_is_still_problem_json(client):
     answer = client.delete("/v1/quote")
     assert (answer.status_code, answer.mimetype) == (405, "application/problem+json")
     assert client.get("/cabinet/nowhere").status_code == 404
+
+
+def test_registering_a_phone_texted_a_moment_ago_is_429_with_retry_after(app, client, fake_twilio):
+    make_operator(app)
+    console_login(client)
+    phone = new_phone()
+    assert client.post("/cabinet/code",
+                       data={"phone": phone, "csrf_token": csrf_token(client)}).status_code == 303
+    form = {"phone": phone, "csrf_token": csrf_token(client, "/console")}
+    answer = client.post("/console/guests", data=form)
+    assert answer.status_code == 429
+    assert "Повторите через" in text(answer)
+    assert 1 <= int(answer.headers["Retry-After"]) <= 60
