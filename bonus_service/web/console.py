@@ -92,6 +92,8 @@ def _record_refusal(db_session, name: str, refused: operators.LoginRefused, now)
         return  # no such account: nothing to pin it on, and the typed name is not trusted
     if refused.address_locked:
         why = "address locked"
+    elif refused.disabled:
+        why = "account disabled"
     else:
         why = "wrong password" if refused.attempts_left is not None else "locked"
     until = refused.locked_until.isoformat() if refused.locked_until else None

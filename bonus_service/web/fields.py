@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 
 from flask import current_app
@@ -10,7 +11,7 @@ from flask import current_app
 import rules
 import sms
 
-CODE = re.compile(r"\d{6}")
+CODE = re.compile(r"[0-9]{6}")  # ASCII: \d would pass other scripts' digits to the hash
 MAX_REASON = 500
 PHONE_EXAMPLE = "Например: 8 912 345-67-89"
 AMOUNT_EXAMPLE = (
@@ -49,8 +50,8 @@ def _phone_message(reason: str) -> str:
 
 
 def code(raw: str | None) -> str:
-    """The six digits of the SMS, spaces forgiven."""
-    digits = re.sub(r"\s", "", raw or "")
+    """The six digits of the SMS, spaces forgiven; full-width digits (１２３) read as 123."""
+    digits = re.sub(r"\s", "", unicodedata.normalize("NFKC", raw or ""))
     if not CODE.fullmatch(digits):
         raise FieldError("code", "Введите 6 цифр из СМС.")
     return digits

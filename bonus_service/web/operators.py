@@ -43,7 +43,7 @@ class LoginRefused(Exception):
 
     `attempts_left` and `locked_until` are the typed name's, whether or not an operator has it;
     `address_locked` says the lock is the client address's; `known` (never shown) says an
-    operator has the name, for the audit.
+    operator account has the name, `disabled` that it is disabled: both for the audit only.
     """
 
     def __init__(
@@ -53,12 +53,14 @@ class LoginRefused(Exception):
         locked_until: datetime | None = None,
         address_locked: bool = False,
         known: bool = False,
+        disabled: bool = False,
     ):
         super().__init__("login refused")
         self.attempts_left = attempts_left
         self.locked_until = locked_until
         self.address_locked = address_locked
         self.known = known
+        self.disabled = disabled
 
 
 def normalise_name(raw: str) -> str:
@@ -131,23 +133,25 @@ def authenticate(
     name = normalise_name(name)
     by_name, by_address = _throttles(session, {"name": name, "address": address}, now)
     operator = session.scalar(select(Operator).where(Operator.name == name))
-    known = operator is not None and operator.disabled_at is None
+    enabled = operator is not None and operator.disabled_at is None
+    # for the audit: a refusal of an existing account is recorded, a disabled one's included
+    account = {"known": operator is not None, "disabled": operator is not None and not enabled}
     if by_address.locked_until is not None:
-        raise LoginRefused(locked_until=by_address.locked_until, address_locked=True, known=known)
+        raise LoginRefused(locked_until=by_address.locked_until, address_locked=True, **account)
     if by_name.locked_until is not None:
-        raise LoginRefused(locked_until=by_name.locked_until, known=known)
+        raise LoginRefused(locked_until=by_name.locked_until, **account)
     _count_failure(by_name, MAX_FAILURES, now)
     _count_failure(by_address, address_limit, now)
     session.commit()  # the try counts even though the request may fail; no lock while hashing
-    if not _matches(operator.password_hash if known else _decoy_hash(), password) or not known:
+    if not _matches(operator.password_hash if enabled else _decoy_hash(), password) or not enabled:
         if by_address.locked_until is not None:  # this failure closed the address
             raise LoginRefused(
-                locked_until=by_address.locked_until, address_locked=True, known=known
+                locked_until=by_address.locked_until, address_locked=True, **account
             )
         raise LoginRefused(
             attempts_left=MAX_FAILURES - by_name.failures,
             locked_until=by_name.locked_until,
-            known=known,
+            **account,
         )
     # not a failure after all: the name's count starts again, the address's loses this try
     session.delete(by_name)

@@ -60,17 +60,38 @@ def wait(seconds: int) -> str:
     return f"{minutes}\u00a0{plural(minutes, 'минуту', 'минуты', 'минут')}"
 
 
+# What the audit's detail keys and coded values say on the console (unknown ones as stored).
+DETAIL_LABELS = {
+    "amount": "сумма", "reason": "причина", "entry_id": "запись", "found": "найден",
+    "why": "почему", "locked_until": "вход закрыт до", "before": "было", "after": "стало",
+    "name": "название", "min_order": "минимальный заказ",
+}  # fmt: skip
+WHY = {
+    "wrong password": "неверный пароль", "locked": "вход закрыт",
+    "address locked": "вход с адреса закрыт", "account disabled": "оператор отключён",
+}  # fmt: skip
+
+
 def details(values: dict) -> str:
-    """An audit entry's details on one line: 'amount: 50.00; reason: опоздание'."""
+    """An audit entry's details on one line: 'сумма: 50.00; причина: опоздание'."""
     shown = {key: value for key, value in values.items() if value is not None}
-    return "; ".join(f"{key}: {_plain(value)}" for key, value in shown.items())
+    return "; ".join(f"{DETAIL_LABELS.get(k, k)}: {_plain(k, v)}" for k, v in shown.items())
 
 
-def _plain(value: object) -> str:
+def _plain(key: str, value: object) -> str:
     if isinstance(value, bool):
         return "да" if value else "нет"
     if isinstance(value, dict):
-        return ", ".join(f"{key} {_plain(inner)}" for key, inner in value.items())
+        return ", ".join(f"{DETAIL_LABELS.get(k, k)} {_plain(k, v)}" for k, v in value.items())
+    if key == "min_order" and isinstance(value, int):  # stored in kopecks
+        return roubles(value)
+    if key == "locked_until" and isinstance(value, str):
+        try:
+            return local(datetime.fromisoformat(value), "%d.%m.%Y %H:%M")
+        except ValueError:
+            return value
+    if key == "why":
+        return WHY.get(str(value), str(value))
     return str(value)
 
 

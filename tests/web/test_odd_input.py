@@ -1,7 +1,10 @@
 """Odd input on the pages gets a page, never a 500: found by an audit of the pages and the CLI."""
 
 import pytest
+from sqlalchemy import select
 
+from bonus_service.db import get_db
+from bonus_service.models import AuditEntry
 from tests.service.helpers import bearer, login, new_phone
 from tests.web.pages import cabinet_login, console_login, csrf_token, make_operator, text
 
@@ -84,3 +87,43 @@ def test_registering_a_phone_texted_a_moment_ago_is_429_with_retry_after(app, cl
     assert answer.status_code == 429
     assert "Повторите через" in text(answer)
     assert 1 <= int(answer.headers["Retry-After"]) <= 60
+
+
+def test_a_refused_login_of_a_disabled_operator_is_audited(app, client, runner):
+    make_operator(app, "gone")
+    assert runner.invoke(args=["bonus", "disable-operator", "gone"]).exit_code == 0
+    assert console_login(client, "gone").status_code == 422  # the same answer as any name
+    with get_db(app).unit_of_work(write=False) as session:
+        refused = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "operator.login_refused")
+        ).all()
+    assert [(e.actor, e.details["why"]) for e in refused] == [("operator:gone", "account disabled")]
+
+
+def test_the_audit_view_says_its_details_in_russian_and_in_roubles(app, client, shop):
+    shop.zone("east", "300.00", "Восток")
+    shop.zone("east", "350.50", "Восток")
+    make_operator(app)
+    console_login(client, "anna", "wrong password")
+    console_login(client)
+    page = text(client.get("/console/audit"))
+    assert ("было: название Восток, минимальный заказ 300\u00a0₽; "
+            "стало: название Восток, минимальный заказ 350,50\u00a0₽") in page  # not 30000
+    assert "почему: неверный пароль" in page
+    assert "min_order" not in page and "why" not in page
+
+
+def test_a_code_in_full_width_digits_logs_in_and_other_digits_spend_no_try(client, fake_twilio):
+    phone = new_phone()
+    sent = client.post("/cabinet/code", data={"phone": phone, "csrf_token": csrf_token(client)})
+    assert sent.status_code == 303
+    code = fake_twilio.last_code(phone)
+    arabic_indic = "".join(chr(0x0660 + int(d)) for d in code)  # digits, but not ours
+    form = {"code": arabic_indic, "csrf_token": csrf_token(client)}
+    refused = client.post("/cabinet/verify", data=form)
+    assert refused.status_code == 422 and "Введите 6 цифр из СМС." in text(refused)
+    assert "Осталось попыток" not in text(refused)
+    full_width = "".join(chr(0xFF10 + int(d)) for d in code)
+    form = {"code": full_width, "csrf_token": csrf_token(client)}
+    verified = client.post("/cabinet/verify", data=form)
+    assert verified.status_code == 303
