@@ -14,7 +14,7 @@ from bonus_service.problems import Problem
 from bonus_service.secrets_store import code_secret
 from bonus_service.services import adjustments, audit, guests, registrations
 from bonus_service.sms_backend import sender
-from bonus_service.web import fields, guest_card, wording
+from bonus_service.web import csrf, fields, guest_card, wording
 from bonus_service.web.console import actor, blp, operator_required
 
 
@@ -38,6 +38,7 @@ def _home(status: int = 200, search: dict | None = None, register: dict | None =
 
 @blp.get("/guest")
 @operator_required
+@csrf.same_origin_only
 def guest():
     """Find a guest by phone in any common format; every lookup is audited."""
     typed = request.args.get("phone", "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
 
@@ -18,6 +19,27 @@ class CsrfRefused(Forbidden):
     description = (
         "Форма устарела или отправлена не с нашей страницы. Обновите страницу и попробуйте ещё раз."
     )
+
+
+class CrossSiteRefused(Forbidden):
+    """A page that writes on GET (an audited lookup) opened from another site's link."""
+
+    description = "Эта страница открывается только из консоли. Найдите гостя через поиск."
+
+
+def same_origin_only(view):
+    """For a GET page that writes (a guest lookup is audited): refuse a navigation another site
+    started, which SameSite=Lax lets through with the cookie and which would write an entry in
+    the operator's name. Browsers say so in Sec-Fetch-Site; one that sends no such header (old
+    ones, scripts) is let through, as is a typed address or a bookmark ("none")."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if request.headers.get("Sec-Fetch-Site", "none") not in ("same-origin", "none"):
+            raise CrossSiteRefused()
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 def token() -> str:

@@ -127,3 +127,25 @@ def test_a_code_in_full_width_digits_logs_in_and_other_digits_spend_no_try(clien
     form = {"code": full_width, "csrf_token": csrf_token(client)}
     verified = client.post("/cabinet/verify", data=form)
     assert verified.status_code == 303
+
+
+@pytest.mark.parametrize(("site", "status"),
+                         [("cross-site", 403), ("same-site", 403), ("same-origin", 200),
+                          ("none", 200), (None, 200)])  # fmt: skip
+def test_a_lookup_another_site_opened_writes_no_audit_entry(app, client, fake_twilio, site, status):
+    """SameSite=Lax sends the console cookie on another site's link: the audited lookup it
+    opened would have said the operator looked the guest up."""
+    make_operator(app)
+    console_login(client)
+    phone = new_phone()
+    login(client, fake_twilio, phone)
+    headers = {"Sec-Fetch-Site": site} if site else {}
+    answer = client.get(f"/console/guest?phone={phone}", headers=headers)
+    assert answer.status_code == status
+    with get_db(app).unit_of_work(write=False) as session:
+        lookups = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "guest.lookup")
+        ).all()
+    assert len(lookups) == (1 if status == 200 else 0)
+    if status == 403:
+        assert "открывается только из консоли" in text(answer)
