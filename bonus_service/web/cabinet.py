@@ -127,8 +127,12 @@ def verify():
 
 
 def _log_in(phone: str, code: str) -> str:
+    now = utcnow()
     with unit_of_work() as db_session:
-        _, token, _ = logins.log_in(db_session, _settings(), code_secret(), phone, code, utcnow())
+        _, token, _ = logins.log_in(db_session, _settings(), code_secret(), phone, code, now)
+        if (replaced := session.get(GUEST)) is not None:
+            # a login over a live one ends it: a copy of the old cookie stops working
+            guests.revoke_token(db_session, replaced, now)
         db_session.commit()
     return token
 

@@ -79,6 +79,9 @@ def log_in():
         except operators.LoginRefused as refused:
             _record_refusal(db_session, name, refused, now)
             return _refused_login(name, refused, now)
+        if (replaced := session.get(CONSOLE)) is not None:
+            # a login over a live session ends that one: its cookie, if copied, dies with it
+            operators.close_session(db_session, replaced, now)
         token = operators.open_session(db_session, operator, now)
         audit.record(db_session, actor(operator.name), "operator.login", None, now)
         db_session.commit()

@@ -1,8 +1,12 @@
 """Odd input on the pages gets a page, never a 500: found by an audit of the pages and the CLI."""
 
+from datetime import timedelta
+
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import select
 
+from bonus_service.clock import utcnow
 from bonus_service.db import get_db
 from bonus_service.models import AuditEntry
 from tests.service.helpers import bearer, login, new_phone
@@ -149,3 +153,27 @@ def test_a_lookup_another_site_opened_writes_no_audit_entry(app, client, fake_tw
     assert len(lookups) == (1 if status == 200 else 0)
     if status == 403:
         assert "открывается только из консоли" in text(answer)
+
+
+def test_logging_in_again_ends_the_session_it_replaces(app, client):
+    make_operator(app)
+    console_login(client)
+    first = client.get_cookie("bonus_session").value
+    console_login(client)  # the login page again, in the same browser
+    copy = app.test_client()
+    copy.set_cookie("bonus_session", first)
+    answer = copy.get("/console/audit")
+    assert answer.status_code == 303 and "/console/login" in answer.headers["Location"]
+    assert client.get("/console/audit").status_code == 200  # the new session works
+
+
+def test_a_guest_logging_in_again_revokes_the_token_it_replaces(app, client, fake_twilio):
+    phone = new_phone()
+    cabinet_login(client, fake_twilio, phone)
+    first = client.get_cookie("bonus_session").value
+    with freeze_time(utcnow() + timedelta(minutes=2)):  # past the resend wait (and the
+        cabinet_login(client, fake_twilio, phone)  # cookies' signatures are from then)
+        copy = app.test_client()
+        copy.set_cookie("bonus_session", first)
+        assert "<h1>Мои бонусы</h1>" not in text(copy.get("/cabinet"))  # the phone form
+        assert "<h1>Мои бонусы</h1>" in text(client.get("/cabinet"))
