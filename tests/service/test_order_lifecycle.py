@@ -284,31 +284,33 @@ def test_a_cancelled_order_stops_counting_as_the_last_order(app, shop):
     """The published program's expiry.cancelled_orders is "ignore": cancelling a completed
     order takes the idle count back to the completed order before it, or to registration."""
     phone, _ = shop.guest()
-    with freeze_time("2027-03-01 09:00:00"):
-        first = shop.place(phone, pickup("100.00")).get_json()
-        shop.complete(first["id"])
+    first, second = completed(shop, phone, "2027-03-01 09:00:00", "2027-05-01 09:00:00")
     with freeze_time("2027-05-01 09:00:00"):
-        second = shop.place(phone, pickup("100.00")).get_json()
-        shop.complete(second["id"])
         assert looked_up(shop, phone)["last_order_at"].startswith("2027-05-01")
-        assert shop.cancel(second["id"]).status_code == 200
+        assert shop.cancel(second).status_code == 200
         me = looked_up(shop, phone)
         assert me["last_order_at"].startswith("2027-03-01")
         assert me["burns_at"] == "2028-03-02T00:00:00+03:00"  # the night after 1 March 2028
-        shop.cancel(first["id"])
+        shop.cancel(first)
         assert looked_up(shop, phone)["last_order_at"] is None  # counted from registration again
 
 
 def test_cancelling_an_older_order_leaves_the_last_order_time(app, shop):
     phone, _ = shop.guest()
-    with freeze_time("2027-03-01 09:00:00"):
-        first = shop.place(phone, pickup("100.00")).get_json()
-        shop.complete(first["id"])
+    first, _ = completed(shop, phone, "2027-03-01 09:00:00", "2027-05-01 09:00:00")
     with freeze_time("2027-05-01 09:00:00"):
-        second = shop.place(phone, pickup("100.00")).get_json()
-        shop.complete(second["id"])
-        shop.cancel(first["id"])
+        shop.cancel(first)
         assert looked_up(shop, phone)["last_order_at"].startswith("2027-05-01")
+
+
+def completed(shop, phone: str, *moments: str) -> list[str]:
+    """An order placed and completed at each moment; their ids."""
+    ids = []
+    for moment in moments:
+        with freeze_time(moment):
+            ids.append(shop.place(phone, pickup("100.00")).get_json()["id"])
+            shop.complete(ids[-1])
+    return ids
 
 
 def test_a_program_may_count_cancelled_orders(app, shop):
