@@ -85,9 +85,12 @@ def expected_errors(path: str, operation: dict) -> set[str]:
     return statuses
 
 
-def problem_response(status: str, described: object) -> dict:
-    """The problem+json response for `status`, keeping a view's own description."""
+def problem_response(status: str, described: object, *, standard: bool = False) -> dict:
+    """The problem+json response for `status`: a view's own description, followed by the
+    standard one when the status is also one every such operation can answer."""
     description = described.get("description") if isinstance(described, dict) else None
+    if description and standard and status in DESCRIPTIONS:
+        description = f"{description} Or: {DESCRIPTIONS[status]}"
     response = {
         "description": description or DESCRIPTIONS.get(status, "An error."),
         "content": {PROBLEM_JSON: {"schema": "Problem"}},
@@ -114,11 +117,18 @@ class ContractDocs(BasePlugin):
             if method not in WRITE_METHODS | {"get", "head", "options"}:
                 continue
             responses = operation.setdefault("responses", {})
-            for status in expected_errors(path or "", operation):
+            # flask-smorest keys a view's alt_response by int: as str, so the standard set
+            # below does not add a second "403" that overwrites the view's own description
+            for status in [s for s in responses if not isinstance(s, str)]:
+                responses[str(status)] = responses.pop(status)
+            standard = expected_errors(path or "", operation)
+            for status in standard:
                 responses.setdefault(status, None)
             for status, described in list(responses.items()):
                 if status == "default" or int(status) >= 400:
-                    responses[status] = problem_response(status, described)
+                    responses[status] = problem_response(
+                        status, described, standard=status in standard
+                    )
 
 
 # a request's amount: a plain decimal of at most two places, up to rules.money.LIMIT

@@ -34,6 +34,18 @@ def test_the_openapi_spec_is_generated_from_the_schemas(client):
     assert "apiKey" in spec["components"]["securitySchemes"]
 
 
+def test_a_views_own_error_description_is_kept_beside_the_standard_one(client):
+    """flask-smorest keys alt_response by int; the standard "403" (a str) used to replace the
+    view's description, so the spec never said that 403 also means "no consent"."""
+    responses = client.get("/openapi.json").get_json()["paths"]["/v1/orders"]["post"]["responses"]
+    assert responses["403"]["description"].startswith("Redeeming without the guest's consent")
+    assert "Or: The API key lacks the scope" in responses["403"]["description"]
+    assert responses["409"]["description"].startswith("The order id is already used.")
+    assert "Idempotency-Key is still being processed" in responses["409"]["description"]
+    assert responses["429"]["description"].startswith("Too many wrong confirmation codes")
+    assert "Retry-After" in responses["429"]["headers"]
+
+
 def test_the_docs_page_is_served_with_its_assets(client):
     page = client.get("/docs")
     assert page.status_code == 200
