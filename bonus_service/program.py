@@ -7,14 +7,19 @@ from datetime import datetime
 from flask import Flask, current_app
 
 import rules
+from bonus_service.clock import utcnow
 from bonus_service.settings import Settings, SettingsError
 
 
 def init_app(app: Flask, config: Settings) -> None:
     try:
-        app.extensions["bonus_rules"] = rules.load_book(config.rules_dir)
+        book = rules.load_book(config.rules_dir)
+        # a book of future versions only would answer 500 to every quote until the first
+        # begins: refused at start-up (once one is in force, one always is)
+        book.in_force(utcnow())
     except rules.ProgramError as error:
         raise SettingsError(f"BONUS_RULES_DIR: {error}") from None
+    app.extensions["bonus_rules"] = book
 
 
 def book() -> rules.ProgramBook:

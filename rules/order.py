@@ -8,6 +8,7 @@ from typing import NamedTuple
 from rules.money import ZERO
 
 CHANNELS = ("delivery", "pickup", "cafe")
+ZONED_CHANNELS = ("delivery",)  # the orders that must name a delivery zone
 SOURCES = ("website", "app", "call_center", "cafe_pos")
 
 

@@ -67,6 +67,9 @@ def quantum(value: object, path: str) -> Decimal:
     return amount
 
 
+YEARS = (2000, 2999)
+
+
 def moment(value: object, path: str) -> datetime:
     """An ISO date-time that says its time zone offset."""
     try:
@@ -75,6 +78,8 @@ def moment(value: object, path: str) -> datetime:
         raise ProgramError(path, f"is not an ISO date-time (got {value!r})") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ProgramError(path, "must include a time zone offset, e.g. 2024-01-01T00:00:00+03:00")
+    if not YEARS[0] <= parsed.year <= YEARS[1]:  # datetime's ends overflow in the date sums
+        raise ProgramError(path, f"must be in the years {YEARS[0]}..{YEARS[1]} (got {value!r})")
     return parsed
 
 

@@ -7,7 +7,7 @@ from rules.conditions import compile_condition
 from rules.decision import Explanation
 from rules.errors import ProgramError
 from rules.money import ROUNDING_MODES
-from rules.order import CHANNELS
+from rules.order import CHANNELS, ZONED_CHANNELS
 from rules.program import AccrualRule, Exclusion
 
 HUNDRED = Decimal(100)
@@ -64,8 +64,9 @@ def redemption(value: object) -> dict:
     _unique_ids([c.rule.id for c in compiled], f"{path}.exclusions")
     return {
         "max_percent": schema.percent(section["max_percent"], schema.at(path, "max_percent")),
+        # only a delivery order names a zone, so only delivery has a zone's minimum to keep
         "zone_minimum_channels": frozenset(
-            schema.choice(c, f"{path}.zone_minimum_channels[{i}]", CHANNELS)
+            schema.choice(c, f"{path}.zone_minimum_channels[{i}]", ZONED_CHANNELS)
             for i, c in enumerate(channels)),
         "exclusions": compiled,
         "example": _example(section.get("example"), schema.at(path, "example"),

@@ -1,5 +1,6 @@
 """The rules in force are served as data and as the published Russian text; zones are admin data."""
 
+import pytest
 from sqlalchemy import select
 
 from bonus_service.db import get_db
@@ -55,6 +56,26 @@ def test_a_later_program_version_takes_over_and_the_earlier_is_listed(tmp_path, 
     page = client.get("/rules").get_data(as_text=True)
     assert "Предыдущие версии" in page
     assert "Версия 2024-01-01-default: действовала с 01.01.2024 до 01.12.2024" in page
+
+
+def test_a_book_with_no_version_in_force_yet_stops_start_up(tmp_path, database_url):
+    """Every quote, /v1/rules and /rules answered 500 until the first version began."""
+    import json
+    from pathlib import Path
+
+    from bonus_service import create_app
+    from bonus_service.settings import SettingsError
+
+    programs = Path(__file__).resolve().parents[2] / "rules" / "programs"
+    future = json.loads((programs / "2024-01-01-default.json").read_text(encoding="utf-8"))
+    future.update(version="2099-future", effective_from="2099-01-01T00:00:00+03:00")
+    for example_holder in (*future["accrual"], future["redemption"]):
+        example_holder.pop("example", None)  # an example dated by the version would move
+    (tmp_path / "future.json").write_text(json.dumps(future, ensure_ascii=False))
+    config = {"database_url": database_url, "rules_dir": str(tmp_path), "secret_key": "s",
+              "scheduler_enabled": False}  # fmt: skip
+    with pytest.raises(SettingsError, match=r"BONUS_RULES_DIR: .*no program is in force"):
+        create_app(config)
 
 
 def test_an_admin_puts_a_zone_and_anyone_reads_it(app, client, make_key):
