@@ -26,8 +26,16 @@ def render_text(program: Program, zones: Mapping[str, Decimal] | None = None) ->
 def _heading(program: Program) -> str:
     start = program.effective_from.astimezone(program.timezone)
     return (f"{program.title}\nВерсия {program.version}, действует с "
-            f"{start:%d.%m.%Y %H:%M} ({program.timezone.key}).\n\n1 бонус = 1 рублю.\n"
+            f"{start:%d.%m.%Y %H:%M} {_zone_time(program)}.\n\n1 бонус = 1 рублю.\n"
             "Накапливать и списывать бонусы могут только зарегистрированные гости.\n")
+
+
+# how the text names a time zone; others by their IANA name
+ZONE_TIME = {"Europe/Moscow": "по московскому времени"}
+
+
+def _zone_time(program: Program) -> str:
+    return ZONE_TIME.get(program.timezone.key, f"(часовой пояс {program.timezone.key})")
 
 
 def _accrual(program: Program) -> list[str]:
@@ -117,8 +125,8 @@ def _example_cap(program: Program, example: Mapping) -> str:
 
 
 def _promo_clause(limit: int) -> str:
-    if limit == 0:
-        return "Промокоды в заказах с бонусами не используются."
+    if limit == 0:  # an order with one is refused outright
+        return "Промокоды в заказах не принимаются."
     if limit == 1:
         return "В заказе может быть использован только один промокод."
     return f"В заказе может быть использовано не более {limit} " \
@@ -135,8 +143,9 @@ def _expiry(program: Program) -> list[str]:
     return ["Сгорание бонусов",
             f"Если в течение {_during(program.idle_months)} не было совершено заказов на номер, "
             "указанный при регистрации, бонусы автоматически сгорают: в полночь после того же "
-            f"числа через {months(program.idle_months)} после последнего заказа (время "
-            f"{program.timezone.key}); если такого числа в месяце нет — {missing}. "
+            f"числа через {months(program.idle_months)} после последнего заказа, а если заказов "
+            f"ещё не было — после регистрации ({_zone_time(program)}); если такого числа в "
+            f"месяце нет — {missing}. "
             + ("Заказ, отменённый после оплаты, тоже считается."
                if program.cancelled_orders == "count"
                else "Заказ, отменённый после оплаты, не считается."),

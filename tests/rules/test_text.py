@@ -72,6 +72,22 @@ def test_expiry_rounding_and_promo_settings_change_the_text(program):
     assert "не более 2 промокодов" in text
 
 
+def test_the_text_names_the_time_zone_in_russian_and_counts_from_registration(program):
+    text = render_text(program)
+    assert "действует с 01.01.2024 00:00 по московскому времени." in text
+    assert "Europe/Moscow" not in text
+    assert "а если заказов ещё не было — после регистрации" in text
+
+
+def test_a_program_taking_no_promo_codes_says_they_are_not_accepted(program):
+    def none(data):
+        data["max_promo_codes"] = 0
+
+    text = changed(program, none)
+    assert "Промокоды в заказах не принимаются." in text  # such an order is refused
+    assert "с бонусами не используются" not in text
+
+
 def test_the_published_program_says_a_cancelled_order_does_not_count(program):
     assert "Заказ, отменённый после оплаты, не считается." in changed(program, lambda data: None)
 
