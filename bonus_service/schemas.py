@@ -307,4 +307,12 @@ class RulesOut(Schema):
     version = fields.String()
     effective_from = fields.DateTime()
     rules = fields.Dict(metadata={"description": "The program as data, exactly as versioned."})
-    versions = fields.List(fields.Nested(RulesVersionOut))
+    versions = fields.List(
+        fields.Nested(RulesVersionOut),
+        metadata={"description": "Every version that has taken effect, the earliest first."},
+    )
+    upcoming = fields.List(
+        fields.Nested(RulesVersionOut),
+        metadata={"description": "Versions published but not in force yet, the next first: "
+                  "the rules say changes are announced by publishing the new version."},
+    )

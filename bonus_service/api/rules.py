@@ -14,15 +14,15 @@ blp = Blueprint("rules", __name__, description="The bonus program's rules.")
 class RulesData(MethodView):
     @blp.response(200, RulesOut)
     def get(self):
-        """The version in force, its effective date, the rules as data, and every version."""
+        """The version in force, its effective date, the rules as data, every version that has
+        taken effect, and the versions announced for later."""
         now = utcnow()
         current = program.in_force(now)
-        versions = [p for p in program.book() if p.effective_from <= now]
+        told = lambda p: {"version": p.version, "effective_from": p.effective_from}  # noqa: E731
         return {
             "version": current.version,
             "effective_from": current.effective_from,
             "rules": current.data,
-            "versions": [
-                {"version": p.version, "effective_from": p.effective_from} for p in versions
-            ],
+            "versions": [told(p) for p in program.book() if p.effective_from <= now],
+            "upcoming": [told(p) for p in program.book() if p.effective_from > now],
         }

@@ -59,10 +59,20 @@ def versions(now: datetime, zones: dict) -> list[Version]:
     return told[::-1]
 
 
+def upcoming(now: datetime, zones: dict) -> list[Version]:
+    """The versions published for later, the next first: «Уведомление о внесенных изменениях
+    происходит через публикацию новой версии правил на данной странице»."""
+    later = [p for p in program.book() if p.effective_from > now]
+    return [Version(p, None, sections(rules.render_text(p, zones))) for p in later]
+
+
 @blp.get("/rules")
 def published_rules():
     """The rules as the restaurant publishes them, generated from the data in force."""
     with unit_of_work(write=False) as session:
         zones = {z.name: money(z.min_order) for z in session.scalars(select(Zone))}
-    current, *earlier = versions(utcnow(), zones)
-    return render_template("rules.html", current=current, earlier=earlier)
+    now = utcnow()
+    current, *earlier = versions(now, zones)
+    return render_template(
+        "rules.html", current=current, earlier=earlier, upcoming=upcoming(now, zones)
+    )

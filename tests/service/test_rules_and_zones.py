@@ -58,6 +58,35 @@ def test_a_later_program_version_takes_over_and_the_earlier_is_listed(tmp_path, 
     assert "Версия 2024-01-01-default: действовала с 01.01.2024 до 01.12.2024" in page
 
 
+def test_a_version_published_for_later_is_announced_before_it_takes_effect(
+    tmp_path, database_url
+):
+    """«Уведомление о внесенных изменениях происходит через публикацию новой версии правил на
+    данной странице»: the page and /v1/rules show it, the version in force stays in force."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    from bonus_service import create_app
+
+    root = Path(__file__).resolve().parents[1]
+    shutil.copytree(root.parent / "rules" / "programs", tmp_path / "programs")
+    winter = json.loads((root / "rules" / "programs" / "winter.json").read_text())
+    winter.update(version="2099-winter", effective_from="2099-01-01T00:00:00+03:00")
+    (tmp_path / "programs" / "winter.json").write_text(json.dumps(winter, ensure_ascii=False))
+    app = create_app({"database_url": database_url, "rules_dir": str(tmp_path / "programs"),
+                      "secret_key": "s", "scheduler_enabled": False})  # fmt: skip
+    client = app.test_client()
+    body = client.get("/v1/rules").get_json()
+    assert body["version"] == "2024-01-01-default"
+    assert [v["version"] for v in body["upcoming"]] == ["2099-winter"]
+    assert [v["version"] for v in body["versions"]] == ["2024-01-01-default"]
+    page = client.get("/rules").get_data(as_text=True)
+    assert "Правила меняются: с 01.01.2099 00:00 действует новая версия" in page
+    assert "Версия 2099-winter: действует с 01.01.2099 00:00" in page
+    assert page.index('data-version="2024-01-01-default"') < page.index("Новые правила")
+
+
 def test_a_book_with_no_version_in_force_yet_stops_start_up(tmp_path, database_url):
     """Every quote, /v1/rules and /rules answered 500 until the first version began."""
     import json
