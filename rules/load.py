@@ -81,7 +81,38 @@ def build_program(data: Mapping) -> Program:
         categories=sections.categories(setting["categories"]),
         uses_time=bool(reads & TIME_VARIABLES))
     _check_examples(program)
+    _check_categories(program)
     return program
+
+
+def _check_categories(program: Program) -> None:
+    """A category a condition names must be one of `categories`: a typo ("bizlunch") would
+    never match, and the exclusion it guards (no bonuses spent on a business lunch) would
+    silently stop applying."""
+    rules = [(f"accrual[{i}].when", r.when) for i, r in enumerate(program.accrual)]
+    rules += [(f"redemption.exclusions[{i}].when", e.when)
+              for i, e in enumerate(program.exclusions)]  # fmt: skip
+    for path, condition in rules:
+        for at, category in _categories_named(condition, path):
+            if category not in program.categories:
+                known = ", ".join(program.categories) or "none"
+                raise ProgramError(at, f"unknown category {category!r}: name it in "
+                                   f"categories (known: {known})")
+
+
+def _categories_named(node: object, path: str):
+    """(path, name) of each `["name", {"var": "categories"}]` membership in a condition."""
+    if not isinstance(node, dict) or len(node) != 1:
+        return
+    op, args = next(iter(node.items()))
+    if not isinstance(args, list):
+        args = [args]
+    if (op == "in" and len(args) == 2 and isinstance(args[0], str)
+            and args[1] == {"var": "categories"}):
+        yield f"{path}.in[0]", args[0]
+        return
+    for i, arg in enumerate(args):
+        yield from _categories_named(arg, f"{path}.{op}[{i}]")
 
 
 def _check_examples(program: Program) -> None:

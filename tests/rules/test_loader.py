@@ -77,6 +77,10 @@ def test_the_data_is_a_copy_the_caller_cannot_change_underneath():
     (setting(("expiry", "month_end"), "skip"), "expiry.month_end",
      "must be one of: clamp, roll"),
     (setting(("max_promo_codes",), True), "max_promo_codes", "must be a whole number"),
+    # a typo in a category would silently stop the business-lunch exclusion from applying
+    (setting(("redemption", "exclusions", 1, "when", "and", 1, "in", 0), "bizlunch"),
+     "redemption.exclusions[1].when.and[1].in[0]",
+     "unknown category 'bizlunch': name it in categories (known: business_lunch)"),
     (setting(("redemption", "zone_minimum_channels"), ["boat"]),
      "redemption.zone_minimum_channels[0]", "must be one of: delivery"),
     # only delivery orders name a zone: a pickup "keeping the zone minimum" had none to keep
