@@ -20,11 +20,19 @@ def describe(node: object, categories: Mapping[str, str]) -> str:
     if isinstance(node, bool):
         return "любой заказ" if node else "ни один заказ"
     op, args = next(iter(node.items()))
-    if op in ("and", "or"):
-        joiner = " и " if op == "and" else " или "
-        return joiner.join(_grouped(arg, categories) for arg in args)
+    if op == "and" and (fused := _one_kind_of_order(args, categories)) is not None:
+        return fused
+    if op == "and":
+        return " и ".join(_grouped(arg, categories) for arg in args)
+    if op == "or":
+        parts = [_grouped(arg, categories) for arg in args]
+        return ", ".join(parts[:-1]) + f" или {parts[-1]}" if len(parts) > 1 else parts[0]
     if op == "not":
-        return f"не {_grouped(args[0] if isinstance(args, list) else args, categories)}"
+        inner = args[0] if isinstance(args, list) else args
+        if _is_category(inner):
+            needle = inner["in"][0]
+            return f"в заказе нет блюда из раздела «{categories.get(needle, needle)}»"
+        return f"не {_grouped(inner, categories)}"
     if op == "in":
         return _membership(args, categories)
     return _comparison(op, args)
@@ -33,7 +41,38 @@ def describe(node: object, categories: Mapping[str, str]) -> str:
 def _grouped(node: object, categories: Mapping[str, str]) -> str:
     text = describe(node, categories)
     nested = isinstance(node, dict) and next(iter(node)) in ("and", "or")
-    return f"({text})" if nested else text
+    fused = nested and "and" in node and _one_kind_of_order(node["and"], categories) is not None
+    return f"({text})" if nested and not fused else text
+
+
+def _one_kind_of_order(parts: list, categories: Mapping[str, str]) -> str | None:
+    """"заказ на самовывоз на сумму более 500 ₽", "заказ в кафе с блюдом из раздела «…»": a
+    channel and what its total or items must be, read as one kind of order (no brackets)."""
+    channel, *rest = parts
+    if not (isinstance(channel, dict) and "==" in channel and rest):
+        return None
+    left, right = channel["=="]
+    if left != {"var": "channel"} or right not in CHANNEL_ORDERS:
+        return None
+    qualifiers = []
+    for part in rest:
+        if _is_category(part):
+            needle = part["in"][0]
+            qualifiers.append(f"с блюдом из раздела «{categories.get(needle, needle)}»")
+        elif isinstance(part, dict) and (op := next(iter(part))) in WORDS and op != "!=" \
+                and part[op][0] == {"var": "total"} and not isinstance(part[op][1], dict):
+            word, tail = WORDS[op]
+            amount = "" if op == "==" else f"{word} "
+            qualifiers.append(f"на сумму {amount}{_value('total', part[op][1])}{tail}")
+        else:
+            return None
+    return f"{CHANNEL_ORDERS[right]} {' и '.join(qualifiers)}"
+
+
+def _is_category(node: object) -> bool:
+    return (isinstance(node, dict) and "in" in node and isinstance(node["in"], list)
+            and len(node["in"]) == 2 and node["in"][1] == {"var": "categories"}
+            and isinstance(node["in"][0], str))
 
 
 def _comparison(op: str, args: list) -> str:
@@ -48,6 +87,8 @@ def _comparison(op: str, args: list) -> str:
         return phrase if op == "==" else f"не {phrase}"
     if name == "promo_count" and (op, right) in ((">", 0), (">=", 1)):
         return "в заказе есть промокод"
+    if isinstance(right, str) and op in ("==", "!="):  # a zone's code, say: no "ровно"
+        return f"{LABELS.get(name, name)} {'' if op == '==' else 'не '}{_value(name, right)}"
     word, tail = WORDS[op]
     return f"{LABELS.get(name, name)} {word} {_value(name, right)}{tail}"
 

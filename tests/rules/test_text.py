@@ -3,7 +3,10 @@
 import copy
 from decimal import Decimal
 
+import pytest
+
 from rules import load_program, render_text
+from rules.describe import describe
 
 
 def changed(program, change):
@@ -15,7 +18,9 @@ def changed(program, change):
 def test_the_text_tells_every_rule_of_the_default_program(program):
     text = render_text(program)
     for phrase in ("1 бонус = 1 рублю", "только зарегистрированные гости",
-                   "сумма заказа до 500 ₽ включительно", "сумма заказа более 500 ₽",
+                   "Заказ на доставку, заказ в кафе или заказ на самовывоз на сумму до 500 ₽ "
+                   "включительно", "Заказ на самовывоз на сумму более 500 ₽",
+                   "Заказ в кафе с блюдом из раздела «Бизнес-ланч»",
                    "зачисляется 3% от суммы заказа", "зачисляется 10% от суммы заказа",
                    "заказ на доставку на 1000 ₽ — гость получает 30 бонусов",
                    "заказ на самовывоз на 1000 ₽ — гость получает 100 бонусов",
@@ -29,6 +34,19 @@ def test_the_text_tells_every_rule_of_the_default_program(program):
         assert phrase in text, phrase
 
 
+@pytest.mark.parametrize(("when", "told"), [
+    ({"not": {"in": ["business_lunch", {"var": "categories"}]}},
+     "в заказе нет блюда из раздела «Бизнес-ланч»"),
+    ({"==": [{"var": "zone"}, "north"]}, "зона доставки «north»"),
+    ({"or": [{"==": [{"var": "channel"}, "cafe"]}, {"==": [{"var": "channel"}, "pickup"]}]},
+     "заказ в кафе или заказ на самовывоз"),
+    ({"and": [{"==": [{"var": "channel"}, "pickup"]}, {"==": [{"var": "source"}, "app"]}]},
+     "заказ на самовывоз и заказ в мобильном приложении"),  # not one kind of order: as is
+])
+def test_conditions_read_as_russian(program, when, told):
+    assert describe(when, program.categories) == told
+
+
 def test_the_zones_are_listed_when_given(program):
     text = render_text(program, {"north": Decimal("500.00"), "south": Decimal("700.50")})
     assert "«north» — 500 ₽, «south» — 700,50 ₽" in text
@@ -40,7 +58,7 @@ def test_a_new_threshold_changes_the_text_and_its_examples(program):
         data["accrual"][2]["when"]["and"][1] = {">": [{"var": "total"}, "600.00"]}
 
     text = changed(program, raise_threshold)
-    assert "сумма заказа более 600 ₽" in text
+    assert "на самовывоз на сумму более 600 ₽" in text
     assert "500 ₽ включительно" not in text
 
 
