@@ -7,11 +7,14 @@ from decimal import Decimal
 from pathlib import Path
 
 from rules import schema, sections
+from rules.decision import GuestState
 from rules.errors import ProgramError
+from rules.evaluate import evaluate
 from rules.facts import TIME_VARIABLES
 from rules.money import rounder
 from rules.program import Program, example_order
 
+_RICH = GuestState(registered=True, available=Decimal("10000000.00"))  # a cap bound by rules only
 TOP_REQUIRED = {"version", "effective_from", "accrual", "redemption"}
 TOP_OPTIONAL = {"title", "timezone", "rounding", "accrual_base", "categories",
                 "max_promo_codes", "expiry"}
@@ -117,6 +120,7 @@ def _categories_named(node: object, path: str):
 
 def _check_examples(program: Program) -> None:
     """A worked example must be an example of its own rule, or the published text would lie."""
+    _check_reachable(program)  # first: an unreachable rule's example is its symptom
     local = program.effective_from.astimezone(program.timezone)
     for i, rule in enumerate(program.accrual):
         if rule.example is not None:
@@ -125,3 +129,27 @@ def _check_examples(program: Program) -> None:
                 picked = chosen.id if chosen else "no rule"
                 raise ProgramError(f"accrual[{i}].example", f"is decided by {picked!r}, not by "
                                    f"{rule.id!r}")
+    example = program.redemption_example
+    if example is not None:
+        # the text shows it under "for a delivery order, keep the zone's minimum": it must be
+        # such an order, and show a cap (an excluded order's 0 would contradict the sentence)
+        if example["channel"] not in program.zone_minimum_channels:
+            raise ProgramError("redemption.example.channel", "must be a channel of "
+                               "zone_minimum_channels: the example shows the zone minimum")
+        minimum = Decimal(example.get("zone_min_order", "0"))
+        decision = evaluate(program, example_order(example), _RICH, zone_min_order=minimum,
+                            now=program.effective_from)
+        if decision.redeem_max <= 0:
+            raise ProgramError("redemption.example", "allows no redemption at all: an example "
+                               "of the cap must show one")
+
+
+def _check_reachable(program: Program) -> None:
+    """An accrual rule after one that always holds, or with the very condition of an earlier
+    one, can never decide an order: a mistake, not a rule."""
+    for i, rule in enumerate(program.accrual):
+        for j, earlier in enumerate(program.accrual[:i]):
+            if earlier.when is True or earlier.when == rule.when:
+                why = "always holds" if earlier.when is True else "has the same condition"
+                raise ProgramError(f"accrual[{i}]", f"is never reached: accrual[{j}] "
+                                   f"({earlier.id!r}) comes first and {why}")
