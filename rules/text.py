@@ -1,6 +1,7 @@
 """The program as the published Russian rules text, generated from the same data it runs on."""
 
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 
 from rules.decision import GuestState
@@ -16,17 +17,23 @@ ROUNDING_WORDS = {"down": "вниз", "up": "вверх", "half_up": "по пр�
 RICH_GUEST = GuestState(registered=True, available=Decimal("10000000.00"))
 
 
-def render_text(program: Program, zones: Mapping[str, Decimal] | None = None) -> str:
-    """The rules of `program` in Russian; `zones` (code → minimum order) adds the zone list."""
-    parts = [_heading(program), *_accrual(program), *_redemption(program, zones or {}),
+def render_text(program: Program, zones: Mapping[str, Decimal] | None = None,
+                until: datetime | None = None) -> str:
+    """The rules of `program` in Russian; `zones` (code → minimum order) adds the zone list;
+    `until`, the instant a later version took over, tells an earlier version in the past."""
+    parts = [_heading(program, until), *_accrual(program), *_redemption(program, zones or {}),
              *_expiry(program)]
     return "\n".join(parts) + "\n"
 
 
-def _heading(program: Program) -> str:
+def _heading(program: Program, until: datetime | None) -> str:
     start = program.effective_from.astimezone(program.timezone)
-    return (f"{program.title}\nВерсия {program.version}, действует с "
-            f"{start:%d.%m.%Y %H:%M} {_zone_time(program)}.\n\n1 бонус = 1 рублю.\n"
+    period = f"действует с {start:%d.%m.%Y %H:%M}"
+    if until is not None:
+        period = (f"действовала с {start:%d.%m.%Y %H:%M} до "
+                  f"{until.astimezone(program.timezone):%d.%m.%Y %H:%M}")
+    return (f"{program.title}\nВерсия {program.version}, {period} "
+            f"{_zone_time(program)}.\n\n1 бонус = 1 рублю.\n"
             "Накапливать и списывать бонусы могут только зарегистрированные гости.\n")
 
 

@@ -53,7 +53,8 @@ def versions(now: datetime, zones: dict) -> list[Version]:
     past = [p for p in program.book() if p.effective_from <= now]
     ends = [p.effective_from for p in past[1:]] + [None]
     told = [
-        Version(p, until, sections(rules.render_text(p, zones if until is None else None)))
+        # today's zones belong to the version in force only
+        Version(p, until, sections(rules.render_text(p, None if until else zones, until)))
         for p, until in zip(past, ends, strict=True)
     ]
     return told[::-1]

@@ -56,6 +56,8 @@ def test_a_later_program_version_takes_over_and_the_earlier_is_listed(tmp_path, 
     page = client.get("/rules").get_data(as_text=True)
     assert "Предыдущие версии" in page
     assert "Версия 2024-01-01-default: действовала с 01.01.2024 до 01.12.2024" in page
+    # the earlier version's own text says so too, not "действует с"
+    assert "Версия 2024-01-01-default, действовала с 01.01.2024 00:00 до 01.12.2024" in page
 
 
 def test_a_version_published_for_later_is_announced_before_it_takes_effect(
