@@ -9,7 +9,7 @@ finds the lock taken and answers 409 with Retry-After at once instead of waiting
 so a duplicate waits for the first to finish and replays its answer.
 
 A refusal (a 4xx the view raised) rolls its effect back and is stored on its own. Answers that
-say "try again" (409, 429, 5xx) are not stored at all.
+say "try again" (404, 409, 429, 5xx) are not stored at all.
 """
 
 from __future__ import annotations
@@ -179,7 +179,9 @@ def _commit(session: Session, record_id: int, response: Response) -> Response:
 
 
 def _retryable(status: int) -> bool:
-    return status in (409, 429) or status >= 500
+    # 404 too: "no such order (or guest) yet" can be a complete that overtook its order's
+    # still-running place; kept, it would answer every retry of that key with 404 for good
+    return status in (404, 409, 429) or status >= 500
 
 
 def idempotent(view):

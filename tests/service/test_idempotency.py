@@ -88,6 +88,23 @@ def test_a_refusal_is_replayed_too(shop):
     assert first.data == again.data
 
 
+def test_a_complete_that_overtook_its_place_is_not_refused_for_good(shop):
+    """The 404 of a complete (or cancel) sent before its order existed is not the key's
+    answer: the retry under the same key completes the order once it is there."""
+    phone, _ = shop.guest()
+    early = shop.complete("LATE-1", key="complete-late-1")
+    assert early.status_code == 404
+    assert shop.cancel("LATE-2", key="cancel-late-2").status_code == 404
+    assert shop.place(phone, pickup("1000.00"), oid="LATE-1").status_code == 201
+    assert shop.place(phone, pickup("1000.00"), oid="LATE-2").status_code == 201
+    retried = shop.complete("LATE-1", key="complete-late-1")
+    assert retried.status_code == 200 and "Idempotent-Replayed" not in retried.headers
+    assert retried.get_json()["accrued"] == "100.00"
+    assert shop.cancel("LATE-2", key="cancel-late-2").get_json()["status"] == "cancelled"
+    replay = shop.complete("LATE-1", key="complete-late-1")  # now the answer is the key's
+    assert (replay.status_code, replay.data) == (200, retried.data)
+
+
 @contextmanager
 def _first_attempt_stuck(app, phone: str):
     """Hold what a first attempt's effect needs, so it stays running until the block ends.
