@@ -201,7 +201,11 @@ class Cancel(MethodView):
     @idempotent
     @blp.doc(security=CHECKOUT)
     @blp.response(200, CancelledOut)
-    @blp.alt_response(409, description="The order is already cancelled.")
+    @blp.alt_response(
+        409,
+        description="The order is already cancelled, or what it earned is held by the guest's "
+        "open orders (`held`): cancel it once they are completed or cancelled.",
+    )
     def post(self, order_id):
         """Cancel: release the hold, or give back the spend and take back the accrual."""
         now = utcnow()

@@ -370,6 +370,8 @@ def _unwind(session: Session, row: Order, actor: str, now: datetime) -> dict:
     for _ in range(5):  # another movement may take the balance between our read and write
         guest = session.get(Guest, row.guest_id, populate_existing=True)
         taken = max(0, min(row.accrual, guest.balance - guest.held))
+        if taken < row.accrual and guest.held:
+            raise _held_elsewhere(row, min(row.accrual - taken, guest.held))
         moved = ledger.move(
             session,
             row.guest_id,
@@ -385,6 +387,20 @@ def _unwind(session: Session, row: Order, actor: str, now: datetime) -> dict:
             return {"refunded": row.redeemed, "reversed": taken, "written_off": row.accrual - taken}
     raise Problem(
         409, "The balance is changing too fast to cancel; retry.", headers={"Retry-After": "1"}
+    )
+
+
+def _held_elsewhere(row: Order, held: int) -> Problem:
+    """What the order earned is partly held by the guest's open orders: neither spent (to
+    write off) nor available (to take back). Writing it off let the guest keep it when those
+    orders were cancelled; the cancel waits for them instead."""
+    return Problem(
+        409,
+        f"Order {row.id!r}: {money(held)} of the {money(row.accrual)} bonuses it earned are "
+        "held by the guest's open orders. Cancel it once they are completed or cancelled: "
+        "what they spend is then written off, what they release is taken back.",
+        held=f"{money(held)}",
+        status_now=row.status,
     )
 
 

@@ -108,6 +108,11 @@ class ShopModel:
             return 404
         if order.status == "cancelled":
             return 409
+        if order.registered and order.status == "completed":
+            guest = self.guests[order.phone]
+            # what it earned is partly held by other open orders: wait for them
+            if order.accrual > guest.available + order.redeemed and guest.held:
+                return 409
         if order.registered:
             self._undo(self.guests[order.phone], order)
         order.status = "cancelled"

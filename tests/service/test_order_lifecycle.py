@@ -331,3 +331,33 @@ def looked_up(shop, phone: str) -> dict:
     answer = shop.client.get(f"/v1/guests/{phone}", headers=bearer(shop.operator, None))
     assert answer.status_code == 200, answer.get_json()
     return answer.get_json()
+
+
+def test_an_accrual_held_by_another_order_is_not_written_off(app, shop):
+    """A completed order's accrual held by another open order was written off on cancel;
+    cancelling that other order then gave the guest the bonuses back to keep (minted). The
+    cancel now waits (409) until the holds are resolved, and then takes back what it can."""
+    phone, token = shop.guest()
+    first = shop.place(phone, pickup("1000.00")).get_json()
+    assert shop.complete(first["id"]).get_json()["accrued"] == "100.00"
+    second = shop.place(phone, pickup("500.00"), redeem="100", token=token).get_json()
+    refused = shop.cancel(first["id"])
+    assert refused.status_code == 409, refused.get_json()
+    assert refused.get_json()["held"] == "100.00"
+    assert shop.me(token)["balance"] == "100.00"  # nothing moved
+    assert shop.cancel(second["id"]).get_json()["released"] == "100.00"
+    body = shop.cancel(first["id"]).get_json()
+    assert (body["reversed"], body["written_off"], body["balance"]) == ("100.00", "0.00", "0.00")
+    assert_ledger_matches_balances(app)
+
+
+def test_an_accrual_spent_by_the_order_that_held_it_is_written_off(app, shop):
+    phone, token = shop.guest()
+    first = shop.place(phone, pickup("1000.00")).get_json()
+    shop.complete(first["id"])  # earns 100
+    second = shop.place(phone, pickup("500.00"), redeem="100", token=token).get_json()
+    assert shop.cancel(first["id"]).status_code == 409
+    shop.complete(second["id"])  # spends the 100, earns 3% of 400 = 12
+    body = shop.cancel(first["id"]).get_json()
+    assert (body["reversed"], body["written_off"], body["balance"]) == ("12.00", "88.00", "0.00")
+    assert_ledger_matches_balances(app)
