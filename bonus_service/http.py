@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import typing
@@ -10,6 +11,7 @@ from decimal import Decimal
 from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bonus_service.problems import Problem
@@ -121,11 +123,34 @@ class JsonBodyParser(FlaskParser):
 
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+_OVERSIZED = "bonus.body_too_large"
+
+
+class ChunkedBodyLimit:
+    """WSGI middleware: a body sent without Content-Length (chunked) is read here, up to the
+    limit and one byte more. werkzeug only cuts such a stream at MAX_CONTENT_LENGTH, so an
+    oversized body was parsed from its first 64 KiB (a valid prefix answered 200) where the
+    same body with a Content-Length is 413. Within the limit it goes on with its length."""
+
+    def __init__(self, app, max_body_bytes: int):
+        self.app, self.limit = app, max_body_bytes
+
+    def __call__(self, environ, start_response):
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and not environ.get("CONTENT_LENGTH"):
+            body = environ["wsgi.input"].read(self.limit + 1)
+            if len(body) > self.limit:
+                environ[_OVERSIZED] = True  # answered 413 by _check_body, like any request
+                body = b""
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        return self.app(environ, start_response)
 
 
 def _check_body() -> None:
-    """Refuse a wrong content type early, before any view runs."""
+    """Refuse an oversized body or a wrong content type early, before any view runs."""
     req = request._get_current_object()  # one context lookup, not one per attribute
+    if req.environ.get(_OVERSIZED):
+        raise RequestEntityTooLarge()
     if req.method not in BODY_METHODS or not req.path.startswith("/v1/"):
         return
     if req.content_length == 0 and not req.mimetype:
@@ -154,6 +179,7 @@ def client_address() -> str:
 def init_app(app: Flask, proxy_hops: int, max_body_bytes: int) -> None:
     app.json = DecimalJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
+    app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, max_body_bytes)
     if proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy_hops, x_proto=proxy_hops)
     app.before_request(_check_path)

@@ -1,5 +1,8 @@
 """Every error is application/problem+json that names what was wrong."""
 
+import json
+import socket
+
 import pytest
 
 from tests.service.helpers import problem_fields
@@ -92,3 +95,30 @@ def test_a_bare_nan_amount_is_refused_as_not_finite(shop, constant):
         )  # fmt: skip
         assert response.status_code == 422, response.get_json()
         assert problem_fields(response) == {field: "must be a finite number"}
+
+
+def _chunked_post(base: str, path: str, body: bytes, headers: dict[str, str]) -> bytes:
+    """A raw HTTP/1.1 POST whose body is sent chunked (no Content-Length); the status line."""
+    host, port = base.removeprefix("http://").split(":")
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 8192]), body[i:i + 8192])
+                      for i in range(0, len(body), 8192)) + b"0\r\n\r\n"  # fmt: skip
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    request = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n"
+               f"Connection: close\r\n{head}\r\n").encode() + chunks  # fmt: skip
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request)
+        answer = b""
+        while data := connection.recv(65536):
+            answer += data
+    return answer.split(b"\r\n", 1)[0]
+
+
+def test_a_chunked_body_over_the_limit_is_413_not_cut_and_parsed(shop, live_server):
+    """werkzeug only cut a chunked stream at the limit: a valid JSON prefix of an oversized
+    body was quoted (200) where the same body with Content-Length is 413."""
+    order = {"order": {"channel": "pickup", "items": [{"sku": "A", "qty": 1, "price": "100"}]}}
+    valid = json.dumps(order).encode()
+    headers = {"Authorization": f"Bearer {shop.checkout}", "Content-Type": "application/json"}
+    oversized = valid + b" " * (64 * 1024 - len(valid)) + b"garbage" * 1000
+    assert b" 413 " in _chunked_post(live_server, "/v1/quote", oversized, headers)
+    assert b" 200 " in _chunked_post(live_server, "/v1/quote", valid, headers)
