@@ -31,19 +31,28 @@ def make_engine(url: str, *, autocommit: bool = False) -> Engine:
     if autocommit:
         return create_engine(
             url,
+            hide_parameters=True,
             pool_size=5,
             max_overflow=20,
             pool_recycle=1800,
             isolation_level="AUTOCOMMIT",
             pool_reset_on_return=None,
         )
-    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
+    # hide_parameters: an error's message (logged with a 500) carries no phone, code hash or
+    # amount, as docs/operations.md promises of the logs
+    return create_engine(
+        url, pool_size=10, max_overflow=20, pool_recycle=1800, hide_parameters=True
+    )
 
 
 def _sqlite_engine(url: str) -> Engine:
     # pysqlite defers BEGIN until the first write, which turns a read-then-write into a lock
     # upgrade that can fail under load; we take control of BEGIN ourselves (SQLAlchemy recipe).
-    engine = create_engine(url, connect_args={"timeout": BUSY_SECONDS, "check_same_thread": False})
+    engine = create_engine(
+        url,
+        connect_args={"timeout": BUSY_SECONDS, "check_same_thread": False},
+        hide_parameters=True,
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

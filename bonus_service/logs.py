@@ -18,6 +18,8 @@ import time
 
 from flask import Flask, Response, g, has_request_context, request
 
+from bonus_service.migrate import SetupChatter
+
 HEADER = "X-Request-Id"
 SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # Probes and scrapes arrive every few seconds; their access lines are DEBUG unless they fail.
@@ -116,5 +118,8 @@ def init_app(app: Flask) -> None:
     install_json_handler()
     # twilio's client logs every request's URL and headers at INFO: noise, not events
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    chatter = logging.getLogger("alembic.runtime.migration")
+    if not any(isinstance(f, SetupChatter) for f in chatter.filters):
+        chatter.addFilter(SetupChatter())
     app.before_request(_begin)
     app.after_request(_finish)

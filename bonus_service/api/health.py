@@ -1,5 +1,7 @@
 """Liveness and readiness."""
 
+import logging
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -8,6 +10,7 @@ from bonus_service.migrate import is_current
 from bonus_service.problems import Problem
 from bonus_service.schemas import HealthOut
 
+log = logging.getLogger(__name__)
 blp = Blueprint("health", __name__, description="Liveness and readiness probes.")
 
 
@@ -27,6 +30,8 @@ class Ready(MethodView):
         try:
             current = is_current(get_db())
         except Exception as error:  # any database failure means not ready
+            # the cause goes to the log (the answer names only its type: no host or user)
+            log.warning("readiness: the database is not reachable: %s", error)
             raise Problem(
                 503,
                 f"The database is not reachable: {type(error).__name__}.",

@@ -140,3 +140,25 @@ def test_a_command_of_the_service_writes_json_lines_on_stderr(tmp_path):
     assert lines and all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
     assert any(line["logger"].startswith("alembic") for line in lines)
     assert done.stdout.startswith("database at revision ")
+
+
+def test_a_readiness_probe_logs_no_alembic_chatter(client, log_lines):
+    """Two INFO lines from alembic per probe, every few seconds, where the docs promise the
+    probes' lines at DEBUG."""
+    assert client.get("/readyz").status_code == 200
+    chatter = [line for line in log_lines() if line["logger"].startswith("alembic")]
+    assert chatter == []
+
+
+def test_a_database_error_names_no_parameter_values(app):
+    """A 500's logged traceback held `[parameters: {... 'phone_1': '+7912…'}]`."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from bonus_service.db import get_db
+
+    phone = new_phone()
+    with get_db(app).unit_of_work(write=False) as session, pytest.raises(DBAPIError) as error:
+        session.execute(text("SELECT * FROM no_such_table WHERE phone = :phone"), {"phone": phone})
+    assert phone not in str(error.value)
+    assert "hidden due to hide_parameters" in str(error.value)
