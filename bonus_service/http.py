@@ -171,6 +171,20 @@ def _check_path() -> None:
         )
 
 
+API_HEADERS = {
+    # balances, tokens and codes must not stay in a shared cache or a browser's history
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _api_headers(response):
+    if request.path.startswith("/v1/"):
+        for name, value in API_HEADERS.items():
+            response.headers.setdefault(name, value)
+    return response
+
+
 def client_address() -> str:
     """The guest's address: ProxyFix has already read X-Forwarded-For for trusted hops."""
     return request.remote_addr or "unknown"
@@ -184,3 +198,4 @@ def init_app(app: Flask, proxy_hops: int, max_body_bytes: int) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy_hops, x_proto=proxy_hops)
     app.before_request(_check_path)
     app.before_request(_check_body)
+    app.after_request(_api_headers)

@@ -122,3 +122,14 @@ def test_a_chunked_body_over_the_limit_is_413_not_cut_and_parsed(shop, live_serv
     oversized = valid + b" " * (64 * 1024 - len(valid)) + b"garbage" * 1000
     assert b" 413 " in _chunked_post(live_server, "/v1/quote", oversized, headers)
     assert b" 200 " in _chunked_post(live_server, "/v1/quote", valid, headers)
+
+
+def test_api_answers_are_not_stored_by_caches_nor_sniffed(client, fake_twilio):
+    """A token (verify) or a balance (/v1/me) must not stay in a shared cache; errors alike."""
+    from tests.service.helpers import login
+
+    token = login(client, fake_twilio, "+79161234567")
+    for answer in (client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}),
+                   client.get("/v1/me")):  # fmt: skip
+        assert answer.headers["Cache-Control"] == "no-store"
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
