@@ -10,7 +10,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from sms.errors import SmsUnavailable
+from sms.errors import SmsError, SmsUnavailable
 from sms.twilio_errors import classify
 
 DEFAULT_API_BASE = "https://api.twilio.com"
@@ -42,7 +42,18 @@ class TwilioSender:
         return f"TwilioSender({self.account_sid!r}, from={self.from_number!r}, {self.api_base})"
 
     def send(self, to: str, body: str) -> str:
-        """Hand the message to Twilio; return its SM... sid."""
+        """Hand the message to Twilio; return its SM... sid. A failure is logged (a wrong
+        token or an outage must be diagnosable from the log) and raised as an SmsError."""
+        try:
+            return self._send(to, body)
+        except SmsError as error:
+            cause = error.__cause__
+            code = getattr(cause, "code", None)  # Twilio's error code, e.g. 20003 (auth)
+            logger.warning("SMS to %s not sent: %s%s", _masked(to), error,
+                           f" (Twilio error {code})" if code else "")  # fmt: skip
+            raise
+
+    def _send(self, to: str, body: str) -> str:
         try:
             message = self._client.messages.create(to=to, from_=self.from_number, body=body)
         except (TwilioRestException, TwilioServiceException) as exc:
@@ -82,6 +93,9 @@ def _checked_base(api_base: str) -> str:
     parts = urlsplit(api_base)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"TWILIO_API_BASE must be an http(s) URL, not {api_base!r}")
+    if parts.scheme == "http" and not _is_loopback(api_base):
+        # the account's auth token goes in every request's Authorization header
+        raise ValueError(f"TWILIO_API_BASE must be https unless it is this machine: {api_base!r}")
     return api_base.rstrip("/")
 
 

@@ -143,3 +143,28 @@ def test_the_auth_token_and_the_code_never_reach_the_log(fake_twilio, twilio_sen
         twilio_sender.send(GUEST, "Код: 004217")
     assert fake_twilio.auth_token not in caplog.text
     assert "004217" not in caplog.text
+
+
+@pytest.mark.parametrize(("kind", "expected"), [("auth", "(Twilio error 20003)"),
+                                                ("server_error", "not sent")])  # fmt: skip
+def test_a_message_twilio_did_not_take_is_logged_with_its_cause(
+    fake_twilio, twilio_sender, caplog, kind, expected
+):
+    """A wrong auth token or an outage was only a 503 to the client and nothing in the log."""
+    caplog.set_level(logging.WARNING, logger="sms")
+    fake_twilio.fail_next(kind)
+    with pytest.raises(SmsUnavailable):
+        twilio_sender.send(GUEST, "Код: 004217")
+    [record] = [r for r in caplog.records if r.name == "sms"]
+    assert record.levelno == logging.WARNING
+    assert "SMS to +7912***89 not sent" in record.getMessage()
+    assert expected in record.getMessage()
+    assert GUEST not in caplog.text
+
+
+def test_a_plain_http_twilio_base_is_refused_unless_it_is_this_machine(fake_twilio):
+    """The auth token rides in every request's Authorization header."""
+    with pytest.raises(ValueError, match="must be https unless it is this machine"):
+        sender_for(fake_twilio, api_base="http://api.example.com")
+    assert sender_for(fake_twilio, api_base="https://api.example.com")  # https anywhere
+    assert sender_for(fake_twilio)  # the fake, on 127.0.0.1
