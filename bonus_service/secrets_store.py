@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from bonus_service.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def _instance_secret(instance_path: str) -> bytes:
@@ -26,6 +29,12 @@ def _instance_secret(instance_path: str) -> bytes:
 
 
 def init_app(app: Flask, config: Settings) -> None:
+    if not config.secret_key and config.database_url.startswith("postgresql"):
+        # a shared database usually means several machines; each would make its own key,
+        # and a code texted by one would not be accepted by another
+        log.warning("BONUS_SECRET_KEY is not set: using %s, made on this machine; every "
+                    "machine serving this database needs the same BONUS_SECRET_KEY",
+                    Path(app.instance_path) / "secret.key")  # fmt: skip
     secret = (
         config.secret_key.encode() if config.secret_key else _instance_secret(app.instance_path)
     )

@@ -13,14 +13,28 @@ class SettingsError(ValueError):
     """A configuration value that the service refuses to start with."""
 
 
-def _int(name: str, raw: str, *, minimum: int = 0) -> int:
+def _int(name: str, raw: str, *, minimum: int = 0, maximum: int = 1_000_000) -> int:
+    """A whole number in range: past any sane value the date and time sums overflow (an
+    attempts count of 10**20 made every login code a 500)."""
     try:
         value = int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    if value > maximum:
+        raise SettingsError(f"{name} must be at most {maximum}, got {value}")
     return value
+
+
+MIN_SECRET_LENGTH = 16
+
+
+def _secret(name: str, raw: str) -> str:
+    if len(raw) < MIN_SECRET_LENGTH:
+        raise SettingsError(f"{name} must be at least {MIN_SECRET_LENGTH} characters "
+                            "(e.g. `python3 -c 'import secrets; print(secrets.token_hex(32))'`)")
+    return raw
 
 
 def _choice(name: str, raw: str, options: tuple[str, ...]) -> str:
@@ -106,25 +120,35 @@ _ENVIRONMENT = {
     "TWILIO_AUTH_TOKEN": ("twilio_auth_token", lambda n, r: r),
     "TWILIO_FROM_NUMBER": ("twilio_from_number", lambda n, r: r),
     "TWILIO_API_BASE": ("twilio_api_base", lambda n, r: r.rstrip("/")),
-    "TWILIO_TIMEOUT_SECONDS": ("twilio_timeout", lambda n, r: _int(n, r, minimum=1)),
+    "TWILIO_TIMEOUT_SECONDS": (
+        "twilio_timeout", lambda n, r: _int(n, r, minimum=1, maximum=120)
+    ),
     "BONUS_TIMEZONE": ("timezone", _timezone),
-    "BONUS_SECRET_KEY": ("secret_key", lambda n, r: r),
+    "BONUS_SECRET_KEY": ("secret_key", _secret),
     "BONUS_SMS_PER_ADDRESS_HOUR": ("sms_per_address_hour", lambda n, r: _int(n, r, minimum=1)),
     "BONUS_SMS_PER_PHONE_HOUR": ("sms_per_phone_hour", lambda n, r: _int(n, r, minimum=1)),
     "BONUS_CONSOLE_FAILURES_PER_ADDRESS": (
         "console_failures_per_address",
         lambda n, r: _int(n, r, minimum=1),
     ),
-    "BONUS_SMS_RESEND_SECONDS": ("sms_resend_seconds", _int),
-    "BONUS_CODE_TTL_SECONDS": ("code_ttl_seconds", lambda n, r: _int(n, r, minimum=30)),
-    "BONUS_CODE_ATTEMPTS": ("code_attempts", lambda n, r: _int(n, r, minimum=1)),
-    "BONUS_TOKEN_TTL_DAYS": ("token_ttl_days", lambda n, r: _int(n, r, minimum=1)),
-    "BONUS_PROXY_HOPS": ("proxy_hops", _int),
+    "BONUS_SMS_RESEND_SECONDS": ("sms_resend_seconds", lambda n, r: _int(n, r, maximum=3600)),
+    "BONUS_CODE_TTL_SECONDS": (
+        "code_ttl_seconds", lambda n, r: _int(n, r, minimum=30, maximum=24 * 3600)
+    ),
+    "BONUS_CODE_ATTEMPTS": ("code_attempts", lambda n, r: _int(n, r, minimum=1, maximum=100)),
+    "BONUS_TOKEN_TTL_DAYS": ("token_ttl_days", lambda n, r: _int(n, r, minimum=1, maximum=3650)),
+    "BONUS_PROXY_HOPS": ("proxy_hops", lambda n, r: _int(n, r, maximum=10)),
     "BONUS_ALLOWED_COUNTRY_CODES": ("allowed_country_codes", _country_codes),
-    "BONUS_MAX_BODY_BYTES": ("max_body_bytes", lambda n, r: _int(n, r, minimum=1024)),
-    "BONUS_HOLD_TTL_HOURS": ("hold_ttl_hours", lambda n, r: _int(n, r, minimum=1)),
-    "BONUS_BURN_WARNING_DAYS": ("burn_warning_days", lambda n, r: _int(n, r, minimum=1)),
-    "BONUS_IDEMPOTENCY_TTL_HOURS": ("idempotency_ttl_hours", lambda n, r: _int(n, r, minimum=24)),
+    "BONUS_MAX_BODY_BYTES": (
+        "max_body_bytes", lambda n, r: _int(n, r, minimum=1024, maximum=100 * 2**20)
+    ),
+    "BONUS_HOLD_TTL_HOURS": ("hold_ttl_hours", lambda n, r: _int(n, r, minimum=1, maximum=720)),
+    "BONUS_BURN_WARNING_DAYS": (
+        "burn_warning_days", lambda n, r: _int(n, r, minimum=1, maximum=365)
+    ),
+    "BONUS_IDEMPOTENCY_TTL_HOURS": (
+        "idempotency_ttl_hours", lambda n, r: _int(n, r, minimum=24, maximum=24 * 365)
+    ),
     "BONUS_SCHEDULER": ("scheduler_enabled", _bool),
     "BONUS_COOKIE_SECURE": ("cookie_secure", _bool),
     "BONUS_RULES_DIR": ("rules_dir", lambda n, r: r),

@@ -26,7 +26,7 @@ from bonus_service.db import Database
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 4
 READY_WITHIN = 30.0
-SECRET_KEY = "e2e-secret"
+SECRET_KEY = "e2e-secret-0123456789"
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

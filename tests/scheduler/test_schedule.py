@@ -148,7 +148,7 @@ def test_a_job_whose_next_fire_time_passed_long_ago_runs_once_not_once_per_miss(
 
 def scheduler_environment(database_url: str) -> dict[str, str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("BONUS_")}
-    environ.update(BONUS_DATABASE_URL=database_url, BONUS_SECRET_KEY="test-secret",
+    environ.update(BONUS_DATABASE_URL=database_url, BONUS_SECRET_KEY="test-secret-0123456789",
                    BONUS_SMS_BACKEND="console", PYTHONUNBUFFERED="1")  # fmt: skip
     return environ
 

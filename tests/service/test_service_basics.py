@@ -63,6 +63,11 @@ def test_the_docs_page_is_served_with_its_assets(client):
         ("BONUS_DATABASE_URL", "mysql://x"),
         ("BONUS_SCHEDULER", "perhaps"),
         ("BONUS_TYPO_SETTING", "1"),
+        # past any sane value the time sums overflowed: every login code was a 500
+        ("BONUS_CODE_ATTEMPTS", "99999999999999999999"),
+        ("BONUS_TOKEN_TTL_DAYS", "99999999999999999999"),
+        ("BONUS_CODE_TTL_SECONDS", "99999999999999999999"),
+        ("BONUS_SECRET_KEY", "x"),  # a key one could guess
     ],
 )
 def test_a_bad_setting_stops_start_up_naming_the_variable(variable, value):
@@ -124,3 +129,19 @@ def test_a_coroutine_function_still_goes_through_flasks_async_wrapper(app):
         assert "async" in str(error)
     else:
         assert wrapped is not view
+
+
+def test_no_secret_key_beside_postgresql_is_warned_about(tmp_path, caplog):
+    """Several machines on one database each made their own key: a code texted by one was
+    refused by the next."""
+    from flask import Flask
+
+    from bonus_service import secrets_store
+    from bonus_service.settings import Settings
+
+    app = Flask(__name__, instance_path=str(tmp_path))
+    secrets_store.init_app(app, Settings(database_url="postgresql+psycopg://h/db"))
+    assert "BONUS_SECRET_KEY is not set" in caplog.text
+    caplog.clear()
+    secrets_store.init_app(app, Settings(database_url="sqlite:///x.db"))  # one machine
+    assert "BONUS_SECRET_KEY" not in caplog.text
