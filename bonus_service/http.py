@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
 import re
 import typing
@@ -186,8 +187,20 @@ def _api_headers(response):
 
 
 def client_address() -> str:
-    """The guest's address: ProxyFix has already read X-Forwarded-For for trusted hops."""
-    return request.remote_addr or "unknown"
+    """The guest's address as the per-address limits count it: ProxyFix has already read
+    X-Forwarded-For for trusted hops. An IPv6 address stands for its /64, which one host
+    usually holds whole (each of its 2^64 addresses would otherwise be a fresh limit); any
+    spelling of an address is one key."""
+    raw = request.remote_addr or "unknown"
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return raw
+    if address.version == 6:
+        if address.ipv4_mapped is not None:  # ::ffff:192.0.2.7 is 192.0.2.7
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def init_app(app: Flask, proxy_hops: int, max_body_bytes: int) -> None:

@@ -133,3 +133,20 @@ def test_api_answers_are_not_stored_by_caches_nor_sniffed(client, fake_twilio):
                    client.get("/v1/me")):  # fmt: skip
         assert answer.headers["Cache-Control"] == "no-store"
         assert answer.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("remote", "counted_as"),
+    [
+        ("2001:db8:1:1::1", "2001:db8:1:1::/64"),
+        ("2001:DB8:1:1:0:0:0:8", "2001:db8:1:1::/64"),  # another spelling, another host in it
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+        ("192.0.2.7", "192.0.2.7"),
+    ],
+)
+def test_the_per_address_limits_count_an_ipv6_host_by_its_64(app, remote, counted_as):
+    """Each address of a /64 was a fresh SMS limit: one host had 2^64 of them."""
+    from bonus_service.http import client_address
+
+    with app.test_request_context("/", environ_base={"REMOTE_ADDR": remote}):
+        assert client_address() == counted_as
