@@ -15,6 +15,7 @@ import logging
 import re
 import secrets
 import time
+from urllib.parse import unquote
 
 from flask import Flask, Response, g, has_request_context, request
 
@@ -22,6 +23,10 @@ from bonus_service.migrate import SetupChatter
 
 HEADER = "X-Request-Id"
 SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# Paths that name a guest by phone: the access line shows the phone masked, as the SMS
+# sender's lines do (a log is read by more people than the guests' data should be).
+PHONE_PATHS = ("/v1/guests/",)
+_PHONE = re.compile(r"(\+?\d{4})[\d\s()-]{3,}(\d{2})")
 # Probes and scrapes arrive every few seconds; their access lines are DEBUG unless they fail.
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -99,6 +104,8 @@ def _finish(response: Response) -> Response:
     elapsed_ms = round((time.perf_counter() - context.request_started) * 1000, 1)
     req = request._get_current_object()  # one context lookup, not one per attribute
     method, path, status = req.method, req.path, response.status_code
+    if path.startswith(PHONE_PATHS):  # /v1/guests/+79123456789 → /v1/guests/+7912***89
+        path = _PHONE.sub(r"\1***\2", unquote(path))
     level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
     if access_log.isEnabledFor(level):
         # made and handled directly: logging's walk up the stack for the caller's file and

@@ -162,3 +162,12 @@ def test_a_database_error_names_no_parameter_values(app):
         session.execute(text("SELECT * FROM no_such_table WHERE phone = :phone"), {"phone": phone})
     assert phone not in str(error.value)
     assert "hidden due to hide_parameters" in str(error.value)
+
+
+def test_a_phone_in_a_path_is_masked_in_the_access_line(client, log_lines, make_key):
+    key = make_key("operator")
+    client.get("/v1/guests/+79123456789", headers=bearer(key, None))
+    client.get("/v1/guests/%2B79123456780", headers=bearer(key, None))
+    paths = [line["path"] for line in access_lines(log_lines())]
+    assert paths == ["/v1/guests/+7912***89", "/v1/guests/+7912***80"]
+    assert "9123456789" not in json.dumps(log_lines())
