@@ -215,9 +215,10 @@ def reason_sql(kopecks: str, months: int) -> tuple[str, dict]:
     The words come from the Python text itself, so the two cannot drift apart silently; a test
     compares them over many amounts on both databases.
     """
-    probe = Decimal(5)
+    probe, one = Decimal(5), Decimal(1)  # the verb agrees: «Сгорело 5 бонусов», «Сгорел 1 бонус»
     prefix, found, suffix = reason("expiry", None, probe, months=months).partition(bonuses(probe))
-    assert found, "the expiry reason no longer shows the amount as bonuses()"
+    prefix_1, found_1, _ = reason("expiry", None, one, months=months).partition(bonuses(one))
+    assert found and found_1, "the expiry reason no longer shows the amount as bonuses()"
     words = {f"w_{n}": bonuses(Decimal(n)).partition(" ")[2] for n in (1, 2, 5)}
     whole = f"CAST({kopecks} / 100 AS TEXT)"
     n = f"({kopecks} / 100)"
@@ -226,11 +227,13 @@ def reason_sql(kopecks: str, months: int) -> tuple[str, dict]:
         f"|| CAST({kopecks} % 100 AS TEXT) || ' ' || CAST(:w_2 AS TEXT)"
     )
     expression = (
-        f"CAST(:r_prefix AS TEXT) || CASE"
-        f" WHEN {kopecks} % 100 <> 0 THEN {fraction}"
-        f" WHEN {n} % 10 = 1 AND {n} % 100 <> 11 THEN {whole} || ' ' || CAST(:w_1 AS TEXT)"
+        f"CASE"
+        f" WHEN {kopecks} % 100 <> 0 THEN CAST(:r_prefix AS TEXT) || {fraction}"
+        f" WHEN {n} % 10 = 1 AND {n} % 100 <> 11"
+        f" THEN CAST(:r_prefix_1 AS TEXT) || {whole} || ' ' || CAST(:w_1 AS TEXT)"
         f" WHEN {n} % 10 BETWEEN 2 AND 4 AND {n} % 100 NOT BETWEEN 12 AND 14"
-        f" THEN {whole} || ' ' || CAST(:w_2 AS TEXT)"
-        f" ELSE {whole} || ' ' || CAST(:w_5 AS TEXT) END || CAST(:r_suffix AS TEXT)"
+        f" THEN CAST(:r_prefix AS TEXT) || {whole} || ' ' || CAST(:w_2 AS TEXT)"
+        f" ELSE CAST(:r_prefix AS TEXT) || {whole} || ' ' || CAST(:w_5 AS TEXT)"
+        f" END || CAST(:r_suffix AS TEXT)"
     )
-    return expression, {"r_prefix": prefix, "r_suffix": suffix, **words}
+    return expression, {"r_prefix": prefix, "r_prefix_1": prefix_1, "r_suffix": suffix, **words}

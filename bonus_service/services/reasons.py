@@ -4,15 +4,29 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+# {verb}/{spent}/{earned} agree with the amount: «Начислено 5 бонусов», «Начислен 1 бонус»
 _TEXTS = {
-    "accrual": "Начислено {amount} за заказ {order}",
-    "hold": "Зарезервировано {amount} для оплаты заказа {order}",
-    "spend": "Оплачено бонусами {amount} в заказе {order}",
+    "accrual": "{Начислено} {amount} за заказ {order}",
+    "hold": "{Зарезервировано} {amount} для оплаты заказа {order}",
+    "spend": "{Оплачено} бонусами {amount} в заказе {order}",
     "release": "Резерв {amount} снят: заказ {order} не оплачен бонусами",
-    "refund": "Возвращено {amount}: заказ {order} отменён",
-    "reversal": "Списано {amount}, начисленных за отменённый заказ {order}",
-    "expiry": "Сгорело {amount}: не было заказов {months} мес.",
+    "refund": "{Возвращено} {amount}: заказ {order} отменён",
+    "reversal": "{Списано} {amount}, {начисленных} за отменённый заказ {order}",
+    "expiry": "{Сгорело} {amount}: не было заказов {months} мес.",
 }
+# the plural form (any amount but one ending in 1) → the form that agrees with "1 бонус"
+_ONE = {
+    "Начислено": "Начислен", "Зарезервировано": "Зарезервирован", "Оплачено": "Оплачен",
+    "Возвращено": "Возвращён", "Списано": "Списан", "Сгорело": "Сгорел",
+    "начисленных": "начисленный", "потрачены и не списаны": "потрачен и не списан",
+}  # fmt: skip
+
+
+def agreeing(amount: Decimal) -> dict[str, str]:
+    """Each word of _ONE in the form that agrees with `amount` bonuses."""
+    one = amount == amount.to_integral_value() and abs(int(amount)) % 10 == 1 \
+        and abs(int(amount)) % 100 != 11
+    return {word: (single if one else word) for word, single in _ONE.items()}
 
 
 def bonuses(amount: Decimal) -> str:
@@ -37,12 +51,15 @@ def reason(
     written_off: Decimal = Decimal(0),
     months: int = 12,
 ) -> str:
-    text = _TEXTS[kind].format(amount=bonuses(amount), order=order, months=months)
+    text = _TEXTS[kind].format(
+        amount=bonuses(amount), order=order, months=months, **agreeing(amount)
+    )
     if written_off:
-        text += f"; {bonuses(written_off)} уже потрачены и не списаны"
+        spent = agreeing(written_off)["потрачены и не списаны"]
+        text += f"; {bonuses(written_off)} уже {spent}"
     return text
 
 
 def adjustment(amount: Decimal, why: str) -> str:
-    verb = "Начислено" if amount > 0 else "Списано"
+    verb = agreeing(abs(amount))["Начислено" if amount > 0 else "Списано"]
     return f"{verb} оператором {bonuses(abs(amount))}: {why}"

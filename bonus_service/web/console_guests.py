@@ -12,7 +12,7 @@ from bonus_service.db import unit_of_work
 from bonus_service.fields import kopecks
 from bonus_service.problems import Problem
 from bonus_service.secrets_store import code_secret
-from bonus_service.services import adjustments, audit, guests, registrations
+from bonus_service.services import adjustments, audit, guests, reasons, registrations
 from bonus_service.sms_backend import sender
 from bonus_service.web import csrf, fields, guest_card, wording
 from bonus_service.web.console import actor, blp, operator_required
@@ -128,7 +128,7 @@ def adjust():
             db_session.commit()
     if refusal is not None:
         return _card_page(phone, *refusal, form)
-    verb = "Начислено" if amount > 0 else "Списано"
+    verb = reasons.agreeing(abs(amount))["Начислено" if amount > 0 else "Списано"]
     flash(f"{verb} {wording.bonus_amount(kopecks(abs(amount)))}.")
     return redirect(url_for(".guest", phone=phone), 303)
 

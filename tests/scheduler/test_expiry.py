@@ -203,3 +203,21 @@ def test_a_guest_with_no_balance_gets_no_entry(db, book, make_guest):
     assert expire_balances(db, book, at_night(datetime(2025, 3, 16))).guests == 0
     with db.unit_of_work(write=False) as session:
         assert session.scalar(select(func.count()).select_from(LedgerEntry)) == 0
+
+
+@pytest.mark.parametrize(("amount", "said"), [
+    ("1", "Сгорел 1 бонус"), ("21", "Сгорел 21 бонус"), ("11", "Сгорело 11 бонусов"),
+    ("3", "Сгорело 3 бонуса"), ("2.50", "Сгорело 2,50 бонуса"),
+])
+def test_the_reasons_agree_with_the_amount_in_russian(amount, said):
+    """«Сгорело 1 бонус» / «Начислено 21 бонус» were wrong Russian."""
+    from decimal import Decimal
+
+    from bonus_service.services.reasons import adjustment, reason
+
+    assert reason("expiry", None, Decimal(amount)).startswith(said)
+    if said.startswith("Сгорел "):
+        assert reason("accrual", "A-1", Decimal(amount)).startswith("Начислен ")
+        assert adjustment(Decimal(amount), "x").startswith("Начислен оператором")
+        assert "уже потрачен и не списан" in reason(
+            "reversal", "A-1", Decimal(0), written_off=Decimal(amount))
