@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rules.errors import ProgramError
+from rules.expiry import burns_at
 from rules.load import load_program
 from rules.program import Program
 
@@ -36,6 +37,25 @@ class ProgramBook:
         if index < 0:
             raise ProgramError("effective_from", f"no program is in force at {now.isoformat()}")
         return self._programs[index]
+
+    def between(self, start: datetime, end: datetime) -> list[Program]:
+        """The versions in force at some instant of [start, end] (aware), the earliest first."""
+        first = max(bisect_right(self._starts, start.astimezone(UTC)) - 1, 0)
+        last = bisect_right(self._starts, end.astimezone(UTC))
+        return self._programs[first:max(last, first + 1)]
+
+    def burns_at(self, last_activity: datetime, now: datetime) -> datetime:
+        """When a balance idle since `last_activity` burns, counting the versions published
+        for later: the first instant at which the version then in force has it burned. (Under
+        one version a balance has burned by t exactly when t >= rules.burns_at; a later version
+        with fewer idle months can bring the date forward to its own start.)"""
+        index = max(bisect_right(self._starts, now.astimezone(UTC)) - 1, 0)
+        for i in range(index, len(self._programs)):
+            program = self._programs[i]
+            at = max(burns_at(program, last_activity), self._starts[i])
+            if i + 1 == len(self._programs) or at < self._starts[i + 1]:
+                return at.astimezone(program.timezone)
+        raise AssertionError("the last version decides")  # pragma: no cover
 
     def get(self, version: str) -> Program:
         """The version with this id (an old order is explained by its own version); KeyError."""

@@ -53,17 +53,25 @@ def send_burn_warnings(
     now: datetime,
     days_before: int = DEFAULT_DAYS_BEFORE,
 ) -> WarningReport:
-    """Text every guest whose available balance burns within `days_before` days of `now`."""
-    program = book.in_force(now)
+    """Text every guest whose available balance burns within `days_before` days of `now`.
+
+    The burn date counts a version published for later (`ProgramBook.burns_at`): one with
+    fewer idle months burns balances from its start, and they are warned before it. The
+    query's window spans every version in force in the days ahead; each guest it finds is
+    then kept only if their own burn date falls within them."""
+    until = now + timedelta(days=days_before)
+    versions = book.between(now, until)
     window = (
-        rules.idle_cutoff(program, now),
-        rules.idle_cutoff(program, now + timedelta(days=days_before)),
+        min(rules.idle_cutoff(v, now) for v in versions),
+        max(rules.idle_cutoff(v, until) for v in versions),
     )
     sent = failed = unavailable_in_a_row = 0
     after = 0
-    while batch := _due(db, program, now, window, after):
+    while batch := _due(db, book, now, window, after):
         after = batch[-1].guest_id
         for due in batch:
+            if not now < due.burns_at <= until:  # in the window of another version only
+                continue
             outcome = _warn(db, sender, due)
             if outcome is None:
                 continue
@@ -75,7 +83,7 @@ def send_burn_warnings(
     return WarningReport(sent, failed)
 
 
-def _due(db, program, now, window, after) -> list[_Due]:
+def _due(db, book, now, window, after) -> list[_Due]:
     """The next batch of guests in the window not yet warned for their current burn date.
 
     A warning for an earlier burn date lies in the past (the guest has ordered since), while
@@ -95,7 +103,7 @@ def _due(db, program, now, window, after) -> list[_Due]:
     )
     with db.unit_of_work(write=False) as session:
         rows = session.execute(query).all()
-    return [_Due(*row, rules.burns_at(program, row[2])) for row in rows]
+    return [_Due(*row, book.burns_at(row[2], now)) for row in rows]
 
 
 def _warn(db: Database, sender: sms.SmsSender, due: _Due) -> str | None:

@@ -53,7 +53,7 @@ class Verify(MethodView):
                 session, _settings(), code_secret(), args["phone"], args["code"], now
             )
             session.commit()
-        view = accounts.account(guest, program.in_force(now))
+        view = accounts.account(guest, program.book(), now)
         return {"token": token, "expires_at": expires_at, "guest": view}
 
 

@@ -38,7 +38,7 @@ def path_phone(raw: str) -> str:
 
 
 def operator_view(session, guest, now) -> dict:
-    view = dataclasses.asdict(accounts.account(guest, program.in_force(now)))
+    view = dataclasses.asdict(accounts.account(guest, program.book(), now))
     return {**view, "history": accounts.history(session, guest.id, RECENT)[0]}
 
 

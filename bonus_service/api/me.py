@@ -24,7 +24,7 @@ class Me(MethodView):
         """Balance, what is available to spend, and when it burns."""
         with unit_of_work(write=False) as session:
             guest = session.get(Guest, g.guest_id)
-            return accounts.account(guest, program.in_force(utcnow()))
+            return accounts.account(guest, program.book(), utcnow())
 
 
 @blp.route("/history")

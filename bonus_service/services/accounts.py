@@ -23,21 +23,22 @@ class Account:
     burns_at: datetime | None
 
 
-def burn_date(guest: Guest, program: rules.Program) -> datetime | None:
-    """When the balance burns if nothing changes; None when there is nothing to burn."""
+def burn_date(guest: Guest, book: rules.ProgramBook, now: datetime) -> datetime | None:
+    """When the balance burns if nothing changes (a version published for later counts from
+    its start); None when there is nothing to burn."""
     if guest.balance - guest.held <= 0:
         return None
-    return rules.burns_at(program, guest.last_order_at or guest.registered_at)
+    return book.burns_at(guest.last_order_at or guest.registered_at, now)
 
 
-def account(guest: Guest, program: rules.Program) -> Account:
+def account(guest: Guest, book: rules.ProgramBook, now: datetime) -> Account:
     return Account(
         guest.phone,
         guest.balance,
         guest.balance - guest.held,
         guest.registered_at,
         guest.last_order_at,
-        burn_date(guest, program),
+        burn_date(guest, book, now),
     )
 
 

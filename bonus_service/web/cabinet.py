@@ -46,7 +46,7 @@ def home():
         )
     return render_template(
         "cabinet_account.html",
-        account=accounts.account(guest, current),
+        account=accounts.account(guest, program.book(), now),
         max_percent=rub(current.max_percent),
         entries=entries,
         next_before=next_before,

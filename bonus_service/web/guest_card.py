@@ -30,7 +30,7 @@ def card(session: Session, guest: Guest, now: datetime, before: int | None = Non
     entries, next_before = accounts.history(session, guest.id, RECENT, before)
     return GuestCard(
         guest,
-        accounts.account(guest, program.in_force(now)),
+        accounts.account(guest, program.book(), now),
         session.scalar(
             select(Order)
             .where(Order.guest_id == guest.id)

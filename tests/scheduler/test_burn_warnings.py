@@ -114,3 +114,30 @@ def test_a_balance_that_has_burned_is_not_warned_about(app, db, book, make_guest
     make_guest(REGISTERED, last_order_at=LAST_ORDER)
     expire_balances(db, book, BURNS_AT + timedelta(hours=3))
     assert warn(app, BURNS_AT + timedelta(hours=12)).sent == 0
+
+
+def test_a_version_for_later_with_fewer_idle_months_is_warned_about_before_it_burns(
+    app, db, make_guest, fake_twilio
+):
+    """Warnings and /v1/me took the burn date from the version in force now: a version
+    published for 1 April with 6 idle months burned a balance idle since September at its start
+    without the guest's one warning."""
+    import copy
+
+    from rules import ProgramBook, load_program
+
+    published = app.extensions["bonus_rules"]
+    shorter = copy.deepcopy(published.in_force(noon(3, 1)).data)
+    shorter.update(version="2025-04-01-six-months", effective_from="2025-04-01T00:00:00+03:00",
+                   expiry={"idle_months": 6})  # fmt: skip
+    book = ProgramBook([*published, load_program(shorter)])
+    guest = make_guest(REGISTERED, last_order_at=datetime(2024, 9, 15, 14, 0, tzinfo=MOSCOW))
+    assert book.burns_at(guest.last_order_at, noon(3, 20)) == datetime(2025, 4, 1, tzinfo=MOSCOW)
+    send = lambda now: send_burn_warnings(  # noqa: E731
+        db, book, app.extensions["bonus_sms"], now
+    ).sent
+    assert send(noon(3, 24)) == 0  # eight days before the new version: not yet
+    assert send(noon(3, 25)) == 1
+    assert bodies(fake_twilio, guest.phone)[0].startswith(
+        "ВилкиНет: 120 бонусов сгорят в ночь на 01.04.2025.")
+    assert expire_balances(db, book, datetime(2025, 4, 1, 3, 0, tzinfo=MOSCOW)).guests == 1

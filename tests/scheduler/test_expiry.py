@@ -72,7 +72,7 @@ def test_a_guest_who_never_ordered_is_idle_from_registration(db, book, make_gues
 def test_an_order_on_29_february_burns_on_1_march_next_year(db, book, make_guest):
     leap_day = datetime(2024, 2, 29, 20, 0, tzinfo=MOSCOW)
     guest = make_guest(datetime(2023, 1, 10, tzinfo=MOSCOW), last_order_at=leap_day)
-    assert accounts.burn_date(guest, book.in_force(leap_day)) == datetime(2025, 3, 1, tzinfo=MOSCOW)
+    assert accounts.burn_date(guest, book, leap_day) == datetime(2025, 3, 1, tzinfo=MOSCOW)
     assert expire_balances(db, book, at_night(datetime(2025, 2, 28))).guests == 0
     assert expire_balances(db, book, at_night(datetime(2025, 3, 1))).guests == 1
 
@@ -187,9 +187,8 @@ def test_the_job_burns_exactly_when_the_shown_burn_date_arrives(db, book, make_g
         datetime(2024, 5, 31, 21, 0, tzinfo=UTC),  # already 1 June in Moscow
         datetime(2024, 12, 31, 23, 0, tzinfo=MOSCOW),
     ]
-    program = book.in_force(moments[0])
     guests = [make_guest(datetime(2023, 1, 1, tzinfo=MOSCOW), last_order_at=m) for m in moments]
-    due = sorted((accounts.burn_date(g, program), g.id) for g in guests)
+    due = sorted((accounts.burn_date(g, book, moments[0]), g.id) for g in guests)
     for burns_at, guest_id in due:
         expire_balances(db, book, burns_at - timedelta(microseconds=1))
         assert fetch(db, guest_id).balance == 12_000, burns_at
