@@ -138,6 +138,12 @@ def expire_command(as_of, dry_run: bool, batch_size: int) -> None:
     """Burn the balances of idle guests now (the nightly job, by hand)."""
 
     now = _aware(as_of) or utcnow()
+    if now > utcnow() and not dry_run:
+        # a typo in the year would burn balances not due yet, in entries dated ahead
+        raise click.BadParameter(
+            f"{now.isoformat()} is in the future: only --dry-run may look ahead",
+            param_hint="--as-of",
+        )
     try:
         report = expire_balances(
             get_db(), program.book(), now, batch_size=batch_size, dry_run=dry_run

@@ -44,3 +44,11 @@ def test_simulate_refuses_a_period_that_ends_before_it_starts(runner):
     result = invoke(runner, "simulate", "--rules", "rules/programs/2024-01-01-default.json",
                     "--since", "0001-01-01")  # fmt: skip
     assert result.exit_code == 2
+
+
+def test_expire_refuses_a_future_moment_unless_it_only_looks(runner):
+    """--as-of 2099 would burn balances not due yet, in entries dated ahead."""
+    result = invoke(runner, "expire", "--as-of", "2099-01-01")
+    assert result.exit_code == 2 and "only --dry-run may look ahead" in result.output
+    looked = invoke(runner, "expire", "--as-of", "2099-01-01", "--dry-run")
+    assert looked.exit_code == 0 and "would burn" in looked.output
