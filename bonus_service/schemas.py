@@ -241,7 +241,10 @@ class CancelledOut(Schema):
     released = Amount(metadata={"description": "Held bonuses released."})
     refunded = Amount(metadata={"description": "Spent bonuses given back."})
     reversed = Amount(metadata={"description": "Accrued bonuses taken back."})
-    written_off = Amount(metadata={"description": "Accrual the guest had already spent."})
+    written_off = Amount(
+        metadata={"description": "Accrual the guest no longer had: spent, or burned by the "
+                  "nightly expiry."}
+    )
     balance = Amount(allow_none=True)
     available = Amount(allow_none=True)
 

@@ -18,7 +18,8 @@ _TEXTS = {
 _ONE = {
     "Начислено": "Начислен", "Зарезервировано": "Зарезервирован", "Оплачено": "Оплачен",
     "Возвращено": "Возвращён", "Списано": "Списан", "Сгорело": "Сгорел",
-    "начисленных": "начисленный", "потрачены и не списаны": "потрачен и не списан",
+    "начисленных": "начисленный",
+    "потрачены или сгорели и не списаны": "потрачен или сгорел и не списан",
 }  # fmt: skip
 
 
@@ -55,7 +56,8 @@ def reason(
         amount=bonuses(amount), order=order, months=months, **agreeing(amount)
     )
     if written_off:
-        spent = agreeing(written_off)["потрачены и не списаны"]
+        # the reversal cannot tell which: the guest spent them, or the nightly expiry burned them
+        spent = agreeing(written_off)["потрачены или сгорели и не списаны"]
         text += f"; {bonuses(written_off)} уже {spent}"
     return text
 

@@ -218,5 +218,5 @@ def test_the_reasons_agree_with_the_amount_in_russian(amount, said):
     if said.startswith("Сгорел "):
         assert reason("accrual", "A-1", Decimal(amount)).startswith("Начислен ")
         assert adjustment(Decimal(amount), "x").startswith("Начислен оператором")
-        assert "уже потрачен и не списан" in reason(
+        assert "уже потрачен или сгорел и не списан" in reason(
             "reversal", "A-1", Decimal(0), written_off=Decimal(amount))
