@@ -27,6 +27,18 @@ class _Var(NamedTuple):
     get: object
 
 
+def category_named(node: object) -> str | None:
+    """The category of `{"in": ["name", {"var": "categories"}]}`, else None: the one shape in
+    which a condition names an item category (the loader checks it, the text tells it)."""
+    if not isinstance(node, dict) or set(node) != {"in"}:
+        return None
+    args = node["in"]
+    if isinstance(args, list) and len(args) == 2 and isinstance(args[0], str) \
+            and args[1] == {"var": "categories"}:
+        return args[0]
+    return None
+
+
 def compile_condition(node: object, path: str) -> Condition:
     """Compile a condition, or raise ProgramError naming the bad operator, variable or value."""
     if node is True or node is False:

@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from decimal import Decimal
 
-from rules.conditions import MIRRORED
+from rules.conditions import MIRRORED, category_named
 from rules.russian import CHANNEL_ORDERS, SOURCE_ORDERS, WEEKDAYS, rub
 
 LABELS = {"total": "сумма заказа", "subtotal": "сумма блюд без скидки", "discount": "скидка",
@@ -29,8 +29,7 @@ def describe(node: object, categories: Mapping[str, str]) -> str:
         return ", ".join(parts[:-1]) + f" или {parts[-1]}" if len(parts) > 1 else parts[0]
     if op == "not":
         inner = args[0] if isinstance(args, list) else args
-        if _is_category(inner):
-            needle = inner["in"][0]
+        if (needle := category_named(inner)) is not None:
             return f"в заказе нет блюда из раздела «{categories.get(needle, needle)}»"
         return f"не {_grouped(inner, categories)}"
     if op == "in":
@@ -56,8 +55,7 @@ def _one_kind_of_order(parts: list, categories: Mapping[str, str]) -> str | None
         return None
     qualifiers = []
     for part in rest:
-        if _is_category(part):
-            needle = part["in"][0]
+        if (needle := category_named(part)) is not None:
             qualifiers.append(f"с блюдом из раздела «{categories.get(needle, needle)}»")
         elif isinstance(part, dict) and (op := next(iter(part))) in WORDS and op != "!=" \
                 and part[op][0] == {"var": "total"} and not isinstance(part[op][1], dict):
@@ -68,11 +66,6 @@ def _one_kind_of_order(parts: list, categories: Mapping[str, str]) -> str | None
             return None
     return f"{CHANNEL_ORDERS[right]} {' и '.join(qualifiers)}"
 
-
-def _is_category(node: object) -> bool:
-    return (isinstance(node, dict) and "in" in node and isinstance(node["in"], list)
-            and len(node["in"]) == 2 and node["in"][1] == {"var": "categories"}
-            and isinstance(node["in"][0], str))
 
 
 def _comparison(op: str, args: list) -> str:

@@ -1,5 +1,6 @@
 """The evaluator: a program, an order, a guest and `now` in; accrual, redeem cap and reasons out."""
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -7,7 +8,7 @@ from rules.decision import Decision, Explanation, GuestState
 from rules.money import CENT, ZERO
 from rules.order import Order
 from rules.order_parser import check_promo_codes
-from rules.program import Program
+from rules.program import Program, example_order
 from rules.russian import bonuses, rub
 
 ANONYMOUS = Explanation("guest.anonymous", "Укажите номер телефона: бонусы начисляются "
@@ -18,6 +19,18 @@ UNREGISTERED = Explanation("guest.unregistered", "Гость не зарегис
 NO_RULE = Explanation("accrual.none", "Ни одно правило начисления не подходит к заказу: "
                       "бонусы не начисляются")
 ON_REQUEST = Explanation("redeem.on_request", "Бонусы списываются только по запросу гостя")
+
+
+# the guest of a worked example: a balance that limits nothing, so the rules alone decide
+RICH_GUEST = GuestState(registered=True, available=Decimal("10000000.00"))
+
+
+def evaluate_example(program: Program, example: Mapping) -> Decision:
+    """A worked example of the rules ({"channel", "total", "categories"?, "zone_min_order"?})
+    as the published text tells it, at the version's start; the loader checks the same."""
+    return evaluate(program, example_order(example), RICH_GUEST,
+                    zone_min_order=Decimal(example.get("zone_min_order", "0")),
+                    now=program.effective_from)  # fmt: skip
 
 
 def evaluate(program: Program, order: Order, guest: GuestState | None, *,

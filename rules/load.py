@@ -7,14 +7,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from rules import schema, sections
-from rules.decision import GuestState
+from rules.conditions import category_named
 from rules.errors import ProgramError
-from rules.evaluate import evaluate
+from rules.evaluate import evaluate_example
 from rules.facts import TIME_VARIABLES
 from rules.money import rounder
 from rules.program import Program, example_order
 
-_RICH = GuestState(registered=True, available=Decimal("10000000.00"))  # a cap bound by rules only
 TOP_REQUIRED = {"version", "effective_from", "accrual", "redemption"}
 TOP_OPTIONAL = {"title", "timezone", "rounding", "accrual_base", "categories",
                 "max_promo_codes", "expiry"}
@@ -105,15 +104,14 @@ def _check_categories(program: Program) -> None:
 
 def _categories_named(node: object, path: str):
     """(path, name) of each `["name", {"var": "categories"}]` membership in a condition."""
+    if (category := category_named(node)) is not None:
+        yield f"{path}.in[0]", category
+        return
     if not isinstance(node, dict) or len(node) != 1:
         return
     op, args = next(iter(node.items()))
     if not isinstance(args, list):
         args = [args]
-    if (op == "in" and len(args) == 2 and isinstance(args[0], str)
-            and args[1] == {"var": "categories"}):
-        yield f"{path}.in[0]", args[0]
-        return
     for i, arg in enumerate(args):
         yield from _categories_named(arg, f"{path}.{op}[{i}]")
 
@@ -136,10 +134,7 @@ def _check_examples(program: Program) -> None:
         if example["channel"] not in program.zone_minimum_channels:
             raise ProgramError("redemption.example.channel", "must be a channel of "
                                "zone_minimum_channels: the example shows the zone minimum")
-        minimum = Decimal(example.get("zone_min_order", "0"))
-        decision = evaluate(program, example_order(example), _RICH, zone_min_order=minimum,
-                            now=program.effective_from)
-        if decision.redeem_max <= 0:
+        if evaluate_example(program, example).redeem_max <= 0:
             raise ProgramError("redemption.example", "allows no redemption at all: an example "
                                "of the cap must show one")
 

@@ -4,17 +4,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
-from rules.decision import GuestState
 from rules.describe import describe
-from rules.evaluate import evaluate
-from rules.program import Program, example_order
+from rules.evaluate import evaluate_example
+from rules.program import Program
 from rules.russian import CHANNEL_ORDERS, bonuses, months, plural, rub
 
 CHANNEL_GENITIVE = {"delivery": "заказа на доставку", "pickup": "заказа на самовывоз",
                     "cafe": "заказа в кафе"}
 ROUNDING_WORDS = {"down": "вниз", "up": "вверх", "half_up": "по правилам арифметики",
                   "half_even": "к ближайшему чётному"}
-RICH_GUEST = GuestState(registered=True, available=Decimal("10000000.00"))
 
 
 def render_text(program: Program, zones: Mapping[str, Decimal] | None = None,
@@ -65,8 +63,7 @@ def _sentence(text: str) -> str:
 
 
 def _example_accrual(program: Program, example: Mapping) -> str:
-    decision = evaluate(program, example_order(example), RICH_GUEST,
-                        zone_min_order=Decimal(0), now=program.effective_from)
+    decision = evaluate_example(program, example)
     return f"{_example_name(example, program)} — гость получает {bonuses(decision.accrual)}"
 
 
@@ -125,8 +122,7 @@ def _zone_clause(program: Program, zones: Mapping[str, Decimal]) -> list[str]:
 
 def _example_cap(program: Program, example: Mapping) -> str:
     minimum = Decimal(example.get("zone_min_order", "0"))
-    decision = evaluate(program, example_order(example), RICH_GUEST, zone_min_order=minimum,
-                        now=program.effective_from)
+    decision = evaluate_example(program, example)
     return (f"{_example_name(example, program)} при минимальной сумме заказа в зоне "
             f"{rub(minimum)} ₽ можно оплатить бонусами до {rub(decision.redeem_max)} ₽")
 

@@ -103,27 +103,12 @@ def _require_consent(session, guest_id: int, phone: str, code: str | None, now) 
             errors={"confirmation_code": "required to redeem"},
         )
     settings = current_app.extensions["bonus_settings"]
-    try:
-        logins.use_code(
-            session, settings, code_secret(), phone, code, now,
-            field="confirmation_code", consent=True,
-        )  # fmt: skip
-    except Problem as refused:
-        if refused.code != 401:
-            raise  # 429: too many wrong codes, with Retry-After
-        # no consent is 403 here: the contract keeps 401 for the API key, and a till that
-        # read 401 as "my key is bad" would stop selling
-        raise _as_forbidden(refused) from None
-
-
-def _as_forbidden(refused: Problem) -> Problem:
-    """The same refusal (its fields, attempts left, kept writes) as 403."""
-    forbidden = Problem(
-        403, refused.description, errors=refused.errors, headers=refused.extra_headers,
-        **refused.extra,
+    # a code that does not pass is 403 (no consent): the contract keeps 401 for the API key,
+    # and a till that read 401 as "my key is bad" would stop selling
+    logins.use_code(
+        session, settings, code_secret(), phone, code, now,
+        field="confirmation_code", consent=True,
     )  # fmt: skip
-    forbidden.keep_writes = refused.keep_writes
-    return forbidden
 
 
 @blp.route("/orders")

@@ -202,7 +202,8 @@ def use_code(
     """Spend one try on the phone's live code; it passes at most once. Raises 401 or 429.
 
     `consent`: the code is the guest's consent to spend, which only a code the guest asked
-    for (POST /v1/auth/sms-code) gives, not the one an operator's registration sent.
+    for (POST /v1/auth/sms-code) gives, not the one an operator's registration sent; a code
+    that does not pass is then 403 (no consent), since on such calls 401 means the API key.
 
     Call it before the request writes anything else: a wrong code's refusal is marked
     `keep_writes`, so its unit of work commits the counted try with whatever came before.
@@ -214,6 +215,7 @@ def use_code(
         LoginCode.attempts_left > 0,
         LoginCode.expires_at > now,
     ]
+    refused = 403 if consent else 401
     if consent:
         live.append(or_(LoginCode.purpose.is_(None), LoginCode.purpose == "login"))
     tried = session.execute(
@@ -223,7 +225,7 @@ def use_code(
         .returning(LoginCode.code_hash, LoginCode.attempts_left)
     ).first()
     if tried is None:
-        raise _no_live_code(session, settings, phone, now, field)
+        raise _no_live_code(session, settings, phone, now, field, refused)
     if sms.code_matches(secret, phone, code, tried.code_hash):
         used = session.execute(
             update(LoginCode)
@@ -249,12 +251,13 @@ def use_code(
         )
     raise keeping_writes(
         Problem(
-            401, f"Wrong {field}.", errors={field: "wrong code"}, attempts_left=tried.attempts_left
+            refused, f"Wrong {field}.", errors={field: "wrong code"},
+            attempts_left=tried.attempts_left,
         )
     )
 
 
-def _no_live_code(session, settings, phone, now, field) -> Problem:
+def _no_live_code(session, settings, phone, now, field, refused) -> Problem:
     live = session.scalar(
         select(func.count())
         .select_from(LoginCode)
@@ -271,7 +274,7 @@ def _no_live_code(session, settings, phone, now, field) -> Problem:
             "Too many wrong codes: request a new one.", _resend_wait(session, settings, phone, now)
         )
     return Problem(
-        401,
+        refused,
         f"There is no valid {field} for this phone: it expired, was used, or "
         "was never sent. Request a new one.",
         errors={field: "expired or not requested"},

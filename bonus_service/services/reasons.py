@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from rules.russian import plural
+
 # {verb}/{spent}/{earned} agree with the amount: «Начислено 5 бонусов», «Начислен 1 бонус»
 _TEXTS = {
     "accrual": "{Начислено} {amount} за заказ {order}",
@@ -25,9 +27,9 @@ _ONE = {
 
 def agreeing(amount: Decimal) -> dict[str, str]:
     """Each word of _ONE in the form that agrees with `amount` bonuses."""
-    one = amount == amount.to_integral_value() and abs(int(amount)) % 10 == 1 \
-        and abs(int(amount)) % 100 != 11
-    return {word: (single if one else word) for word, single in _ONE.items()}
+    whole = amount == amount.to_integral_value()
+    count = abs(int(amount)) if whole else 2  # a fraction agrees as "2,50 бонуса" does
+    return {word: plural(count, single, word, word) for word, single in _ONE.items()}
 
 
 def bonuses(amount: Decimal) -> str:
