@@ -30,3 +30,9 @@ class Decision:
     redeem_max: Decimal
     redeem: Decimal
     explanation: tuple[Explanation, ...]
+    step: Decimal = Decimal("0.01")  # bonuses are spent in multiples of it (the rounding quantum)
+
+    @property
+    def redeem_in_steps(self) -> bool:
+        """Whether the requested redeem is a whole number of steps (whole bonuses by default)."""
+        return not self.redeem % self.step

@@ -9,7 +9,7 @@ from rules.money import CENT, ZERO
 from rules.order import Order
 from rules.order_parser import check_promo_codes
 from rules.program import Program, example_order
-from rules.russian import bonuses, rub
+from rules.russian import bonuses, rub, spent_in
 
 ANONYMOUS = Explanation("guest.anonymous", "Укажите номер телефона: бонусы начисляются "
                         "и списываются только зарегистрированным гостям")
@@ -43,13 +43,16 @@ def evaluate(program: Program, order: Order, guest: GuestState | None, *,
     check_promo_codes(len(order.promo_codes), program.max_promo_codes)
     total = order.total.quantize(CENT)
     if guest is not None and not guest.registered:
-        return Decision(program.version, total, ZERO, ZERO, redeem, (UNREGISTERED,))
+        return Decision(program.version, total, ZERO, ZERO, redeem, (UNREGISTERED,),
+                        program.quantum)
     accrual, accrued = _accrual(program, order, redeem, local)
     if guest is None:
-        return Decision(program.version, total, accrual, ZERO, redeem, (accrued, ANONYMOUS))
+        return Decision(program.version, total, accrual, ZERO, redeem, (accrued, ANONYMOUS),
+                        program.quantum)
     redeem_max, reasons = _redemption(program, order, guest.available, zone_min, local)
-    explanation = (accrued, *reasons, _request(redeem, redeem_max))
-    return Decision(program.version, total, accrual, redeem_max, redeem, explanation)
+    explanation = (accrued, *reasons, _request(program, redeem, redeem_max))
+    return Decision(program.version, total, accrual, redeem_max, redeem, explanation,
+                    program.quantum)
 
 
 def _local(program: Program, now: datetime) -> datetime | None:
@@ -112,9 +115,12 @@ def _limit(program: Program, limit: str, redeem_max: Decimal, zone_min) -> Expla
                               f"в зоне доставки ({rub(zone_min)} ₽): {most}")
 
 
-def _request(redeem: Decimal, redeem_max: Decimal) -> Explanation:
+def _request(program: Program, redeem: Decimal, redeem_max: Decimal) -> Explanation:
     if not redeem:
         return ON_REQUEST
+    if redeem % program.quantum:
+        return Explanation("redeem.not_whole", f"Бонусы списываются {spent_in(program.quantum)}: "
+                                               f"запрошено к списанию {bonuses(redeem)}")
     if redeem <= redeem_max:
         return Explanation("redeem.requested", f"К списанию: {bonuses(redeem)}")
     return Explanation("redeem.over_max", f"Запрошено к списанию {bonuses(redeem)}, "

@@ -36,3 +36,10 @@ def bonuses(amount: Decimal) -> str:
 def months(count: int) -> str:
     """12 месяцев, 1 месяц, 3 месяца."""
     return f"{count} {plural(count, 'месяц', 'месяца', 'месяцев')}"
+
+
+def spent_in(quantum: Decimal) -> str:
+    """How bonuses are spent under a rounding quantum: «только целыми», «суммами, кратными 5»."""
+    if quantum == 1:
+        return "только целыми"
+    return f"только суммами, кратными {rub(quantum)}"

@@ -7,7 +7,8 @@ from decimal import Decimal
 from rules.describe import describe
 from rules.evaluate import evaluate_example
 from rules.program import Program
-from rules.russian import CHANNEL_ORDERS, bonuses, months, plural, rub
+from rules.money import CENT
+from rules.russian import CHANNEL_ORDERS, bonuses, months, plural, rub, spent_in
 
 CHANNEL_GENITIVE = {"delivery": "заказа на доставку", "pickup": "заказа на самовывоз",
                     "cafe": "заказа в кафе"}
@@ -95,6 +96,8 @@ def _redemption(program: Program, zones: Mapping[str, Decimal]) -> list[str]:
              "«Использовать бонусы» на странице оформления заказа.",
              f"Бонусами можно оплатить до {rub(program.max_percent)}% от суммы заказа, "
              "но не больше доступного баланса."]
+    if program.quantum > CENT:
+        lines.append(f"Бонусы списываются {spent_in(program.quantum)}.")
     lines += _zone_clause(program, zones)
     if program.exclusions:
         lines.append("Бонусы не списываются (а начисляются по правилам выше), если:")

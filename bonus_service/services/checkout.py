@@ -128,6 +128,14 @@ def quote_now(
 
 
 def check_redeem(decision: rules.Decision, redeem: Decimal) -> None:
+    if not decision.redeem_in_steps:
+        raise invalid(
+            "redeem",
+            f"{redeem} is not a multiple of {decision.step}: rules version {decision.version} "
+            f"spends bonuses in steps of {decision.step}",
+            redeem_max=f"{decision.redeem_max}",
+            explanation=[e._asdict() for e in decision.explanation],
+        )
     if redeem > decision.redeem_max:
         raise invalid(
             "redeem",

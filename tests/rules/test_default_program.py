@@ -123,6 +123,18 @@ def test_redeeming_over_the_cap_is_still_decided_and_said(program):
     assert rules_of(decision)[-1] == "redeem.over_max"
 
 
+def test_a_redeem_with_kopecks_is_decided_and_said_not_whole(program):
+    decision = decide(program, an_order("delivery", "1000.00"), redeem="10.50")
+    assert (decision.redeem_max, decision.accrual) == (D("200.00"), D("29.00"))
+    assert not decision.redeem_in_steps
+    assert decision.explanation[-1] == (
+        "redeem.not_whole", "Бонусы списываются только целыми: запрошено к списанию 10,50 бонуса")
+
+
+def test_a_whole_redeem_is_in_steps(program):
+    assert decide(program, an_order("delivery", "1000.00"), redeem="10.00").redeem_in_steps
+
+
 def test_an_anonymous_quote_shows_the_accrual_and_asks_for_a_phone(program):
     decision = decide(program, an_order("pickup", "1000.00"), None)
     assert (decision.accrual, decision.redeem_max) == (D("100.00"), D("0.00"))

@@ -28,6 +28,18 @@ def test_a_quantum_of_one_kopeck_keeps_kopecks(program):
     assert accrual(kopecks, an_order("delivery", "999.99")) == D("29.99")
 
 
+def test_redeem_is_spent_in_steps_of_the_quantum(program):
+    fives = with_settings(program, rounding={"mode": "down", "quantum": "5"})
+    asked = {redeem: evaluate(fives, an_order("pickup", "1000.00"), RICH, redeem=D(redeem), now=NOW)
+             for redeem in ("15", "17")}
+    assert asked["15"].redeem_in_steps and not asked["17"].redeem_in_steps
+    assert asked["17"].explanation[-1].message == (
+        "Бонусы списываются только суммами, кратными 5: запрошено к списанию 17 бонусов")
+    kopecks = with_settings(program, rounding={"mode": "down", "quantum": "0.01"})
+    assert evaluate(kopecks, an_order("pickup", "1000.00"), RICH, redeem=D("10.57"),
+                    now=NOW).redeem_in_steps
+
+
 def test_half_up_rounding_rounds_to_the_nearest_bonus(program):
     nearest = with_settings(program, rounding={"mode": "half_up", "quantum": "1"})
     assert accrual(nearest, an_order("delivery", "999.00")) == D("30.00")

@@ -30,7 +30,8 @@ def test_the_text_tells_every_rule_of_the_default_program(program):
                    "до 160 ₽", "«Бизнес-ланч»", "в заказе есть промокод",
                    "Оплата бонусами недоступна: в заказе промокод",
                    "только один промокод", "в течение 12 месяцев", "округляются вниз до целого",
-                   "за вычетом списанных бонусов", "«Использовать бонусы»"):
+                   "за вычетом списанных бонусов", "«Использовать бонусы»",
+                   "Бонусы списываются только целыми."):
         assert phrase in text, phrase
 
 
@@ -86,6 +87,7 @@ def test_expiry_rounding_and_promo_settings_change_the_text(program):
     assert "в первый день следующего месяца" in text
     assert "Заказ, отменённый после оплаты, тоже считается." in text
     assert "по правилам арифметики до копейки" in text
+    assert "только целыми" not in text and "кратными" not in text  # any kopeck may be spent
     assert "на полную сумму заказа" in text
     assert "не более 2 промокодов" in text
 

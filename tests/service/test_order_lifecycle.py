@@ -208,6 +208,16 @@ def test_redeem_over_the_cap_is_422_naming_redeem_max(shop):
     assert "redeem" in {e["field"] for e in body["errors"]}
 
 
+def test_redeem_with_kopecks_is_422_naming_redeem_and_holds_nothing(shop):
+    phone, token = shop.guest("100")
+    response = shop.place(phone, pickup("400.00"), redeem="10.50", token=token)
+    assert response.status_code == 422
+    assert "not a multiple of 1" in problem_fields(response)["redeem"]
+    assert response.get_json()["explanation"][-1]["rule"] == "redeem.not_whole"
+    assert shop.me(token)["available"] == "100.00"
+    assert [e["kind"] for e in shop.history(token)] == ["adjustment"]
+
+
 def test_an_order_id_used_twice_is_409(shop):
     phone, _ = shop.guest()
     assert shop.place(phone, pickup("100.00"), oid="SAME-1").status_code == 201
