@@ -9,13 +9,13 @@ from rules.money import CENT, ZERO
 from rules.order import Order
 from rules.order_parser import check_promo_codes
 from rules.program import Program, example_order
-from rules.russian import bonuses, rub, spent_in
+from rules.russian import bonuses, bonuses_genitive, rub, spent_in
 
-ANONYMOUS = Explanation("guest.anonymous", "Укажите номер телефона: бонусы начисляются "
-                        "и списываются только зарегистрированным гостям")
+ANONYMOUS = Explanation("guest.anonymous", "Укажите номер телефона: копить и тратить бонусы "
+                        "могут только зарегистрированные гости")
 UNREGISTERED = Explanation("guest.unregistered", "Гость не зарегистрирован в бонусной программе: "
                            "бонусы не начисляются и не списываются. Зарегистрироваться можно "
-                           "на сайте vilkinet.ru")
+                           "на сайте vilkinet.ru или у оператора колл-центра")
 NO_RULE = Explanation("accrual.none", "Ни одно правило начисления не подходит к заказу: "
                       "бонусы не начисляются")
 ON_REQUEST = Explanation("redeem.on_request", "Бонусы списываются только по запросу гостя")
@@ -105,7 +105,7 @@ def _redemption(program: Program, order: Order, available: Decimal, zone_min, lo
 
 
 def _limit(program: Program, limit: str, redeem_max: Decimal, zone_min) -> Explanation:
-    most = f"можно списать не более {bonuses(redeem_max)}"
+    most = f"можно списать не более {bonuses_genitive(redeem_max)}"
     if limit == "redeem.percent_cap":
         return Explanation(limit, f"Бонусами можно оплатить до {rub(program.max_percent)}% "
                                   f"суммы заказа: {most}")
@@ -124,4 +124,4 @@ def _request(program: Program, redeem: Decimal, redeem_max: Decimal) -> Explanat
     if redeem <= redeem_max:
         return Explanation("redeem.requested", f"К списанию: {bonuses(redeem)}")
     return Explanation("redeem.over_max", f"Запрошено к списанию {bonuses(redeem)}, "
-                                          f"а можно не более {bonuses(redeem_max)}")
+                                          f"а можно не более {bonuses_genitive(redeem_max)}")

@@ -30,7 +30,14 @@ def bonuses(amount: Decimal) -> str:
     """An amount of bonuses in words: 30 бонусов, 21 бонус, 29,50 бонуса."""
     if amount != amount.to_integral_value():
         return f"{rub(amount)} бонуса"
-    return f"{int(amount)} {plural(int(amount), 'бонус', 'бонуса', 'бонусов')}"
+    return f"{int(amount)} {plural(abs(int(amount)), 'бонус', 'бонуса', 'бонусов')}"
+
+
+def bonuses_genitive(amount: Decimal) -> str:
+    """The same in the genitive, after «не более», «из», «резерв»: 1 бонуса, 2 бонусов."""
+    if amount != amount.to_integral_value():
+        return f"{rub(amount)} бонуса"
+    return f"{int(amount)} {plural(abs(int(amount)), 'бонуса', 'бонусов', 'бонусов')}"
 
 
 def months(count: int) -> str:

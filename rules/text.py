@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from rules.describe import describe
 from rules.evaluate import evaluate_example
-from rules.program import Program
 from rules.money import CENT
+from rules.program import Program
 from rules.russian import CHANNEL_ORDERS, bonuses, months, plural, rub, spent_in
 
 CHANNEL_GENITIVE = {"delivery": "заказа на доставку", "pickup": "заказа на самовывоз",

@@ -219,7 +219,9 @@ def place(
     return row, _figures(held, guest)
 
 
-def _move(session, order: Order, kind: str, amount: int, actor: str, now: datetime, **extra):
+def _move(session, order: Order, kind: str, amount: int, actor: str, now: datetime,
+          text: str | None = None, **extra):
+    """One movement of the order's bonuses; `text` picks a variant of the kind's reason."""
     return ledger.move(
         session,
         order.guest_id,
@@ -229,7 +231,7 @@ def _move(session, order: Order, kind: str, amount: int, actor: str, now: dateti
         now=now,
         order_id=order.id,
         rules_version=order.rules_version,
-        reason=reason(kind, order.id, money(amount)),
+        reason=reason(text or kind, order.id, money(amount)),
         **extra,
     )
 
@@ -424,7 +426,7 @@ def release_stale_holds(session: Session, now: datetime, limit: int = 500) -> in
     released = 0
     for row in rows:
         if row.guest_id is not None and row.redeemed:
-            _move(session, row, "release", row.redeemed, "hold-timer", now)
+            _move(session, row, "release", row.redeemed, "hold-timer", now, "release.timer")
         row.status = "expired"
         released += 1
     return released

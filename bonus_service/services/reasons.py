@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from rules.russian import plural
+from rules import russian
+from rules.russian import bonuses, bonuses_genitive, plural
 
-# {verb}/{spent}/{earned} agree with the amount: «Начислено 5 бонусов», «Начислен 1 бонус»
+# {verb}/{earned} agree with the amount: «Начислено 5 бонусов», «Начислен 1 бонус»; {held}
+# is the genitive after «резерв»: «резерв 1 бонуса», «резерв 22 бонусов»
 _TEXTS = {
     "accrual": "{Начислено} {amount} за заказ {order}",
     "hold": "{Зарезервировано} {amount} для оплаты заказа {order}",
-    "spend": "{Оплачено} бонусами {amount} в заказе {order}",
-    "release": "Резерв {amount} снят: заказ {order} не оплачен бонусами",
+    "spend": "{Списано} {amount} в оплату заказа {order}",
+    "release": "Снят резерв {held}: заказ {order} отменён",
+    "release.timer": "Снят резерв {held}: заказ {order} не был оплачен вовремя",
     "refund": "{Возвращено} {amount}: заказ {order} отменён",
     "reversal": "{Списано} {amount}, {начисленных} за отменённый заказ {order}",
-    "expiry": "{Сгорело} {amount}: не было заказов {months} мес.",
+    "expiry": "{Сгорело} {amount}: {months} не было заказов",
 }
 # the plural form (any amount but one ending in 1) → the form that agrees with "1 бонус"
 _ONE = {
-    "Начислено": "Начислен", "Зарезервировано": "Зарезервирован", "Оплачено": "Оплачен",
-    "Возвращено": "Возвращён", "Списано": "Списан", "Сгорело": "Сгорел",
-    "начисленных": "начисленный",
-    "потрачены или сгорели и не списаны": "потрачен или сгорел и не списан",
+    "Начислено": "Начислен", "Зарезервировано": "Зарезервирован", "Возвращено": "Возвращён",
+    "Списано": "Списан", "Сгорело": "Сгорел", "начисленных": "начисленный",
+    "начисленные": "начисленный", "израсходованы": "израсходован",
 }  # fmt: skip
 
 
@@ -32,36 +34,36 @@ def agreeing(amount: Decimal) -> dict[str, str]:
     return {word: plural(count, single, word, word) for word, single in _ONE.items()}
 
 
-def bonuses(amount: Decimal) -> str:
-    """'30 бонусов', '1 бонус', '2,50 бонуса' — Russian number agreement."""
-    whole = amount == amount.to_integral_value()
-    shown = f"{int(amount)}" if whole else f"{amount:.2f}".replace(".", ",")
-    if not whole:
-        return f"{shown} бонуса"
-    n = abs(int(amount))
-    if n % 10 == 1 and n % 100 != 11:
-        return f"{shown} бонус"
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return f"{shown} бонуса"
-    return f"{shown} бонусов"
-
-
 def reason(
-    kind: str,
+    text: str,
     order: str | None,
     amount: Decimal,
     *,
     written_off: Decimal = Decimal(0),
     months: int = 12,
 ) -> str:
-    text = _TEXTS[kind].format(
-        amount=bonuses(amount), order=order, months=months, **agreeing(amount)
-    )
-    if written_off:
-        # the reversal cannot tell which: the guest spent them, or the nightly expiry burned them
-        spent = agreeing(written_off)["потрачены или сгорели и не списаны"]
-        text += f"; {bonuses(written_off)} уже {spent}"
-    return text
+    """The entry's reason: `text` is its kind, or a kind's variant ("release.timer")."""
+    if text == "reversal" and written_off:
+        return _partly_reversed(order, amount, written_off)
+    return _TEXTS[text].format(
+        amount=bonuses(amount), held=bonuses_genitive(amount), order=order,
+        months=russian.months(months), **agreeing(amount),
+    )  # fmt: skip
+
+
+def _partly_reversed(order: str | None, taken: Decimal, written_off: Decimal) -> str:
+    """Some of a cancelled order's accrual was spent, burned or debited: say what was taken.
+
+    The ledger cannot tell which of the three took the rest, so the text says «израсходованы».
+    """
+    earned, gone = taken + written_off, agreeing(written_off)
+    if not taken:
+        return (f"Заказ {order} отменён: {bonuses(earned)}, {agreeing(earned)['начисленные']} "
+                f"за него, уже {agreeing(earned)['израсходованы']} — списывать нечего")
+    one = agreeing(earned)["начисленных"] != "начисленных"  # «из 21 начисленного»
+    of_earned = "начисленного" if one else "начисленных"
+    return (f"{agreeing(taken)['Списано']} {bonuses(taken)} из {russian.rub(earned)} {of_earned} "
+            f"за отменённый заказ {order}, а {bonuses(written_off)} уже {gone['израсходованы']}")
 
 
 def adjustment(amount: Decimal, why: str) -> str:

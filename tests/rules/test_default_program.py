@@ -131,6 +131,17 @@ def test_a_redeem_with_kopecks_is_decided_and_said_not_whole(program):
         "redeem.not_whole", "Бонусы списываются только целыми: запрошено к списанию 10,50 бонуса")
 
 
+@pytest.mark.parametrize(("balance", "most"), [
+    ("1", "не более 1 бонуса"), ("21", "не более 21 бонуса"), ("2", "не более 2 бонусов"),
+    ("5", "не более 5 бонусов"), ("11", "не более 11 бонусов"), ("22", "не более 22 бонусов"),
+])
+def test_a_limit_says_the_most_in_the_genitive(program, balance, most):
+    guest = GuestState(registered=True, available=D(balance))
+    decision = decide(program, an_order("delivery", "1000.00"), guest, redeem="300.00")
+    assert decision.explanation[-2].message.endswith(f"можно списать {most}")
+    assert decision.explanation[-1].message.endswith(f"а можно {most}")
+
+
 def test_a_whole_redeem_is_in_steps(program):
     assert decide(program, an_order("delivery", "1000.00"), redeem="10.00").redeem_in_steps
 

@@ -44,6 +44,7 @@ def test_place_holds_then_complete_spends_and_credits(app, shop):
     assert me["last_order_at"] is not None
     kinds = [e["kind"] for e in shop.history(token)]
     assert kinds == ["accrual", "spend", "hold", "adjustment"]
+    assert shop.history(token)[1]["reason"] == f"Списано 80 бонусов в оплату заказа {placed['id']}"
     assert_ledger_matches_balances(app)
 
 
@@ -54,6 +55,8 @@ def test_cancel_before_completion_releases_the_hold(app, shop):
     assert cancelled.status_code == 200
     body = cancelled.get_json()
     assert (body["status"], body["released"], body["available"]) == ("cancelled", "80.00", "100.00")
+    released = shop.history(token)[0]["reason"]
+    assert released == f"Снят резерв 80 бонусов: заказ {placed['id']} отменён"
     assert shop.complete(placed["id"]).status_code == 409
     assert_ledger_matches_balances(app)
 
@@ -79,7 +82,9 @@ def test_a_spent_accrual_cannot_be_taken_back_below_zero(app, shop):
     assert (body["reversed"], body["written_off"], body["balance"]) == ("90.00", "10.00", "0.00")
     reversal = shop.history(token)[0]
     assert reversal["kind"] == "reversal"
-    assert "уже потрачены или сгорели" in reversal["reason"]
+    assert reversal["reason"] == (
+        f"Списано 90 бонусов из 100 начисленных за отменённый заказ {first['id']}, "
+        "а 10 бонусов уже израсходованы")
     assert_ledger_matches_balances(app)
 
 
@@ -95,6 +100,8 @@ def test_a_stale_hold_is_released_by_the_timer(app, shop):
             assert release_stale_holds(session, utcnow()) == 1
             session.commit()
     assert shop.me(token)["available"] == "100.00"
+    assert shop.history(token)[0]["reason"] == (
+        f"Снят резерв 50 бонусов: заказ {placed['id']} не был оплачен вовремя")
     order = shop.client.get(f"/v1/orders/{placed['id']}", headers=bearer(shop.checkout, None))
     assert order.get_json()["status"] == "expired"
     # the shop may still complete it while the bonuses are there

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from bonus_service.db import get_db
 from bonus_service.models import GuestToken
+from tests.service.checkout_helpers import pickup
 from tests.service.helpers import new_phone
 from tests.web.pages import cabinet_login, csrf_token, text
 
@@ -98,3 +99,20 @@ def test_the_cabinet_is_never_cached_and_never_framed(client):
     headers = client.get("/cabinet").headers
     assert headers["Cache-Control"] == "no-store"
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+
+
+def test_the_history_says_what_happened_to_the_reserve(client, fake_twilio, shop):
+    """A hold and its release move no balance: the figure beside them says so («резерв» alone
+    read as «still held» beside a release, and a reversal of nothing had no figure)."""
+    with freeze_time(datetime(2026, 3, 15, 11, 0, tzinfo=UTC)) as clock:
+        phone, token = shop.guest("100")
+        cancelled = shop.place(phone, pickup("400.00"), redeem="22", token=token).get_json()["id"]
+        shop.cancel(cancelled)
+        open_order = shop.place(phone, pickup("400.00"), redeem="21", token=token).get_json()["id"]
+        clock.tick(600)  # the login code's resend wait
+        cabinet_login(client, fake_twilio, phone)
+        page = text(client.get("/cabinet"))
+    assert page.count('<span class="history__amount held">в резерв</span>') == 2
+    assert page.count('<span class="history__amount held">резерв снят</span>') == 1
+    assert f"Снят резерв 22 бонусов: заказ {cancelled} отменён" in page
+    assert f"Зарезервирован 21 бонус для оплаты заказа {open_order}" in page
