@@ -5,10 +5,12 @@ from decimal import Decimal
 
 
 def login_code(code: str, minutes: int) -> str:
-    """The login code for the website or the app."""
+    """The login code for the website or the app; the same code is a guest's consent to pay
+    with bonuses at a till or by phone (the contract's `confirmation_code`), so the text says
+    whom it may be told to, not «никому не сообщайте»."""
     return (
-        f"Код для входа в ВилкиНет: {code}. Действует {minutes} {_minutes(minutes)}. "
-        "Никому не сообщайте его."
+        f"Код ВилкиНет: {code}. Действует {minutes} {_minutes(minutes)}. Для входа и для оплаты "
+        "бонусами: сообщайте его только кассиру или оператору ВилкиНет."
     )
 
 
@@ -17,14 +19,6 @@ def registered_by_operator(code: str, minutes: int) -> str:
     return (
         f"Вы зарегистрированы в бонусной программе ВилкиНет. Вход на vilkinet.ru, "
         f"код {code} действует {minutes} {_minutes(minutes)}."
-    )
-
-
-def order_confirmation(code: str, amount: int | Decimal, minutes: int) -> str:
-    """The code a guest gives to consent to paying for an order with bonuses."""
-    return (
-        f"Списать {_amount(amount)} {_bonuses(amount)} за заказ в ВилкиНет? "
-        f"Код подтверждения: {code}. Действует {minutes} {_minutes(minutes)}."
     )
 
 
