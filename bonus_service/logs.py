@@ -19,14 +19,14 @@ from urllib.parse import unquote
 
 from flask import Flask, Response, g, has_request_context, request
 
+import sms
 from bonus_service.migrate import SetupChatter
 
 HEADER = "X-Request-Id"
 SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # Paths that name a guest by phone: the access line shows the phone masked, as the SMS
 # sender's lines do (a log is read by more people than the guests' data should be).
-PHONE_PATHS = ("/v1/guests/",)
-_PHONE = re.compile(r"(\+?\d{4})[\d\s()-]{3,}(\d{2})")
+PHONE_PATH = "/v1/guests/"
 # Probes and scrapes arrive every few seconds; their access lines are DEBUG unless they fail.
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -98,14 +98,21 @@ def _begin() -> None:
     context.request_started = time.perf_counter()
 
 
+def _phone_masked(path: str) -> str:
+    """The path with its phone segment masked, in whatever form the client wrote the phone
+    (the API reads «8 912 345-67-89» and «+7 (912) 345 67 89» as well as E.164)."""
+    phone, slash, rest = unquote(path)[len(PHONE_PATH):].partition("/")
+    return f"{PHONE_PATH}{sms.masked(phone)}{slash}{rest}"
+
+
 def _finish(response: Response) -> Response:
     context = g._get_current_object()
     response.headers[HEADER] = context.request_id
     elapsed_ms = round((time.perf_counter() - context.request_started) * 1000, 1)
     req = request._get_current_object()  # one context lookup, not one per attribute
     method, path, status = req.method, req.path, response.status_code
-    if path.startswith(PHONE_PATHS):  # /v1/guests/+79123456789 → /v1/guests/+7912***89
-        path = _PHONE.sub(r"\1***\2", unquote(path))
+    if path.startswith(PHONE_PATH):  # /v1/guests/+79123456789 → /v1/guests/+7912***89
+        path = _phone_masked(path)
     level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
     if access_log.isEnabledFor(level):
         # made and handled directly: logging's walk up the stack for the caller's file and

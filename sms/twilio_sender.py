@@ -11,6 +11,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from sms.errors import SmsError, SmsUnavailable
+from sms.phones import masked
 from sms.twilio_errors import classify
 
 DEFAULT_API_BASE = "https://api.twilio.com"
@@ -49,7 +50,7 @@ class TwilioSender:
         except SmsError as error:
             cause = error.__cause__
             code = getattr(cause, "code", None)  # Twilio's error code, e.g. 20003 (auth)
-            logger.warning("SMS to %s not sent: %s%s", _masked(to), error,
+            logger.warning("SMS to %s not sent: %s%s", masked(to), error,
                            f" (Twilio error {code})" if code else "")  # fmt: skip
             raise
 
@@ -67,7 +68,7 @@ class TwilioSender:
             raise SmsUnavailable(f"Twilio gave an unreadable answer: {exc!r}") from exc
         if not message.sid:
             raise SmsUnavailable("Twilio accepted the message but returned no sid")
-        logger.info("SMS to %s accepted by Twilio as %s", _masked(to), message.sid)
+        logger.info("SMS to %s accepted by Twilio as %s", masked(to), message.sid)
         return message.sid
 
 
@@ -105,8 +106,3 @@ def _is_loopback(api_base: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host == "localhost"
-
-
-def _masked(phone: str) -> str:
-    """Enough of a number to follow it through the log without publishing it."""
-    return phone[:5] + "***" + phone[-2:] if len(phone) > 8 else "***"

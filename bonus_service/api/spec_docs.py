@@ -16,6 +16,7 @@ from apispec import BasePlugin
 from marshmallow import INCLUDE, Schema, fields
 
 from bonus_service.fields import Amount, SignedAmount
+from bonus_service.http import BODY_METHODS
 from bonus_service.problems import PROBLEM_JSON
 from bonus_service.schemas import Strict
 from rules.money import LIMIT
@@ -65,11 +66,15 @@ class ProblemOut(Schema):
     errors = fields.List(fields.Nested(FieldErrorOut))
 
 
-def expected_errors(path: str, operation: dict) -> set[str]:
+def expected_errors(path: str, method: str, operation: dict) -> set[str]:
     """The error statuses an operation can answer, from what its documentation says of it."""
     schemes = {name for requirement in operation.get("security", []) for name in requirement}
     parameters = [p for p in operation.get("parameters", []) if isinstance(p, dict)]
     statuses = {"503"}
+    if method.upper() in BODY_METHODS and path.startswith("/v1/"):
+        # http._check_body refuses an oversized or non-JSON body on any /v1 write, even on
+        # an operation that takes none (complete, cancel)
+        statuses |= {"413", "415"}
     if "apiKey" in schemes:
         statuses |= {"401", "403"}
     if "guestToken" in schemes:
@@ -121,7 +126,7 @@ class ContractDocs(BasePlugin):
             # below does not add a second "403" that overwrites the view's own description
             for status in [s for s in responses if not isinstance(s, str)]:
                 responses[str(status)] = responses.pop(status)
-            standard = expected_errors(path or "", operation)
+            standard = expected_errors(path or "", method, operation)
             for status in standard:
                 responses.setdefault(status, None)
             for status, described in list(responses.items()):

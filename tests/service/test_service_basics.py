@@ -46,6 +46,20 @@ def test_a_views_own_error_description_is_kept_beside_the_standard_one(client):
     assert "Retry-After" in responses["429"]["headers"]
 
 
+def test_a_write_without_a_body_still_documents_the_body_refusals_it_answers(client, make_key):
+    """complete and cancel take no body, yet a body that is too large or not JSON is refused
+    before the view runs, as on every /v1 write; the spec did not say so."""
+    spec = client.get("/openapi.json").get_json()
+    for action in ("complete", "cancel"):
+        responses = spec["paths"][f"/v1/orders/{{order_id}}/{action}"]["post"]["responses"]
+        assert {"413", "415"} <= set(responses)
+    refused = client.post(
+        "/v1/orders/A-1/cancel", data="hello", content_type="text/plain",
+        headers={"Authorization": f"Bearer {make_key('checkout')}", "Idempotency-Key": "k"},
+    )  # fmt: skip
+    assert refused.status_code == 415
+
+
 def test_the_docs_page_is_served_with_its_assets(client):
     page = client.get("/docs")
     assert page.status_code == 200
