@@ -1,40 +1,62 @@
 """The program as the published Russian rules text, generated from the same data it runs on."""
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from rules.describe import describe
 from rules.evaluate import evaluate_example
+from rules.expiry import anniversary
 from rules.money import CENT
 from rules.program import Program
 from rules.russian import CHANNEL_ORDERS, bonuses, months, plural, rub, spent_in
 
 CHANNEL_GENITIVE = {"delivery": "заказа на доставку", "pickup": "заказа на самовывоз",
                     "cafe": "заказа в кафе"}
+BASE_WORDS = {"paid": "суммы, оплаченной деньгами", "total": "суммы заказа"}
 ROUNDING_WORDS = {"down": "вниз", "up": "вверх", "half_up": "по правилам арифметики",
                   "half_even": "к ближайшему чётному"}
 
 
 def render_text(program: Program, zones: Mapping[str, Decimal] | None = None,
-                until: datetime | None = None) -> str:
+                until: datetime | None = None, *, upcoming: bool = False) -> str:
     """The rules of `program` in Russian; `zones` (code → minimum order) adds the zone list;
-    `until`, the instant a later version took over, tells an earlier version in the past."""
-    parts = [_heading(program, until), *_accrual(program), *_redemption(program, zones or {}),
-             *_expiry(program)]
+    `until`, the instant a later version took over, tells an earlier version in the past;
+    `upcoming` tells a version published for later («вступает в силу»)."""
+    parts = [_heading(program, until, upcoming), *_accrual(program),
+             *_redemption(program, zones or {}), *_expiry(program)]
     return "\n".join(parts) + "\n"
 
 
-def _heading(program: Program, until: datetime | None) -> str:
+def _heading(program: Program, until: datetime | None, upcoming: bool) -> str:
     start = program.effective_from.astimezone(program.timezone)
-    period = f"действует с {start:%d.%m.%Y %H:%M}"
+    period = f"{'вступает в силу' if upcoming else 'действует с'} {start:%d.%m.%Y %H:%M}"
     if until is not None:
         period = (f"действовала с {start:%d.%m.%Y %H:%M} до "
                   f"{until.astimezone(program.timezone):%d.%m.%Y %H:%M}")
     return (f"{program.title}\nВерсия {program.version}, {period} "
-            f"{_zone_time(program)}.\n\n1 бонус = 1 рублю.\n"
-            "Накапливать и списывать бонусы могут только зарегистрированные гости.\n")
+            f"{_zone_time(program)}.\n\n{INTRODUCTION}\n")
 
+
+# The parts of the restaurant's published text that are no rule of the program: who takes
+# part and how, where the balance is seen, that the program may change and how that is told.
+INTRODUCTION = (
+    "1 бонус = 1 рублю.\n"
+    "Накапливать и списывать бонусы могут только зарегистрированные гости. Зарегистрироваться "
+    "можно на сайте vilkinet.ru или у оператора колл-центра: на номер мобильного телефона "
+    "придёт смс с данными для входа. Бонусы начисляются на этот номер за заказы на сайте, в "
+    "мобильном приложении, через оператора колл-центра и в кафе.\n"
+    "Баланс бонусов можно проверить в личном кабинете на сайте vilkinet.ru."
+)
+CONCLUSION = (
+    "Бонусы являются виртуальными средствами оплаты услуг только компании ВилкиНет: в "
+    "натуральном или денежном эквиваленте они не выдаются.\n"
+    "Компания ВилкиНет оставляет за собой право в одностороннем порядке изменять бонусную "
+    "программу. Об изменениях сообщается публикацией новой версии правил на этой странице; "
+    "актуальная версия правил всегда находится здесь."
+)
+
+EXAMPLE_LAST_ORDER = date(2025, 3, 15)  # the expiry example's last order
 
 # how the text names a time zone; others by their IANA name
 ZONE_TIME = {"Europe/Moscow": "по московскому времени"}
@@ -48,7 +70,7 @@ def _accrual(program: Program) -> list[str]:
     lines = ["Начисление бонусов"]
     for number, rule in enumerate(program.accrual, start=1):
         line = (f"{number}. {_sentence(describe(rule.when, program.categories))}: на персональный "
-                f"счёт зачисляется {rub(rule.percent)}% от суммы заказа.")
+                f"счёт зачисляется {rub(rule.percent)}% от {BASE_WORDS[program.accrual_base]}.")
         if rule.example is not None:
             line += f" Пример: {_example_accrual(program, rule.example)}."
         lines.append(line)
@@ -101,8 +123,7 @@ def _redemption(program: Program, zones: Mapping[str, Decimal]) -> list[str]:
     lines += _zone_clause(program, zones)
     if program.exclusions:
         lines.append("Бонусы не списываются (а начисляются по правилам выше), если:")
-        told = [f"— {describe(e.when, program.categories)} («{e.explanation.message}»)"
-                for e in program.exclusions]
+        told = [f"— {describe(e.when, program.categories)}" for e in program.exclusions]
         lines.append(";\n".join(told) + ".")
     lines.append(_promo_clause(program.max_promo_codes) + "\n")
     return lines
@@ -144,16 +165,20 @@ def _during(count: int) -> str:
 
 
 def _expiry(program: Program) -> list[str]:
-    missing = ("в последний день месяца" if program.month_end == "clamp"
-               else "в первый день следующего месяца")
+    idle = program.idle_months
+    missing = ("годовщиной считается последний день месяца" if program.month_end == "clamp"
+               else "годовщиной считается первый день следующего месяца")
+    last = EXAMPLE_LAST_ORDER
+    kept = anniversary(last, idle, program.month_end)
+    cancelled = ("Заказ, отменённый после оплаты, тоже продлевает срок."
+                 if program.cancelled_orders == "count"
+                 else "Заказ, отменённый после оплаты, срок не продлевает.")
     return ["Сгорание бонусов",
-            f"Если в течение {_during(program.idle_months)} не было совершено заказов на номер, "
-            "указанный при регистрации, бонусы автоматически сгорают: в полночь после того же "
-            f"числа через {months(program.idle_months)} после последнего заказа, а если заказов "
-            f"ещё не было — после регистрации ({_zone_time(program)}); если такого числа в "
-            f"месяце нет — {missing}. "
-            + ("Заказ, отменённый после оплаты, тоже считается."
-               if program.cancelled_orders == "count"
-               else "Заказ, отменённый после оплаты, не считается."),
-            "", "Бонусы являются виртуальными средствами оплаты услуг только компании ВилкиНет "
-            "и в натуральном виде не выдаются."]
+            f"Если в течение {_during(idle)} не было заказов на номер, указанный при "
+            f"регистрации, бонусы автоматически сгорают: в 00:00 {_zone_time(program)} на "
+            f"следующий день после годовщины последнего заказа — того же числа через "
+            f"{months(idle)} (если заказов ещё не было — после годовщины регистрации). Пример: "
+            f"последний заказ {last:%d.%m.%Y} — бонусы сгорят в ночь на "
+            f"{kept + timedelta(days=1):%d.%m.%Y}, а заказ {kept:%d.%m.%Y} их сохранит. Если "
+            f"такого числа в месяце нет, {missing}. {cancelled}",
+            "", CONCLUSION]

@@ -64,7 +64,7 @@ def upcoming(now: datetime, zones: dict) -> list[Version]:
     """The versions published for later, the next first: «Уведомление о внесенных изменениях
     происходит через публикацию новой версии правил на данной странице»."""
     later = [p for p in program.book() if p.effective_from > now]
-    return [Version(p, None, sections(rules.render_text(p, zones))) for p in later]
+    return [Version(p, None, sections(rules.render_text(p, zones, upcoming=True))) for p in later]
 
 
 @blp.get("/rules")

@@ -10,7 +10,8 @@ def test_the_rules_page_shows_the_percentages_of_the_program_in_force(open_page,
     expect(page.get_by_role("heading", level=1)).to_have_text("Бонусная программа ВилкиНет")
     rules = page.locator("article.rules")
     expect(rules).to_contain_text("Версия 2024-01-01-default, действует с 01.01.2024")
-    for words in ("зачисляется 3% от суммы заказа", "зачисляется 10% от суммы заказа",
+    for words in ("зачисляется 3% от суммы, оплаченной деньгами",
+                  "зачисляется 10% от суммы, оплаченной деньгами",
                   "оплатить до 20% от суммы заказа", "«Север» — 500 ₽"):  # fmt: skip
         expect(rules).to_contain_text(words)
     assert_fits_a_phone(page)

@@ -83,7 +83,7 @@ def test_20_percent_cap_rounds_down_to_a_whole_bonus(program):
 def test_a_promo_code_order_accrues_but_redeems_nothing(program):
     decision = decide(program, an_order("pickup", "1000.00", promo_codes=["AUTUMN"]))
     assert (decision.accrual, decision.redeem_max) == (D("100.00"), D("0.00"))
-    assert any(line.message == "Оплата бонусами недоступна: в заказе промокод"
+    assert any(line.message == "Оплата бонусами недоступна: в заказе есть промокод"
                for line in decision.explanation)
 
 

@@ -21,14 +21,20 @@ def test_the_text_tells_every_rule_of_the_default_program(program):
                    "Заказ на доставку, заказ в кафе или заказ на самовывоз на сумму до 500 ₽ "
                    "включительно", "Заказ на самовывоз на сумму более 500 ₽",
                    "Заказ в кафе с блюдом из раздела «Бизнес-ланч»",
-                   "зачисляется 3% от суммы заказа", "зачисляется 10% от суммы заказа",
+                   "зачисляется 3% от суммы, оплаченной деньгами",
+                   "зачисляется 10% от суммы, оплаченной деньгами",
                    "заказ на доставку на 1000 ₽ — гость получает 30 бонусов",
                    "заказ на самовывоз на 1000 ₽ — гость получает 100 бонусов",
                    "до 20% от суммы заказа", "не больше доступного баланса",
                    "меньше минимальной суммы заказа в зоне доставки",
                    "на 800 ₽ при минимальной сумме заказа в зоне 500 ₽ можно оплатить бонусами "
                    "до 160 ₽", "«Бизнес-ланч»", "в заказе есть промокод",
-                   "Оплата бонусами недоступна: в заказе промокод",
+                   "на сайте vilkinet.ru или у оператора колл-центра",
+                   "в личном кабинете на сайте vilkinet.ru",
+                   "в одностороннем порядке изменять бонусную программу",
+                   "в натуральном или денежном эквиваленте они не выдаются",
+                   "последний заказ 15.03.2025 — бонусы сгорят в ночь на 16.03.2026, а заказ "
+                   "15.03.2026 их сохранит",
                    "только один промокод", "в течение 12 месяцев", "округляются вниз до целого",
                    "за вычетом списанных бонусов", "«Использовать бонусы»",
                    "Бонусы списываются только целыми."):
@@ -69,7 +75,7 @@ def test_new_percentages_change_the_text_and_its_worked_examples(program):
         data["redemption"]["max_percent"] = "30"
 
     text = changed(program, richer)
-    assert "зачисляется 12% от суммы заказа" in text
+    assert "зачисляется 12% от суммы, оплаченной деньгами" in text
     assert "на 1000 ₽ — гость получает 120 бонусов" in text
     assert "до 30% от суммы заказа" in text
     assert "можно оплатить бонусами до 240 ₽" in text
@@ -84,11 +90,13 @@ def test_expiry_rounding_and_promo_settings_change_the_text(program):
 
     text = changed(program, settings)
     assert "в течение 6 месяцев" in text
-    assert "в первый день следующего месяца" in text
-    assert "Заказ, отменённый после оплаты, тоже считается." in text
+    assert "годовщиной считается первый день следующего месяца" in text
+    assert "последний заказ 15.03.2025 — бонусы сгорят в ночь на 16.09.2025" in text
+    assert "Заказ, отменённый после оплаты, тоже продлевает срок." in text
     assert "по правилам арифметики до копейки" in text
     assert "только целыми" not in text and "кратными" not in text  # any kopeck may be spent
     assert "на полную сумму заказа" in text
+    assert "зачисляется 3% от суммы заказа" in text
     assert "не более 2 промокодов" in text
 
 
@@ -96,7 +104,7 @@ def test_the_text_names_the_time_zone_in_russian_and_counts_from_registration(pr
     text = render_text(program)
     assert "действует с 01.01.2024 00:00 по московскому времени." in text
     assert "Europe/Moscow" not in text
-    assert "а если заказов ещё не было — после регистрации" in text
+    assert "(если заказов ещё не было — после годовщины регистрации)" in text
 
 
 def test_a_program_taking_no_promo_codes_says_they_are_not_accepted(program):
@@ -109,7 +117,7 @@ def test_a_program_taking_no_promo_codes_says_they_are_not_accepted(program):
 
 
 def test_the_published_program_says_a_cancelled_order_does_not_count(program):
-    assert "Заказ, отменённый после оплаты, не считается." in changed(program, lambda data: None)
+    assert "Заказ, отменённый после оплаты, срок не продлевает." in changed(program, lambda d: None)
 
 
 def test_a_removed_exclusion_leaves_the_text(program):

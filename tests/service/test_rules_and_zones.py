@@ -84,8 +84,9 @@ def test_a_version_published_for_later_is_announced_before_it_takes_effect(
     assert [v["version"] for v in body["upcoming"]] == ["2099-winter"]
     assert [v["version"] for v in body["versions"]] == ["2024-01-01-default"]
     page = client.get("/rules").get_data(as_text=True)
-    assert "Правила меняются: с 01.01.2099 00:00 действует новая версия" in page
-    assert "Версия 2099-winter: действует с 01.01.2099 00:00" in page
+    assert "Правила меняются: с 01.01.2099 00:00 вступают в силу новые правила" in page
+    assert "Версия 2099-winter: вступает в силу 01.01.2099 00:00" in page
+    assert "Версия 2099-winter, вступает в силу 01.01.2099 00:00 по московскому времени" in page
     assert page.index('data-version="2024-01-01-default"') < page.index("Новые правила")
 
 

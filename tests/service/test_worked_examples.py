@@ -72,7 +72,7 @@ def test_a_promo_code_accrues_but_redeems_nothing(shop):
     order = pickup("1000.00", promo_codes=["AUTUMN"], discount="100.00")
     quote = shop.quote(order, phone).get_json()
     assert (quote["total"], quote["accrual"], quote["redeem_max"]) == ("900.00", "90.00", "0.00")
-    assert "Оплата бонусами недоступна: в заказе промокод" in [
+    assert "Оплата бонусами недоступна: в заказе есть промокод" in [
         e["message"] for e in quote["explanation"]
     ]
     refused = shop.place(phone, order, redeem="10", token=token)
