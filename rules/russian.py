@@ -50,3 +50,12 @@ def spent_in(quantum: Decimal) -> str:
     if quantum == 1:
         return "только целыми"
     return f"только суммами, кратными {rub(quantum)}"
+
+
+# how the texts name a time zone; others by their IANA name
+ZONE_TIME = {"Europe/Moscow": "по московскому времени"}
+
+
+def zone_time(key: str) -> str:
+    """«по московскому времени» for Europe/Moscow; «(часовой пояс Asia/Omsk)» for the rest."""
+    return ZONE_TIME.get(key, f"(часовой пояс {key})")

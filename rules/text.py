@@ -9,7 +9,7 @@ from rules.evaluate import evaluate_example
 from rules.expiry import anniversary
 from rules.money import CENT
 from rules.program import Program
-from rules.russian import CHANNEL_ORDERS, bonuses, months, plural, rub, spent_in
+from rules.russian import CHANNEL_ORDERS, bonuses, months, plural, rub, spent_in, zone_time
 
 CHANNEL_GENITIVE = {"delivery": "заказа на доставку", "pickup": "заказа на самовывоз",
                     "cafe": "заказа в кафе"}
@@ -58,12 +58,8 @@ CONCLUSION = (
 
 EXAMPLE_LAST_ORDER = date(2025, 3, 15)  # the expiry example's last order
 
-# how the text names a time zone; others by their IANA name
-ZONE_TIME = {"Europe/Moscow": "по московскому времени"}
-
-
 def _zone_time(program: Program) -> str:
-    return ZONE_TIME.get(program.timezone.key, f"(часовой пояс {program.timezone.key})")
+    return zone_time(program.timezone.key)
 
 
 def _accrual(program: Program) -> list[str]:

@@ -33,7 +33,7 @@ CONSOLE = "console_token"
 
 
 def actor(name: str | None = None) -> str:
-    return f"operator:{name or g.operator.name}"
+    return f"{wording.OPERATOR_PREFIX}{name or g.operator.name}"
 
 
 def operator_required(view):

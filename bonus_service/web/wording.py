@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import phonenumbers
 from flask import Flask, current_app
 
 from bonus_service.fields import money
-from rules.russian import bonuses, plural, rub
+from rules.russian import bonuses, plural, rub, zone_time
 
 
 def bonus_amount(kopecks: int) -> str:
@@ -72,6 +73,22 @@ WHY = {
 }  # fmt: skip
 
 
+# Who did it, as an operator reads it: the actors the service writes itself, and the prefix
+# console operators are written with (web.console.actor); anything else is an API key's name.
+SYSTEM_ACTORS = {"cli": "командная строка", "expiry-job": "ночное сгорание бонусов",
+                 "hold-timer": "таймер резерва"}
+OPERATOR_PREFIX = "operator:"
+
+
+def who(actor: str | None) -> str:
+    """'operator:anna' → 'оператор anna', 'shop' → 'ключ API «shop»', 'cli' → 'командная строка'."""
+    if not actor:
+        return "—"
+    if actor.startswith(OPERATOR_PREFIX):
+        return f"оператор {actor.removeprefix(OPERATOR_PREFIX)}"
+    return SYSTEM_ACTORS.get(actor, f"ключ API «{actor}»")
+
+
 def details(values: dict) -> str:
     """An audit entry's details on one line: 'сумма: 50.00; причина: опоздание'."""
     shown = {key: value for key, value in values.items() if value is not None}
@@ -92,10 +109,23 @@ def _plain(key: str, value: object) -> str:
             return value
     if key == "why":
         return WHY.get(str(value), str(value))
+    if key == "amount" and isinstance(value, str):  # an adjustment's signed amount, "-5.00"
+        try:
+            amount = Decimal(value)
+        except ArithmeticError:
+            return value
+        sign = "+" if amount > 0 else "−" if amount < 0 else ""
+        return f"{sign}{bonuses(abs(amount))}"
     return str(value)
 
 
+def zone_words() -> str:
+    """How the pages' times are meant: «по московскому времени» (BONUS_TIMEZONE)."""
+    return zone_time(current_app.extensions["bonus_settings"].tz.key)
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_global(zone_words)
     for name, function in {
         "bonuses": bonus_amount,
         "signed": signed,
@@ -104,6 +134,7 @@ def init_app(app: Flask) -> None:
         "day": day,
         "phone": phone,
         "details": details,
+        "who": who,
         "last_day_to_order": last_day_to_order,
     }.items():
         app.add_template_filter(function, name)

@@ -53,6 +53,6 @@ def test_an_operator_adjusts_a_guest_found_by_a_typed_phone_and_the_guest_sees_i
 
     console.get_by_role("link", name="Журнал").click()
     adjusted = console.locator(".audit__entry", has_text="Корректировка баланса")
-    expect(adjusted).to_contain_text("operator:anna")
+    expect(adjusted).to_contain_text("оператор anna")
     expect(adjusted).to_contain_text(REASON)
     screenshots(console, "console-audit")

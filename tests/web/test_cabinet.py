@@ -80,6 +80,7 @@ def test_the_account_says_when_bonuses_burn_and_the_last_day_to_keep_them(
     assert "Бонусы сгорят в ночь на <strong>16.03.2027</strong>" in page
     assert "не позднее <strong>15.03.2027</strong>" in page
     assert "Начислено оператором 75 бонусов: подарок" in page
+    assert "Даты и время — по московскому времени." in page
 
 
 def test_logging_out_revokes_the_token_so_a_copied_cookie_opens_nothing(app, client, fake_twilio):

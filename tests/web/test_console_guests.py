@@ -132,3 +132,16 @@ def test_the_audit_view_shows_the_newest_first_a_page_at_a_time(app, client):
     second = text(client.get(older))
     assert "+7 912 000-00-04" in second and "Вход в консоль" in second
     assert "?before=" not in second
+    assert "оператор boris" in first and "operator:" not in first
+
+
+def test_the_audit_view_says_who_and_how_much_in_russian(app, client):
+    operator_client(app, client)
+    with get_db(app).unit_of_work() as session:
+        for actor in ("cli", "shop"):
+            audit.record(session, actor, "guest.adjust", "+79120000001", utcnow(),
+                         amount="-5.00", reason="ошибка")  # fmt: skip
+        session.commit()
+    page = text(client.get("/console/audit"))
+    assert "командная строка" in page and "ключ API «shop»" in page
+    assert "сумма: −5 бонусов" in page and "-5.00" not in page
