@@ -14,7 +14,7 @@ from werkzeug.exceptions import (
 )
 
 from bonus_service.http import UNSTORABLE
-from bonus_service.web import csrf
+from bonus_service.web import csrf, wording
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ TITLES = {
     400: "Запрос не понят",
     403: "Доступ запрещён",
     404: "Страница не найдена",
-    405: "Так нельзя",
+    405: "Действие недоступно",
     413: "Слишком большой запрос",
     429: "Слишком много запросов",
     500: "Что-то пошло не так",
@@ -117,11 +117,16 @@ def error_page(error: HTTPException) -> tuple[str, int, dict]:
     message = MESSAGES.get(status) or error.description or ""
     if not _is_russian(message):  # services explain in English, for the API's clients
         message = TITLES.get(status, "")
-    body = render_template(
-        "error.html", status=status, title=TITLES.get(status, "Ошибка"), message=message
-    )
     headers = {**dict(error.get_headers()), **getattr(error, "extra_headers", {})}
     headers.pop("Content-Type", None)
+    if status == 429 and str(headers.get("Retry-After", "")).isdigit():
+        message = f"Повторите через {wording.wait(int(headers['Retry-After']))}."
+    # the console's errors keep the console's header (no guest navigation in it)
+    layout = "console_base.html" if request.path.startswith("/console") else "base.html"
+    body = render_template(
+        "error.html", status=status, title=TITLES.get(status, "Ошибка"), message=message,
+        layout=layout,
+    )  # fmt: skip
     return body, status, {**headers, **SECURITY_HEADERS}
 
 
