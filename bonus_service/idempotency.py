@@ -126,10 +126,20 @@ def _claim(session: Session, client_id: int, key: str, request_hash: str, answer
 
 def _answer_for(client_id: int, key: str, request_hash: str) -> Response:
     """The key is taken: replay its answer, refuse another body (422), or say it is running."""
+    answer = _stored_answer(client_id, key, request_hash)
+    if answer is None:
+        # in use by a call still running (or one that just rolled back): try again shortly
+        raise _busy()
+    return answer
+
+
+def _stored_answer(client_id: int, key: str, request_hash: str) -> Response | None:
+    """The key's stored answer to replay (or 422 for another body); None if it has none."""
     with get_db().unit_of_work(write=False) as session:
         record = session.execute(_FIND, {"client_id": client_id, "key": key}).first()
-    if record is None or record.status_code is None:
-        # in use by a call still running (or one that just rolled back): try again shortly
+    if record is None:
+        return None
+    if record.status_code is None:  # a claim left by the previous release's lease
         raise _busy()
     if record.request_hash != request_hash:
         raise Problem(
@@ -184,12 +194,34 @@ def _retryable(status: int) -> bool:
     return status in (404, 409, 429) or status >= 500
 
 
-def idempotent(view):
-    """Run the view once per (API key, Idempotency-Key); the view writes through g.session."""
+def idempotent(view=None, *, before=None):
+    """Run the view once per (API key, Idempotency-Key); the view writes through g.session.
+
+    `before(*args, **kwargs)`, if given, runs first, outside any transaction, unless the key
+    already has an answer to replay: for work that must not hold the database while it waits
+    (registration texts its SMS there). What it leaves on `g` the view reads; a refusal it
+    raises is kept for the key as the view's would be. A duplicate that arrives while the
+    first call runs also runs `before` (the key's claim is not visible before it commits),
+    so what `before` does must be safe to do twice for one key.
+    """
+    if view is None:
+        return functools.partial(idempotent, before=before)
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         client_id, key, request_hash = g.caller.id, _key(), _request_hash()
+        g.idempotency = (client_id, key)
+        if before is not None:
+            answered = _stored_answer(client_id, key, request_hash)
+            if answered is not None:
+                return answered
+            try:
+                before(*args, **kwargs)
+            except HTTPException as error:
+                response = problem_response(error)
+                if _retryable(response.status_code):
+                    return response
+                return _store_refusal(client_id, key, request_hash, response)
         with get_db().unit_of_work() as session:
             record_id = _claim(session, client_id, key, request_hash)
             if record_id is None:

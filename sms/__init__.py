@@ -1,7 +1,7 @@
 """Phones, login codes and SMS: what the service needs to text a guest, with no web or database."""
 
 from sms import texts
-from sms.codes import code_matches, hash_code, hash_token, new_code, new_token
+from sms.codes import code_for, code_matches, hash_code, hash_token, new_code, new_token
 from sms.errors import SmsError, SmsRejected, SmsUnavailable
 from sms.phones import PhoneError, masked, normalise_phone
 from sms.senders import ConsoleSender, SmsSender, make_sender
@@ -15,6 +15,7 @@ __all__ = [
     "SmsSender",
     "SmsUnavailable",
     "TwilioSender",
+    "code_for",
     "code_matches",
     "hash_code",
     "hash_token",

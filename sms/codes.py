@@ -14,6 +14,17 @@ def new_code(digits: int = CODE_DIGITS) -> str:
     return f"{secrets.randbelow(10**digits):0{digits}d}"
 
 
+def code_for(secret: bytes, purpose: str, *parts: str, digits: int = CODE_DIGITS) -> str:
+    """A code made from what it is for, the same every time: a retry of one request texts
+    the code its first try texted, so a guest who gets both messages holds one valid code.
+    Unpredictable without `secret`, like the hash (a domain of its own keeps them apart)."""
+    if not isinstance(secret, bytes) or not secret:
+        raise ValueError("the code secret must be non-empty bytes")
+    message = "\x00".join(("code", purpose, *parts)).encode()
+    number = int.from_bytes(hmac.new(secret, message, hashlib.sha256).digest()[:8], "big")
+    return f"{number % 10**digits:0{digits}d}"
+
+
 def hash_code(secret: bytes, phone: str, code: str) -> str:
     """HMAC-SHA256 hex of the code bound to its phone, so a stored hash is useless elsewhere.
 

@@ -7,10 +7,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
+import sms
 from bonus_service import program
 from bonus_service.auth import require_scope
 from bonus_service.clock import utcnow
-from bonus_service.db import unit_of_work
+from bonus_service.db import get_db, unit_of_work
 from bonus_service.fields import normalise_phone
 from bonus_service.idempotency import idempotent
 from bonus_service.problems import Problem, invalid
@@ -61,20 +62,36 @@ class GuestByPhone(MethodView):
             return operator_view(session, guest, now)
 
 
+def _text_the_code(_view, args) -> None:
+    """Before the registration's transaction: text the code (see services.registrations).
+
+    The code comes from the Idempotency-Key, so a retry texts the same code again and a
+    guest who gets both messages holds one that works."""
+    client_id, key = g.idempotency
+    code = sms.code_for(code_secret(), registrations.PURPOSE, str(client_id), key, args["phone"])
+    registrations.text_code(
+        get_db(), current_app.extensions["bonus_settings"], sender(), args["phone"], code,
+        utcnow(),
+    )  # fmt: skip
+    g.registration_code = code
+
+
 @blp.route("")
 class Guests(MethodView):
     @require_scope("operator")
-    @idempotent
+    @blp.arguments(PhoneIn())  # outside: the SMS, sent before the transaction, needs the phone
+    @idempotent(before=_text_the_code)
     @blp.doc(security=OPERATOR)
-    @blp.arguments(PhoneIn())
     @blp.response(201, GuestOut)
     @blp.alt_response(409, description="Already registered.")
+    @blp.alt_response(429, description="Too many codes for this phone this hour, or one a "
+                      "moment ago: Retry-After says when.")
     def post(self, args):
         """Register a guest by phone; the login code goes to the guest by SMS."""
         session, now = g.session, utcnow()
         guest = registrations.register_on_behalf(
-            session, current_app.extensions["bonus_settings"], code_secret(), sender(),
-            args["phone"], g.caller.name, now,
+            session, current_app.extensions["bonus_settings"], code_secret(), args["phone"],
+            g.registration_code, g.caller.name, now,
         )  # fmt: skip
         return operator_view(session, guest, now)
 

@@ -18,6 +18,10 @@ def find(session: Session, phone: str) -> Guest | None:
     return session.scalar(select(Guest).where(Guest.phone == phone))
 
 
+def already_registered() -> Problem:
+    return Problem(409, "This phone is already registered.", errors={"phone": "already registered"})
+
+
 def register(session: Session, phone: str, now: datetime, by: str | None) -> Guest:
     """Create the guest; a concurrent registration of the same phone raises 409."""
     guest = Guest(phone=phone, registered_at=now, registered_by=by, balance=0, held=0)
@@ -25,9 +29,7 @@ def register(session: Session, phone: str, now: datetime, by: str | None) -> Gue
         with session.begin_nested():
             session.add(guest)
     except IntegrityError:
-        raise Problem(
-            409, "This phone is already registered.", errors={"phone": "already registered"}
-        ) from None
+        raise already_registered() from None
     return guest
 
 

@@ -54,7 +54,7 @@ def _sends_since(session: Session, column, value: str, since: datetime) -> list[
     )
 
 
-def _check_limits(
+def check_limits(
     session: Session, settings: Settings, phone: str, address: str | None, now: datetime
 ) -> None:
     by_phone = _sends_since(session, SmsSend.phone, phone, now - HOUR)
@@ -124,17 +124,19 @@ def issue_code(
     address: str | None,
     purpose: str,
     now: datetime,
+    code: str | None = None,
 ) -> tuple[str, int]:
-    """Check the limits, count the send and store a fresh code; returns (code, send id).
+    """Check the limits, count the send and store a code; returns (code, send id).
 
     `address` is the guest's network address; None for an operator's call, which the
     per-address limit does not apply to (a call center is one address for many guests).
+    `code` is one already texted (a registration's); a fresh one by default.
     """
     _lock(session, f"phone:{phone}", now)
     if address is not None:
         _lock(session, f"addr:{address}", now)
-    _check_limits(session, settings, phone, address, now)
-    code = sms.new_code()
+    check_limits(session, settings, phone, address, now)
+    code = code or sms.new_code()
     _store_code(session, settings, secret, phone, code, purpose, now)
     send = SmsSend(phone=phone, address=address or "operator", purpose=purpose, sent_at=now)
     session.add(send)

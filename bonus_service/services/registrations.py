@@ -1,4 +1,12 @@
-"""Registering a guest on the guest's behalf: the account, a login code, the SMS that carries it."""
+"""Registering a guest on the guest's behalf: the SMS with a login code, then the account.
+
+The SMS goes first, before anything is written, so that no transaction is open while Twilio
+answers (up to TWILIO_TIMEOUT_SECONDS): on SQLite an open writing transaction holds the
+database's only write lock, and every login, order and adjustment waited behind a slow SMS;
+on PostgreSQL it held a pooled connection. If the SMS fails nothing is written (503, or 422
+for a number the provider refuses); if the SMS went but the writing fails (the phone was
+registered a moment before by someone else: 409), the guest holds a code that opens nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,30 +15,48 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 import sms
+from bonus_service.db import Database
 from bonus_service.models import Guest
 from bonus_service.services import audit, guests, logins
 from bonus_service.settings import Settings
+
+PURPOSE = "registration"
+
+
+def text_code(
+    db: Database,
+    settings: Settings,
+    sender: sms.SmsSender,
+    phone: str,
+    code: str,
+    now: datetime,
+) -> None:
+    """Refuse a registered phone (409) or one over its SMS limits (429), then text `code`.
+
+    Reads in a transaction of its own and writes nothing: `register_on_behalf` does that.
+    """
+    with db.unit_of_work(write=False) as session:
+        if guests.find(session, phone) is not None:
+            raise guests.already_registered()
+        logins.check_limits(session, settings, phone, None, now)
+    text = sms.texts.registered_by_operator(code, settings.code_ttl_seconds // 60)
+    try:
+        sender.send(phone, text)
+    except sms.SmsError as error:
+        raise logins.sms_problem(error) from error
 
 
 def register_on_behalf(
     session: Session,
     settings: Settings,
     secret: bytes,
-    sender: sms.SmsSender,
     phone: str,
+    code: str,
     actor: str,
     now: datetime,
 ) -> Guest:
-    """Register the phone and text it a login code, in the caller's transaction.
-
-    The SMS goes before the caller commits: if it fails, the raised Problem rolls the
-    registration back with it, so no guest is left registered without the message.
-    """
+    """Register the phone with the login code `text_code` sent it, in the caller's transaction."""
     guest = guests.register(session, phone, now, by=actor)
-    code, _ = logins.issue_code(session, settings, secret, phone, None, "registration", now)
+    logins.issue_code(session, settings, secret, phone, None, PURPOSE, now, code=code)
     audit.record(session, actor, "guest.register", phone, now)
-    try:
-        sender.send(phone, sms.texts.registered_by_operator(code, settings.code_ttl_seconds // 60))
-    except sms.SmsError as error:
-        raise logins.sms_problem(error) from error
     return guest

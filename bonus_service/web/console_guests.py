@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
+import sms
 from bonus_service.clock import utcnow
-from bonus_service.db import unit_of_work
+from bonus_service.db import get_db, unit_of_work
 from bonus_service.fields import kopecks
 from bonus_service.problems import Problem
 from bonus_service.secrets_store import code_secret
@@ -74,17 +75,14 @@ def _card_page(phone: str, errors: dict, status: int, form):
 def register():
     """Register a guest by phone: the same path as POST /v1/guests, SMS included."""
     typed = request.form.get("phone", "")
+    settings, code = current_app.extensions["bonus_settings"], sms.new_code()
     try:
         phone = fields.phone(typed)
+        # the SMS first, outside any transaction (see services.registrations)
+        registrations.text_code(get_db(), settings, sender(), phone, code, utcnow())
         with unit_of_work() as db_session:
             registrations.register_on_behalf(
-                db_session,
-                current_app.extensions["bonus_settings"],
-                code_secret(),
-                sender(),
-                phone,
-                actor(),
-                utcnow(),
+                db_session, settings, code_secret(), phone, code, actor(), utcnow()
             )
             db_session.commit()
     except fields.FieldError as error:

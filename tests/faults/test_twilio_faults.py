@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from bonus_service.db import Database
 from bonus_service.models import AuditEntry, Guest, LoginCode, SmsSend
 from bonus_service.problems import PROBLEM_JSON
-from tests.conftest import PG_URL
+from tests.fake_twilio import CODE
 from tests.faults.conftest import seed, wait_until
 
 TWILIO_TIMEOUT = 2  # seconds; the fake hangs for 10
@@ -77,14 +77,9 @@ def test_a_code_twilio_did_not_send_is_not_counted_and_may_be_asked_again(
     assert traces_of(db, NEWCOMER)["sms_sends"] == 1
 
 
-@pytest.mark.xfail(
-    not PG_URL,
-    strict=True,
-    reason="SQLite: POST /v1/guests sends the SMS inside its writing transaction, so a hanging "
-    "Twilio holds the database's only write lock for up to TWILIO_TIMEOUT_SECONDS and every "
-    "other writer (here a login) waits behind it",
-)
 def test_logging_in_is_not_held_up_while_a_registration_waits_on_twilio(world, fake_twilio):
+    """The registration texts before its transaction: on SQLite a hanging Twilio used to hold
+    the database's only write lock, and every other writer (here a login) waited behind it."""
     url, key, _ = world
     guest = "+79195550002"
     assert requests.post(f"{url}/v1/auth/sms-code", json={"phone": guest}, timeout=10).ok
@@ -102,3 +97,21 @@ def test_logging_in_is_not_held_up_while_a_registration_waits_on_twilio(world, f
     waiting.join(30)
     assert verified.status_code == 200, verified.text
     assert elapsed < 1.0, f"the login waited {elapsed:.1f} s behind the hanging registration"
+
+
+def test_a_registration_retried_after_a_lost_answer_texts_the_same_code(world, fake_twilio):
+    """Twilio took the SMS but its answer was lost (the client gave up): the retry under the
+    same Idempotency-Key texts again, and both messages carry the one code that works."""
+    url, key, db = world
+    fake_twilio.hang_seconds = TWILIO_TIMEOUT + 0.5  # answered (and sent) after the client left
+    fake_twilio.fail_next("hang")
+    assert_unavailable(register(url, key, NEWCOMER, "reg-lost"))
+    assert wait_until(lambda: len(fake_twilio.messages_to(NEWCOMER)) == 1, 5)
+    assert traces_of(db, NEWCOMER)["guests"] == 0
+    assert register(url, key, NEWCOMER, "reg-lost").status_code == 201
+    first, second = (CODE.search(m["body"]).group() for m in fake_twilio.messages_to(NEWCOMER))
+    assert first == second
+    verified = requests.post(
+        f"{url}/v1/auth/verify", json={"phone": NEWCOMER, "code": first}, timeout=10
+    )
+    assert verified.status_code == 200, verified.text

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from sms import code_matches, hash_code, hash_token, new_code, new_token
+from sms import code_for, code_matches, hash_code, hash_token, new_code, new_token
 from sms import codes as codes_module
 
 SECRET = b"test-secret-for-code-hashing"
@@ -110,3 +110,17 @@ def test_a_token_is_stored_as_its_sha256_hex():
     token = new_token()
     assert hash_token(token) == hashlib.sha256(token.encode()).hexdigest()
     assert hash_token(token) != hash_token(new_token())
+
+
+def test_a_code_for_one_purpose_is_the_same_every_time_and_differs_for_another():
+    made = code_for(SECRET, "registration", "7", "key-1", "+79123456789")
+    assert made == code_for(SECRET, "registration", "7", "key-1", "+79123456789")
+    assert re.fullmatch(r"\d{6}", made)
+    others = {code_for(SECRET, "registration", "7", f"key-{n}", "+79123456789")
+              for n in range(2, 40)}  # fmt: skip
+    assert len(others) > 30  # spread over the codes, not a constant
+    elsewhere = {code_for(b"another secret", "registration", "7", f"key-{n}", "+79123456789")
+                 for n in range(2, 40)}  # fmt: skip
+    assert elsewhere != others  # unpredictable without the secret
+    with pytest.raises(ValueError):
+        code_for(b"", "registration", "x")
