@@ -32,8 +32,13 @@ bonus = AppGroup("bonus", help="Bonus Engine operations.")
 @bonus.command("init-db")
 def init_db() -> None:
     """Bring the schema to the current version (safe to rerun)."""
-    revision = upgrade(get_db())
-    click.echo(f"database at revision {revision}: {_safe_url(get_db().url)}")
+    found = upgrade(get_db())
+    if found.ahead:
+        click.echo(f"database at revision {found.revision}, newer than this release's "
+                   f"{found.head} (a later release migrated it): left as it is: "
+                   f"{_safe_url(get_db().url)}")  # fmt: skip
+        return
+    click.echo(f"database at revision {found.revision}: {_safe_url(get_db().url)}")
 
 
 def _safe_url(url: str) -> str:

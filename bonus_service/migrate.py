@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import text
 
 from bonus_service.db import Database
@@ -25,23 +27,51 @@ def alembic_config(db: Database) -> Config:
     return config
 
 
-def upgrade(db: Database) -> str:
-    """Upgrade to head in one transaction and return the revision now in force."""
+@dataclass(frozen=True)
+class Schema:
+    """Where the database's schema stands against this release's migrations."""
+
+    revision: str | None  # the database's; None before the first init-db
+    head: str  # this release's newest migration
+    ahead: bool  # migrated by a later release: a revision this release does not know
+
+    @property
+    def usable(self) -> bool:
+        """This release can serve it: at its head, or ahead of it. Migrations are additive
+        (docs/operations.md), so during a rolling deploy, or after rolling back a release,
+        the older release keeps serving a schema a newer one migrated."""
+        return self.revision == self.head or self.ahead
+
+
+def upgrade(db: Database) -> Schema:
+    """Upgrade to head in one transaction; a schema a later release migrated is left as it is."""
     config = alembic_config(db)
     engine = db.engine.execution_options(sqlite_begin="IMMEDIATE") if db.is_sqlite else db.engine
     with engine.begin() as connection:
         if not db.is_sqlite:
             connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK})
+        before = _schema(config, connection)
+        if before.ahead:
+            return before  # alembic would stop at the revision it cannot locate
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
-        return MigrationContext.configure(connection).get_current_revision()
+        return _schema(config, connection)
 
 
-def is_current(db: Database) -> bool:
-    """Whether the database is at the head revision (the readiness check asks this)."""
-    head = ScriptDirectory.from_config(alembic_config(db)).get_current_head()
+def schema(db: Database) -> Schema:
+    """The database's schema against this release's (the readiness check asks this)."""
     with db.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head
+        return _schema(alembic_config(db), connection)
+
+
+def _schema(config: Config, connection) -> Schema:
+    script = ScriptDirectory.from_config(config)
+    revision = MigrationContext.configure(connection).get_current_revision()
+    try:
+        known = revision is None or script.get_revision(revision) is not None
+    except CommandError:  # alembic's "Can't locate revision": a later release's
+        known = False
+    return Schema(revision, script.get_current_head(), ahead=not known)
 
 
 class SetupChatter(logging.Filter):

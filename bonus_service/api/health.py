@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from bonus_service.db import get_db
-from bonus_service.migrate import is_current
+from bonus_service.migrate import schema
 from bonus_service.problems import Problem
 from bonus_service.schemas import HealthOut
 
@@ -28,7 +28,7 @@ class Ready(MethodView):
     def get(self):
         """The database answers and its schema is current."""
         try:
-            current = is_current(get_db())
+            found = schema(get_db())
         except Exception as error:  # any database failure means not ready
             # the cause goes to the log (the answer names only its type: no host or user)
             log.warning("readiness: the database is not reachable: %s", error)
@@ -38,10 +38,11 @@ class Ready(MethodView):
                 title="Service Unavailable",
                 headers={"Retry-After": "5"},
             ) from None
-        if not current:
+        if not found.usable:
             raise Problem(
                 503,
-                "The database schema is not current: run `bonus init-db`.",
+                f"The database schema is at {found.revision or 'no revision'}, behind this "
+                f"release's {found.head}: run `bonus init-db`.",
                 title="Service Unavailable",
             )
         return {"status": "ready"}
