@@ -31,6 +31,7 @@ from bonus_service.db import Database, get_db
 from bonus_service.fields import money
 from bonus_service.models import Guest, LedgerEntry
 from bonus_service.services.reconcile import snapshot
+from bonus_service.settings import SettingsError
 
 TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -162,7 +163,20 @@ def _observe(response: Response) -> Response:
     return response
 
 
+def check_multiprocess_dir(environ=os.environ) -> None:
+    """prometheus_client writes each worker's figures to files in PROMETHEUS_MULTIPROC_DIR:
+    a directory that is missing (a tmpfs not mounted, `rm -rf dir` for `rm -rf dir/*`) made
+    every request a 500 after its effect had committed. Refused at start-up instead."""
+    directory = environ.get(MULTIPROCESS_DIR)
+    if directory is None:
+        return
+    if not directory or not os.path.isdir(directory) or not os.access(directory, os.W_OK):
+        raise SettingsError(f"{MULTIPROCESS_DIR} must name a writable directory, got "
+                            f"{directory!r} (docs/operations.md, Metrics)")
+
+
 def init_app(app: Flask) -> None:
+    check_multiprocess_dir()
     app.extensions["bonus_metrics"] = RequestMetrics()
     app.before_request(_start_clock)
     app.after_request(_observe)

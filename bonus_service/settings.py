@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
 
 
 class SettingsError(ValueError):
@@ -70,7 +73,28 @@ def _country_codes(name: str, raw: str) -> frozenset[int]:
     codes = frozenset(_int(name, part.strip().lstrip("+"), minimum=1) for part in raw.split(","))
     if not codes:
         raise SettingsError(f"{name} must list at least one country code")
+    for code in sorted(codes):
+        if phonenumbers.region_code_for_country_code(code) == phonenumbers.UNKNOWN_REGION:
+            raise SettingsError(f"{name}: +{code} is no country's calling code")
     return codes
+
+
+# Twilio's From: a phone number in E.164, or an alphanumeric sender ID (1–11 letters, digits
+# and spaces, at least one letter) where the country allows one
+_SENDER_ID = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
+
+
+def _sender(name: str, raw: str) -> str:
+    if _SENDER_ID.fullmatch(raw):
+        return raw
+    try:
+        number = phonenumbers.parse(raw)
+    except phonenumbers.NumberParseException:
+        number = None
+    if raw.startswith("+") and number is not None and phonenumbers.is_valid_number(number):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    raise SettingsError(f"{name} must be a phone number in E.164 (+79001234567) or an "
+                        f"alphanumeric sender ID (VilkiNet), got {raw!r}")
 
 
 @dataclass(frozen=True)
@@ -118,7 +142,7 @@ _ENVIRONMENT = {
     "BONUS_SMS_BACKEND": ("sms_backend", lambda n, r: _choice(n, r, ("console", "twilio"))),
     "TWILIO_ACCOUNT_SID": ("twilio_account_sid", lambda n, r: r),
     "TWILIO_AUTH_TOKEN": ("twilio_auth_token", lambda n, r: r),
-    "TWILIO_FROM_NUMBER": ("twilio_from_number", lambda n, r: r),
+    "TWILIO_FROM_NUMBER": ("twilio_from_number", _sender),
     "TWILIO_API_BASE": ("twilio_api_base", lambda n, r: r.rstrip("/")),
     "TWILIO_TIMEOUT_SECONDS": (
         "twilio_timeout", lambda n, r: _int(n, r, minimum=1, maximum=120)
@@ -167,7 +191,12 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
     values: dict[str, object] = {}
     for variable, (name, parse) in _ENVIRONMENT.items():
         raw = environ.get(variable)
-        if raw is not None and raw != "":
+        if raw is not None and not raw.strip() and variable.startswith("BONUS_"):
+            # a unit file whose secret was not rendered (BONUS_DATABASE_URL=) quietly ran on
+            # an SQLite file under instance/, serving every guest as unknown
+            raise SettingsError(f"{variable} is set but empty: give it a value, or unset it "
+                                "for the default (docs/configuration.md)")
+        if raw is not None and raw.strip():
             assert name in known
             values[name] = parse(variable, raw.strip())
     unknown = sorted(

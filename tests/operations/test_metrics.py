@@ -138,3 +138,15 @@ def test_under_gunicorn_any_worker_reports_the_requests_of_every_worker_past_and
 
     assert counts == [15] * 4, server.log()
     assert len(list(metrics_dir.glob("counter_*.db"))) >= 2
+
+
+def test_a_missing_multiprocess_directory_stops_start_up(tmp_path):
+    """Every request was a 500 after its effect committed (an order placed, the answer lost)."""
+    from bonus_service.metrics import check_multiprocess_dir
+    from bonus_service.settings import SettingsError
+
+    check_multiprocess_dir({})
+    check_multiprocess_dir({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+    for bad in (str(tmp_path / "not-mounted"), ""):
+        with pytest.raises(SettingsError, match="PROMETHEUS_MULTIPROC_DIR"):
+            check_multiprocess_dir({"PROMETHEUS_MULTIPROC_DIR": bad})

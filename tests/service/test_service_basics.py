@@ -82,11 +82,23 @@ def test_the_docs_page_is_served_with_its_assets(client):
         ("BONUS_TOKEN_TTL_DAYS", "99999999999999999999"),
         ("BONUS_CODE_TTL_SECONDS", "99999999999999999999"),
         ("BONUS_SECRET_KEY", "x"),  # a key one could guess
+        # set but empty (a secret the unit file did not render): not the SQLite default
+        ("BONUS_DATABASE_URL", ""),
+        ("BONUS_SECRET_KEY", "  "),
+        ("TWILIO_FROM_NUMBER", "+7900"),
+        ("TWILIO_FROM_NUMBER", "89001234567"),  # not E.164
+        ("BONUS_ALLOWED_COUNTRY_CODES", "7,99999"),
     ],
 )
 def test_a_bad_setting_stops_start_up_naming_the_variable(variable, value):
     with pytest.raises(SettingsError, match=variable):
         from_environment({variable: value})
+
+
+def test_a_twilio_sender_is_a_number_or_a_sender_id():
+    assert from_environment({"TWILIO_FROM_NUMBER": "+79001234567"}).twilio_from_number == (
+        "+79001234567")
+    assert from_environment({"TWILIO_FROM_NUMBER": "VilkiNet"}).twilio_from_number == "VilkiNet"
 
 
 def test_twilio_without_credentials_stops_start_up(tmp_path, monkeypatch):
