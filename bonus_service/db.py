@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,7 +17,30 @@ from sqlalchemy.orm import Session, sessionmaker
 BUSY_SECONDS = 10
 
 
+# Every engine made here: a forked child (gunicorn --preload, the scheduler in the master)
+# must not use the pooled connections it inherited, whose sockets its parent still uses. An ops
+# audit saw one PostgreSQL socket shared by the master and two workers, and a worker hang on it.
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _forget_inherited_connections() -> None:
+    """In a forked child: drop the pools' connections without closing them (SQLAlchemy's
+    recipe for multiprocessing: closing would end the parent's sessions on the server)."""
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
+
+
 def make_engine(url: str, *, autocommit: bool = False) -> Engine:
+    """An engine of `_make_engine`'s, whose inherited connections a forked child forgets."""
+    engine = _make_engine(url, autocommit=autocommit)
+    _ENGINES.add(engine)
+    return engine
+
+
+def _make_engine(url: str, *, autocommit: bool = False) -> Engine:
     """An engine set up for real concurrent use on SQLite or PostgreSQL.
 
     `autocommit` (PostgreSQL) makes the reading engine: its connections never open a
