@@ -188,3 +188,16 @@ def test_reconcile_as_a_function_returns_what_it_checked_and_found(orders, db):
     report = reconcile(db)
 
     assert (report.guests, report.orders, report.differences) == (1, 10, 0)
+
+
+def test_an_unreachable_database_is_one_line_and_exit_status_3(tmp_path):
+    """Not a page of traceback, and not 1, which says the books differ."""
+    from bonus_service import create_app
+
+    app = create_app({"database_url": f"sqlite:///{tmp_path}/no/such/dir/bonus.db",
+                      "secret_key": "s" * 16, "scheduler_enabled": False})  # fmt: skip
+    for command in (["reconcile"], ["init-db"], ["expire", "--dry-run"]):
+        result = app.test_cli_runner().invoke(args=["bonus", *command])
+        assert result.exit_code == 3, (command, result.output)
+        assert result.output.startswith("Error: the database is unreachable: "), result.output
+        assert "Traceback" not in result.output and len(result.output.splitlines()) == 1
