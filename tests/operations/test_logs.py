@@ -142,6 +142,20 @@ def test_a_command_of_the_service_writes_json_lines_on_stderr(tmp_path):
     assert done.stdout.startswith("database at revision ")
 
 
+def test_a_bad_setting_is_one_line_and_gunicorns_boot_error_status(tmp_path):
+    """Not a traceback per worker: exit status 3 also makes gunicorn's master stop instead of
+    respawning workers that cannot boot."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("BONUS_")}
+    environ["BONUS_TIMEZONE"] = "Mars/Base"
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "bonus", "init-db"],
+        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 3
+    assert done.stderr.strip() == (
+        "Bonus Engine cannot start: BONUS_TIMEZONE is not a known time zone: 'Mars/Base'")
+
+
 def test_a_readiness_probe_logs_no_alembic_chatter(client, log_lines):
     """Two INFO lines from alembic per probe, every few seconds, where the docs promise the
     probes' lines at DEBUG."""
