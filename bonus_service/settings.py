@@ -126,6 +126,7 @@ class Settings:
     scheduler_enabled: bool = True
     cookie_secure: bool = True
     rules_dir: str | None = None
+    metrics_token: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -176,6 +177,7 @@ _ENVIRONMENT = {
     "BONUS_SCHEDULER": ("scheduler_enabled", _bool),
     "BONUS_COOKIE_SECURE": ("cookie_secure", _bool),
     "BONUS_RULES_DIR": ("rules_dir", lambda n, r: r),
+    "BONUS_METRICS_TOKEN": ("metrics_token", _secret),
 }
 
 

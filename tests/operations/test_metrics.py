@@ -104,9 +104,27 @@ def test_an_unreachable_database_shows_as_database_down_and_requests_are_still_c
     get_db(app).dispose()
 
 
-def test_metrics_are_open_like_the_health_probes(client):
-    assert client.get("/metrics").status_code == 200
+def test_metrics_answer_this_machine_and_private_networks_without_a_token(client):
+    for address in ("127.0.0.1", "10.1.2.3", "192.168.0.7", "::1", "fd00::5"):
+        answer = client.get("/metrics", environ_base={"REMOTE_ADDR": address})
+        assert answer.status_code == 200, address
+    for address in ("8.8.8.8", "2a00:1450:4010::1", "::ffff:8.8.8.8"):
+        refused = client.get("/metrics", environ_base={"REMOTE_ADDR": address})
+        assert refused.status_code == 403, address
+        assert refused.mimetype == "application/problem+json"
     assert "/metrics" in client.get("/openapi.json").get_json()["paths"]
+
+
+def test_with_a_token_only_its_bearer_reads_the_metrics_from_anywhere(tmp_path):
+    token = "m" * 24
+    app = create_app({"database_url": f"sqlite:///{tmp_path}/x.db", "secret_key": "s" * 16,
+                      "scheduler_enabled": False, "metrics_token": token})  # fmt: skip
+    client = app.test_client()
+    outside = {"REMOTE_ADDR": "8.8.8.8"}
+    assert client.get("/metrics", environ_base=outside,
+                      headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    for header in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": token}):
+        assert client.get("/metrics", headers=header).status_code == 403  # even from here
 
 
 @pytest.mark.slow
