@@ -132,6 +132,11 @@ class Settings:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @property
+    def code_minutes(self) -> int:
+        """A code's life as the texts say it, in whole minutes: never «действует 0 минут»."""
+        return max(1, self.code_ttl_seconds // 60)
+
     def with_overrides(self, overrides: Mapping[str, object]) -> Settings:
         """A copy with some fields replaced (tests, the CLI)."""
         return replace(self, **overrides)

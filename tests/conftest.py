@@ -112,7 +112,7 @@ def app(database_url, fake_twilio, tmp_path, settings_overrides):
             "twilio_from_number": fake_twilio.from_number,
             "twilio_api_base": fake_twilio.base_url,
             "twilio_timeout": 2,
-            "secret_key": "test-secret",
+            "secret_key": "test-secret-of-16+chars",
             "scheduler_enabled": False,
             **settings_overrides,
         }

@@ -304,8 +304,8 @@ def send_login_code(
     with db.unit_of_work() as session:
         code, send_id = issue_code(session, settings, secret, phone, address, "login", now)
         session.commit()
-    minutes = max(1, settings.code_ttl_seconds // 60)
-    deliver(db, sender, phone, sms.texts.login_code(code, minutes), send_id, secret, code)
+    text = sms.texts.login_code(code, settings.code_minutes)
+    deliver(db, sender, phone, text, send_id, secret, code)
     return code_sent(settings, phone)
 
 

@@ -39,7 +39,7 @@ def text_code(
         if guests.find(session, phone) is not None:
             raise guests.already_registered()
         logins.check_limits(session, settings, phone, None, now)
-    text = sms.texts.registered_by_operator(code, settings.code_ttl_seconds // 60)
+    text = sms.texts.registered_by_operator(code, settings.code_minutes)
     try:
         sender.send(phone, text)
     except sms.SmsError as error:

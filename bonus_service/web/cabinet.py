@@ -55,7 +55,7 @@ def home():
 
 def _login_step(errors: dict | None = None, phone: str = "", status: int = 200):
     if LOGIN_PHONE in session:
-        minutes = max(1, _settings().code_ttl_seconds // 60)
+        minutes = _settings().code_minutes
         page = render_template(
             "cabinet_code.html",
             phone=session[LOGIN_PHONE],

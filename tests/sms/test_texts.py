@@ -62,3 +62,4 @@ def test_every_text_fits_two_cyrillic_sms_segments_even_with_large_numbers():
         texts.burn_warning(Decimal("99999.99"), burns_on),
     ):
         assert len(text) <= TWO_CYRILLIC_SEGMENTS, text
+
