@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import bindparam, case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -153,11 +153,24 @@ def authenticate(
             locked_until=by_name.locked_until,
             **account,
         )
-    # not a failure after all: the name's count starts again, the address's loses this try
-    session.delete(by_name)
-    by_address.failures -= 1
-    if by_address.failures < address_limit:
-        by_address.locked_until = None
+    # Not a failure after all: the name's count starts again, the address's loses this try.
+    # In SQL, on the rows as they are now: the locks went with the commit above, and a wrong
+    # guess another worker counted from this address while the password was hashed must stay
+    # counted (writing back the value read before the commit lost it).
+    session.execute(delete(LoginThrottle).where(LoginThrottle.key == by_name.key))
+    session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.key == by_address.key)
+        .values(
+            failures=LoginThrottle.failures - 1,
+            locked_until=case(
+                (LoginThrottle.failures - 1 < address_limit, None),
+                else_=LoginThrottle.locked_until,
+            ),
+        )
+    )
+    session.expunge(by_name)
+    session.expunge(by_address)
     if _hasher.check_needs_rehash(operator.password_hash):
         operator.password_hash = _hasher.hash(password)
     return operator

@@ -129,3 +129,32 @@ def test_a_disabled_operators_name_is_counted_like_any_other(app, client, runner
     answers = [console_login(client).status_code for _ in range(5)]  # the right password
     assert answers == [422, 422, 422, 422, 429]
 
+
+
+def test_a_wrong_guess_counted_while_a_right_password_is_checked_stays_counted(
+    app, monkeypatch
+):
+    """A right login forgives its own try on the address's count; it used to write back the
+    count read before the password check, losing another worker's wrong guess made meanwhile."""
+    from bonus_service.web import operators
+
+    make_operator(app)
+    checking = operators._matches
+
+    def a_guess_arrives_meanwhile(stored_hash, password):
+        monkeypatch.setattr(operators, "_matches", checking)
+        with get_db(app).unit_of_work() as other:
+            try:
+                operators.authenticate(other, "boris", "wrong-guess", utcnow(),
+                                       address="10.0.0.1", address_limit=20)  # fmt: skip
+            except operators.LoginRefused:
+                other.commit()
+        return checking(stored_hash, password)
+
+    monkeypatch.setattr(operators, "_matches", a_guess_arrives_meanwhile)
+    with get_db(app).unit_of_work() as session:
+        operators.authenticate(session, "anna", PASSWORD, utcnow(),
+                               address="10.0.0.1", address_limit=20)  # fmt: skip
+        session.commit()
+    assert failures(app, "address", "10.0.0.1") == 1  # boris's guess; anna's try forgiven
+    assert failures(app, "name", "boris") == 1 and failures(app, "name", "anna") == 0
