@@ -22,7 +22,7 @@ from bonus_service.models import ApiClient
 from bonus_service.services import audit
 from bonus_service.services.liability import liability
 from bonus_service.services.reconcile import reconcile
-from bonus_service.services.simulate import simulate
+from bonus_service.services.simulate import MissingVersion, simulate
 from bonus_service.web import operators
 from scheduler.jobs import expire_balances
 from scheduler.schedule import run_blocking
@@ -255,9 +255,12 @@ def simulate_command(rules_file: str, since, until, top: int, batch_size: int) -
             param_hint="--since",
         )
     with get_db().unit_of_work(write=False) as session:
-        report = simulate(
-            session, program.book(), candidate, since, until, top=top, batch_size=batch_size
-        )
+        try:
+            report = simulate(
+                session, program.book(), candidate, since, until, top=top, batch_size=batch_size
+            )
+        except MissingVersion as error:
+            raise click.ClickException(str(error)) from None
     for line in report.lines():
         click.echo(line)
 

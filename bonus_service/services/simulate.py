@@ -168,6 +168,10 @@ def _change_size(replay: Replay) -> tuple[int, int]:
     return abs(replay.liability_change), abs(replay.candidate.accrued - replay.actual.accrued)
 
 
+class MissingVersion(LookupError):
+    """An order's own rules version is gone from the book: its replay cannot be compared."""
+
+
 def _completed_orders(session: Session, since: datetime, until: datetime, batch_size: int):
     query = (
         select(
@@ -195,7 +199,14 @@ def _replay(row, book: rules.ProgramBook, candidate: rules.Program, zones) -> Re
     zone_min = zones.get(order.zone) if order.zone else None
     asked = money(row.redeemed)
     try:
-        actual_cap = _decide(book.get(row.rules_version), order, guest, zone_min, row.placed_at)
+        placed_under = book.get(row.rules_version)
+    except KeyError:
+        raise MissingVersion(
+            f"order {row.id} was placed under rules version {row.rules_version!r}, which "
+            "BONUS_RULES_DIR does not hold: restore its file (a published version stays)"
+        ) from None
+    try:
+        actual_cap = _decide(placed_under, order, guest, zone_min, row.placed_at)
         cap = _decide(candidate, order, guest, zone_min, row.placed_at).redeem_max
         redeem = min(asked, cap)
         decision = _decide(candidate, order, guest, zone_min, row.placed_at, redeem)

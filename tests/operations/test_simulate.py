@@ -142,3 +142,21 @@ def test_without_a_list_of_orders_the_figures_are_the_same(november, db, book):
     report = run(db, book, CANDIDATE, top=0)
 
     assert (report.orders, report.liability_change, report.top) == (5, 12_700, [])
+
+
+def test_an_order_whose_own_version_is_gone_is_named_not_a_traceback(november, bonus, db):
+    """A version file removed from BONUS_RULES_DIR: the replay cannot say what really applied."""
+    from sqlalchemy import update
+
+    from bonus_service.models import Order
+
+    with db.unit_of_work() as session:
+        session.execute(update(Order).where(Order.id == november["delivery"])
+                        .values(rules_version="2023-removed"))  # fmt: skip
+        session.commit()
+    result = bonus("simulate", "--rules", str(CANDIDATE), "--since", "2024-11-01",
+                   "--until", "2024-12-01")  # fmt: skip
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: order {november['delivery']} was placed under rules version '2023-removed', "
+        "which BONUS_RULES_DIR does not hold: restore its file (a published version stays)\n")
