@@ -18,7 +18,9 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -82,6 +84,16 @@ class Guest(Base):
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
     held: Mapped[int] = mapped_column(BigInteger, default=0)
     warned_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @hybrid_property
+    def last_activity(self) -> datetime:
+        """What a balance is idle since: the last completed order, else the registration."""
+        return self.last_order_at or self.registered_at
+
+    @last_activity.inplace.expression
+    @classmethod
+    def _last_activity(cls):
+        return func.coalesce(cls.last_order_at, cls.registered_at)
 
 
 class LoginCode(Base):

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 import rules
 import sms
@@ -27,7 +27,6 @@ BATCH_SIZE = 500
 GIVE_UP_AFTER = 5
 
 logger = logging.getLogger("scheduler.burn_warnings")
-LAST_ACTIVITY = func.coalesce(Guest.last_order_at, Guest.registered_at)
 
 
 @dataclass(frozen=True)
@@ -90,11 +89,11 @@ def _due(db, book, now, window, after) -> list[_Due]:
     the current one lies ahead of `now`; so `warned_for <= now` means "not warned for this one".
     """
     query = (
-        select(Guest.id, Guest.phone, LAST_ACTIVITY, Guest.warned_for)
+        select(Guest.id, Guest.phone, Guest.last_activity, Guest.warned_for)
         .where(
             Guest.id > after,
-            LAST_ACTIVITY >= window[0],
-            LAST_ACTIVITY < window[1],
+            Guest.last_activity >= window[0],
+            Guest.last_activity < window[1],
             Guest.balance > Guest.held,
             Guest.warned_for.is_(None) | (Guest.warned_for <= now),
         )
@@ -126,7 +125,7 @@ def _claim(db: Database, due: _Due) -> int | None:
             update(Guest)
             .where(
                 Guest.id == due.guest_id,
-                LAST_ACTIVITY == due.last_activity,
+                Guest.last_activity == due.last_activity,
                 Guest.balance > Guest.held,
                 Guest.warned_for.is_(None) | (Guest.warned_for != due.burns_at),
             )

@@ -31,7 +31,6 @@ ACTOR = "expiry-job"
 DEFAULT_BATCH_SIZE = 5000
 
 GUESTS = Guest.__table__
-LAST_ACTIVITY = func.coalesce(Guest.last_order_at, Guest.registered_at)
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,7 @@ def expire_balances(
 
 def _idle(cutoff: datetime):
     """Guests idle since before `cutoff` with something available to burn."""
-    return (LAST_ACTIVITY < cutoff) & (Guest.balance > Guest.held)
+    return (Guest.last_activity < cutoff) & (Guest.balance > Guest.held)
 
 
 def _would_burn(db: Database, cutoff: datetime) -> tuple[int, int]:

@@ -28,7 +28,7 @@ def burn_date(guest: Guest, book: rules.ProgramBook, now: datetime) -> datetime 
     its start); None when there is nothing to burn."""
     if guest.balance - guest.held <= 0:
         return None
-    return book.burns_at(guest.last_order_at or guest.registered_at, now)
+    return book.burns_at(guest.last_activity, now)
 
 
 def account(guest: Guest, book: rules.ProgramBook, now: datetime) -> Account:

@@ -22,7 +22,6 @@ import rules
 from bonus_service.fields import money
 from bonus_service.models import Guest
 
-LAST_ACTIVITY = func.coalesce(Guest.last_order_at, Guest.registered_at)
 NOTHING_AVAILABLE = -1  # a guest whose whole balance is held by open orders burns nothing
 
 
@@ -117,7 +116,7 @@ def _by_period(cutoffs: list[datetime]):
     """Guests holding bonuses, counted per burn period: index i for the i-th cutoff, or after."""
     period = case(
         (Guest.balance <= Guest.held, NOTHING_AVAILABLE),
-        *((LAST_ACTIVITY < cutoff, i) for i, cutoff in enumerate(cutoffs)),
+        *((Guest.last_activity < cutoff, i) for i, cutoff in enumerate(cutoffs)),
         else_=len(cutoffs),
     )
     guests = select(period.label("period"), Guest.balance, Guest.held).where(Guest.balance > 0)
