@@ -20,6 +20,13 @@ def burns_at(program: Program, last_activity: datetime) -> datetime:
     return _start_of(anniversary(day, program.idle_months, program.month_end) + ONE_DAY, program)
 
 
+def last_day_to_order(burns: date | datetime) -> date:
+    """A balance burns at the midnight that ends its anniversary day, so an order that day
+    still keeps it: the last day to order is the day before the burn's (local) date."""
+    day = burns.date() if isinstance(burns, datetime) else burns
+    return day - ONE_DAY
+
+
 def idle_cutoff(program: Program, now: datetime) -> datetime:
     """Balances with last_activity < this instant have burned by `now` (and no others)."""
     latest = _local_date(now, program) - ONE_DAY  # the latest anniversary already over

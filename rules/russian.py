@@ -26,6 +26,15 @@ def plural(number: int, one: str, few: str, many: str) -> str:
     return many
 
 
+def agreeing(amount: Decimal | int, one: str, few: str, many: str) -> str:
+    """The form that agrees with an amount: as `plural` for a whole one; a fraction agrees as
+    «2,50 бонуса» does («сгорят», «их»)."""
+    amount = Decimal(amount)
+    if amount != amount.to_integral_value():
+        return few
+    return plural(abs(int(amount)), one, few, many)
+
+
 def bonuses(amount: Decimal) -> str:
     """An amount of bonuses in words: 30 бонусов, 21 бонус, 29,50 бонуса."""
     if amount != amount.to_integral_value():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from rules import russian
-from rules.russian import bonuses, bonuses_genitive, plural
+from rules.russian import bonuses, bonuses_genitive
 
 # {verb}/{earned} agree with the amount: «Начислено 5 бонусов», «Начислен 1 бонус»; {held}
 # is the genitive after «резерв»: «резерв 1 бонуса», «резерв 22 бонусов»
@@ -29,9 +29,7 @@ _ONE = {
 
 def agreeing(amount: Decimal) -> dict[str, str]:
     """Each word of _ONE in the form that agrees with `amount` bonuses."""
-    whole = amount == amount.to_integral_value()
-    count = abs(int(amount)) if whole else 2  # a fraction agrees as "2,50 бонуса" does
-    return {word: plural(count, single, word, word) for word, single in _ONE.items()}
+    return {word: russian.agreeing(amount, single, word, word) for word, single in _ONE.items()}
 
 
 def reason(

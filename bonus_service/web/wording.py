@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 import phonenumbers
 from flask import Flask, current_app
 
 from bonus_service.fields import money
+from rules.expiry import last_day_to_order
 from rules.russian import bonuses, plural, rub, zone_time
 
 
@@ -48,9 +49,6 @@ def day(moment: date | datetime) -> str:
     return moment.strftime("%d.%m.%Y")
 
 
-def last_day_to_order(burns_at: datetime) -> date:
-    """Bonuses burn at the midnight ending the anniversary day: an order that day still counts."""
-    return burns_at.date() - timedelta(days=1)
 
 
 def wait(seconds: int) -> str:
