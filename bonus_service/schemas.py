@@ -136,7 +136,10 @@ class OrderSchema(Strict):
     promo_codes = fields.List(
         fields.String(validate=validate.Regexp(r"\s*\S")),
         allow_none=True,
-        metadata={"description": "At most one."},
+        metadata={
+            "description": "As many as the program in force allows (max_promo_codes: one "
+            "under the published rules); more is 422."
+        },
     )
     discount = Amount(
         allow_none=True, metadata={"description": "Promo discount already applied; default 0."}

@@ -12,7 +12,7 @@ MAX_QTY = 1000  # a bigger quantity is a typo, not an order
 MAX_TEXT = 200
 
 
-def parse_order(mapping: object, *, max_promo_codes: int | None = None) -> Order:
+def parse_order(mapping: object) -> Order:
     """An Order from a client's JSON object, or OrderError listing every bad field."""
     if not isinstance(mapping, dict):
         raise OrderError({"": "must be an object"})
@@ -22,7 +22,7 @@ def parse_order(mapping: object, *, max_promo_codes: int | None = None) -> Order
     source = _choice(mapping, "source", SOURCES, errors, required=False)
     zone = _zone(mapping, channel, errors)
     items = _items(mapping.get("items"), errors)
-    promo_codes = _promo_codes(mapping.get("promo_codes") or [], max_promo_codes, errors)
+    promo_codes = _promo_codes(mapping.get("promo_codes") or [], errors)
     discount = _discount(_or_default(mapping.get("discount"), "0"), items, errors)
     if errors:
         raise OrderError(errors)
@@ -32,12 +32,8 @@ def parse_order(mapping: object, *, max_promo_codes: int | None = None) -> Order
 def check_promo_codes(count: int, max_promo_codes: int) -> None:
     """Refuse an order with more promo codes than the program allows."""
     if count > max_promo_codes:
-        raise OrderError({"promo_codes": _too_many_codes(max_promo_codes)})
-
-
-def _too_many_codes(max_promo_codes: int) -> str:
-    noun = "promo code" if max_promo_codes == 1 else "promo codes"
-    return f"at most {max_promo_codes} {noun} per order"
+        noun = "promo code" if max_promo_codes == 1 else "promo codes"
+        raise OrderError({"promo_codes": f"at most {max_promo_codes} {noun} per order"})
 
 
 def _or_default(value, default):
@@ -122,12 +118,11 @@ def _amount(value, path, errors) -> Decimal:
     return amount
 
 
-def _promo_codes(value, max_promo_codes, errors) -> tuple[str, ...]:
+def _promo_codes(value, errors) -> tuple[str, ...]:
+    """The codes as given; how many a program allows is `check_promo_codes`'s (evaluate's)."""
     if not isinstance(value, list) or not all(isinstance(c, str) and c.strip() for c in value):
         errors["promo_codes"] = "must be a list of non-empty strings"
         return ()
-    if max_promo_codes is not None and len(value) > max_promo_codes:
-        errors["promo_codes"] = _too_many_codes(max_promo_codes)
     return tuple(value)
 
 

@@ -68,11 +68,6 @@ def test_a_quantity_must_be_a_whole_number_of_at_least_one(qty, reason):
     assert errors_of(order) == {"items.0.qty": reason}
 
 
-def test_two_promo_codes_are_refused_when_the_program_allows_one():
-    assert errors_of(payload(promo_codes=["A", "B"]), max_promo_codes=1) == {
-        "promo_codes": "at most 1 promo code per order"}
-
-
 def test_every_problem_is_reported_at_once_by_its_path():
     order = {"channel": "boat", "source": "fax", "colour": "red", "discount": "-1",
              "promo_codes": "AUTUMN",
