@@ -1,4 +1,5 @@
-"""Engines, sessions and the unit of work: the only place that commits."""
+"""Engines, sessions and the unit of work: a transaction that rolls back unless its block
+commits it (no session is committed behind a caller's back)."""
 
 from __future__ import annotations
 

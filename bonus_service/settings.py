@@ -70,9 +70,8 @@ def _bool(name: str, raw: str) -> bool:
 
 
 def _country_codes(name: str, raw: str) -> frozenset[int]:
+    # never empty: an empty part is refused by _int
     codes = frozenset(_int(name, part.strip().lstrip("+"), minimum=1) for part in raw.split(","))
-    if not codes:
-        raise SettingsError(f"{name} must list at least one country code")
     for code in sorted(codes):
         if phonenumbers.region_code_for_country_code(code) == phonenumbers.UNKNOWN_REGION:
             raise SettingsError(f"{name}: +{code} is no country's calling code")

@@ -1,6 +1,5 @@
 """The variables a rule's condition may read, each with its kind and how it is read."""
 
-from rules.order import Order
 
 MONEY, COUNT, TEXT, SET = "money", "count", "text", "set"
 
@@ -27,7 +26,3 @@ VARIABLES = {
 }
 TIME_VARIABLES = frozenset({"weekday", "hour"})
 
-
-def read(name: str, order: Order, local) -> object:
-    """One variable's value for an order (used by examples and tests)."""
-    return VARIABLES[name][1](order, local)

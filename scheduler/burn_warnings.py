@@ -21,7 +21,7 @@ from bonus_service.db import Database
 from bonus_service.fields import money
 from bonus_service.models import Guest
 
-DEFAULT_DAYS_BEFORE = 7  # BONUS_BURN_WARNING_DAYS once settings carry it
+DEFAULT_DAYS_BEFORE = 7  # for callers without settings; the service passes BONUS_BURN_WARNING_DAYS
 BATCH_SIZE = 500
 # Consecutive "provider unavailable" answers after which the run stops; the rest goes next run.
 GIVE_UP_AFTER = 5

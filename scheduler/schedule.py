@@ -142,7 +142,8 @@ def periodic_jobs(app: Flask, clock: Clock = utcnow) -> list[PeriodicJob]:
             noon,
             # texts go out in the day only: a catch-up after a night-time restart waits for
             # the next noon (a guest is warned once per burn date, so nobody is texted twice)
-            DailyRun(app, "burn-warnings", nightly_warnings, clock, trigger=noon, hours=SMS_HOURS),
+            DailyRun(app, "burn-warnings", daily_burn_warnings, clock, trigger=noon,
+                     hours=SMS_HOURS),
             DAY_SECONDS,
             catch_up=True,
         ),
@@ -237,7 +238,7 @@ def nightly_expiry(app: Flask, now: datetime, lease: Lease, clock: Clock) -> dic
     }
 
 
-def nightly_warnings(app: Flask, now: datetime, lease: Lease, clock: Clock) -> dict:
+def daily_burn_warnings(app: Flask, now: datetime, lease: Lease, clock: Clock) -> dict:
     with app.app_context():
         book, sender = program.book(), sms_backend.sender()
     days = _settings(app).burn_warning_days

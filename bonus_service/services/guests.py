@@ -1,4 +1,4 @@
-"""Guests: registration, tokens, and what a guest or an operator sees of an account."""
+"""Guests: finding one by phone, registering one, and the guest tokens that log them in."""
 
 from __future__ import annotations
 
