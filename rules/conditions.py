@@ -156,6 +156,12 @@ def _as_kind(var: _Var, value, path):
     if var.kind == COUNT:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ProgramError(path, f"{var.name!r} is compared with whole numbers")
+        low, high = RANGES.get(var.name, (0, None))
+        if value < low or (high is not None and value > high):
+            # `weekday == 0` meant as Sunday, `hour == 24`: a rule that never matches
+            span = f"{low}..{high}" if high is not None else f"{low} or more"
+            raise ProgramError(path, f"{var.name!r} is {span}{RANGE_NOTES.get(var.name, '')}, "
+                               f"not {value}")
         return value
     if not isinstance(value, str):
         raise ProgramError(path, f"{var.name!r} is compared with strings")
@@ -180,6 +186,10 @@ def _membership(op, args, path) -> Condition:
                          frozenset({needle.name}))
     raise ProgramError(path, 'expects ["value", {"var": set}] or [{"var": name}, [values]]')
 
+
+# what a whole-number variable can be: a constant outside it can never match
+RANGES = {"weekday": (1, 7), "hour": (0, 23)}
+RANGE_NOTES = {"weekday": " (1 is Monday, 7 Sunday)", "hour": " (the local hour, 0 after midnight)"}
 
 OPERATORS = {
     "and": _all_of, "or": _all_of, "not": _negation,

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from rules.conditions import MIRRORED, category_named
-from rules.russian import CHANNEL_ORDERS, SOURCE_ORDERS, WEEKDAYS, rub
+from rules.russian import CHANNEL_ORDERS, ON_WEEKDAYS, SOURCE_ORDERS, WEEKDAYS, rub
 
 LABELS = {"total": "сумма заказа", "subtotal": "сумма блюд без скидки", "discount": "скидка",
           "promo_count": "число промокодов", "item_count": "число блюд",
@@ -22,6 +22,8 @@ def describe(node: object, categories: Mapping[str, str]) -> str:
     op, args = next(iter(node.items()))
     if op == "and" and (fused := _one_kind_of_order(args, categories)) is not None:
         return fused
+    if op == "and" and (hours := _hours(args)) is not None:
+        return hours
     if op == "and":
         return " и ".join(_grouped(arg, categories) for arg in args)
     if op == "or":
@@ -68,11 +70,48 @@ def _one_kind_of_order(parts: list, categories: Mapping[str, str]) -> str | None
 
 
 
+def _hour_bound(part: object) -> tuple[int | None, int | None] | None:
+    """An hour comparison as the hours it allows, [from, until): `hour >= 15` → (15, None)."""
+    if not (isinstance(part, dict) and (op := next(iter(part))) in WORDS):
+        return None
+    left, right = part[op]
+    if not isinstance(left, dict):
+        left, right, op = right, left, MIRRORED[op]
+    if left != {"var": "hour"} or not isinstance(right, int):
+        return None
+    return {">=": (right, None), ">": (right + 1, None), "<": (None, right),
+            "<=": (None, right + 1), "==": (right, right + 1)}.get(op)
+
+
+def _hours(parts: list) -> str | None:
+    """«заказ с 15:00 до 17:00»: hour bounds joined by `and`, read as one span of the day."""
+    bounds = [_hour_bound(part) for part in parts]
+    if None in bounds:
+        return None
+    starts = [start for start, _ in bounds if start is not None]
+    ends = [end for _, end in bounds if end is not None]
+    start, end = (max(starts) if starts else None), (min(ends) if ends else None)
+    return "заказ" + (f" с {start}:00" if start is not None else "") + (
+        f" до {end}:00" if end is not None else "")
+
+
+def _weekdays(op: str, value: int) -> str:
+    """«заказ в субботу или в воскресенье»: the days a weekday comparison allows."""
+    test = {">": value.__lt__, ">=": value.__le__, "<": value.__gt__, "<=": value.__ge__,
+            "==": value.__eq__, "!=": value.__ne__}[op]
+    days = [ON_WEEKDAYS[day] for day in range(1, 8) if test(day)]
+    return "заказ " + (", ".join(days[:-1]) + " или " + days[-1] if len(days) > 1 else days[0])
+
+
 def _comparison(op: str, args: list) -> str:
     left, right = args
     if not isinstance(left, dict):
         left, right, op = right, left, MIRRORED[op]
     name = left["var"]
+    if name == "weekday" and isinstance(right, int) and 1 <= right <= 7:
+        return _weekdays(op, right)
+    if name == "hour" and (told := _hours([{op: [left, right]}])) is not None:
+        return told
     if isinstance(right, dict):
         return f"{LABELS.get(name, name)} {op} {LABELS.get(right['var'], right['var'])}"
     if name in ("channel", "source") and op in ("==", "!="):
@@ -104,4 +143,7 @@ def _membership(args: list, categories: Mapping[str, str]) -> str:
     phrases = {**CHANNEL_ORDERS, **SOURCE_ORDERS}
     if name in ("channel", "source"):
         return " или ".join(phrases[value] for value in haystack)
+    if name == "weekday" and all(isinstance(d, int) and 1 <= d <= 7 for d in haystack):
+        days = [ON_WEEKDAYS[d] for d in sorted(set(haystack))]
+        return "заказ " + (", ".join(days[:-1]) + " или " + days[-1] if len(days) > 1 else days[0])
     return f"{LABELS.get(name, name)} — одно из: " + ", ".join(_value(name, v) for v in haystack)

@@ -8,7 +8,7 @@ from rules.decision import Decision, Explanation, GuestState
 from rules.money import CENT, ZERO
 from rules.order import Order
 from rules.order_parser import check_promo_codes
-from rules.program import Program, example_order
+from rules.program import Program, example_moment, example_order
 from rules.russian import bonuses, bonuses_genitive, rub, spent_in
 
 ANONYMOUS = Explanation("guest.anonymous", "Укажите номер телефона: копить и тратить бонусы "
@@ -26,11 +26,11 @@ RICH_GUEST = GuestState(registered=True, available=Decimal("10000000.00"))
 
 
 def evaluate_example(program: Program, example: Mapping) -> Decision:
-    """A worked example of the rules ({"channel", "total", "categories"?, "zone_min_order"?})
-    as the published text tells it, at the version's start; the loader checks the same."""
+    """A worked example of the rules ({"channel", "total", "categories"?, "source"?, "at"?,
+    "zone_min_order"?}) as the published text tells it; the loader checks the same."""
     return evaluate(program, example_order(example), RICH_GUEST,
                     zone_min_order=Decimal(example.get("zone_min_order", "0")),
-                    now=program.effective_from)  # fmt: skip
+                    now=example_moment(program, example))  # fmt: skip
 
 
 def evaluate(program: Program, order: Order, guest: GuestState | None, *,

@@ -12,7 +12,7 @@ from rules.errors import ProgramError
 from rules.evaluate import evaluate_example
 from rules.facts import TIME_VARIABLES
 from rules.money import rounder
-from rules.program import Program, example_order
+from rules.program import Program, example_moment, example_order
 
 TOP_REQUIRED = {"version", "effective_from", "accrual", "redemption"}
 TOP_OPTIONAL = {"title", "timezone", "rounding", "accrual_base", "categories",
@@ -119,14 +119,18 @@ def _categories_named(node: object, path: str):
 def _check_examples(program: Program) -> None:
     """A worked example must be an example of its own rule, or the published text would lie."""
     _check_reachable(program)  # first: an unreachable rule's example is its symptom
-    local = program.effective_from.astimezone(program.timezone)
     for i, rule in enumerate(program.accrual):
         if rule.example is not None:
-            chosen = program.accrual_rule(example_order(rule.example), local)
+            moment = example_moment(program, rule.example).astimezone(program.timezone)
+            chosen = program.accrual_rule(example_order(rule.example), moment)
             if chosen is not rule:
                 picked = chosen.id if chosen else "no rule"
+                when = ""
+                if program.uses_time:  # the moment may be why: say it, and how to choose one
+                    when = (f" at {moment:%Y-%m-%d %H:%M} ({moment:%A}): if that is why, give "
+                            'the example an "at" when its own rule decides')
                 raise ProgramError(f"accrual[{i}].example", f"is decided by {picked!r}, not by "
-                                   f"{rule.id!r}")
+                                   f"{rule.id!r}{when}")
     example = program.redemption_example
     if example is not None:
         # the text shows it under "for a delivery order, keep the zone's minimum": it must be

@@ -76,4 +76,16 @@ def example_order(example: Mapping) -> Order:
     items = [Item("EXAMPLE", None, categories[0], 1, Decimal(example["total"]))]
     items += [Item(f"EXAMPLE-{c}", None, c, 1, Decimal("0.00")) for c in categories[1:]]
     zone = "example" if example["channel"] == "delivery" else None
-    return Order(example["channel"], None, zone, tuple(items), (), Decimal("0.00"))
+    return Order(example["channel"], example.get("source"), zone, tuple(items), (),
+                 Decimal("0.00"))
+
+
+def example_moment(program: Program, example: Mapping) -> datetime:
+    """When a worked example is placed: its "at" (a local time of the program's zone), else the
+    version's start. A rule for Mondays or for 15:00–17:00 needs an example at such a time, and
+    the other rules' examples a time outside it."""
+    at = example.get("at")
+    if at is None:
+        return program.effective_from
+    moment = datetime.fromisoformat(at)
+    return moment.replace(tzinfo=program.timezone) if moment.tzinfo is None else moment

@@ -83,6 +83,18 @@ def moment(value: object, path: str) -> datetime:
     return parsed
 
 
+def local_moment(value: object, path: str) -> datetime:
+    """An ISO date-time, read in the program's own zone when it names no offset."""
+    try:
+        parsed = datetime.fromisoformat(text(value, path))
+    except ValueError:
+        raise ProgramError(path, f"is not an ISO date-time, e.g. 2025-06-02T15:30 "
+                                 f"(got {value!r})") from None
+    if not YEARS[0] <= parsed.year <= YEARS[1]:
+        raise ProgramError(path, f"must be in the years {YEARS[0]}..{YEARS[1]} (got {value!r})")
+    return parsed
+
+
 def zone(value: object, path: str) -> ZoneInfo:
     """An IANA time zone name such as Europe/Moscow."""
     try:

@@ -7,7 +7,7 @@ from rules.conditions import compile_condition
 from rules.decision import Explanation
 from rules.errors import ProgramError
 from rules.money import ROUNDING_MODES
-from rules.order import CHANNELS, ZONED_CHANNELS
+from rules.order import CHANNELS, SOURCES, ZONED_CHANNELS
 from rules.program import AccrualRule, Exclusion
 
 HUNDRED = Decimal(100)
@@ -86,8 +86,13 @@ def _exclusion(value: object, path: str) -> _Compiled:
 def _example(value: object, path: str, extra: set[str]) -> dict | None:
     if value is None:
         return None
-    example = schema.section(value, path, {"channel", "total"}, {"categories", *extra})
+    example = schema.section(value, path, {"channel", "total"},
+                             {"categories", "source", "at", *extra})
     schema.choice(example["channel"], schema.at(path, "channel"), CHANNELS)
+    if "source" in example:
+        schema.choice(example["source"], schema.at(path, "source"), SOURCES)
+    if "at" in example:
+        schema.local_moment(example["at"], schema.at(path, "at"))
     for key in ("total", *extra):
         if key in example:
             schema.quantum(example[key], schema.at(path, key))

@@ -8,8 +8,18 @@ from rules.describe import describe
 from rules.evaluate import evaluate_example
 from rules.expiry import anniversary
 from rules.money import CENT
-from rules.program import Program
-from rules.russian import CHANNEL_ORDERS, bonuses, months, plural, rub, spent_in, zone_time
+from rules.program import Program, example_moment
+from rules.russian import (
+    CHANNEL_ORDERS,
+    ON_WEEKDAYS,
+    SOURCE_ORDERS,
+    bonuses,
+    months,
+    plural,
+    rub,
+    spent_in,
+    zone_time,
+)
 
 CHANNEL_GENITIVE = {"delivery": "заказа на доставку", "pickup": "заказа на самовывоз",
                     "cafe": "заказа в кафе"}
@@ -65,8 +75,9 @@ def _zone_time(program: Program) -> str:
 def _accrual(program: Program) -> list[str]:
     lines = ["Начисление бонусов"]
     for number, rule in enumerate(program.accrual, start=1):
-        line = (f"{number}. {_sentence(describe(rule.when, program.categories))}: на персональный "
-                f"счёт зачисляется {rub(rule.percent)}% от {BASE_WORDS[program.accrual_base]}.")
+        earns = (f"на персональный счёт зачисляется {rub(rule.percent)}% от "
+                 f"{BASE_WORDS[program.accrual_base]}" if rule.percent else "бонусы не начисляются")
+        line = f"{number}. {_sentence(describe(rule.when, program.categories))}: {earns}."
         if rule.example is not None:
             line += f" Пример: {_example_accrual(program, rule.example)}."
         lines.append(line)
@@ -88,8 +99,13 @@ def _example_accrual(program: Program, example: Mapping) -> str:
 
 def _example_name(example: Mapping, program: Program) -> str:
     name = CHANNEL_ORDERS[example["channel"]]
+    if "source" in example:  # «заказ на доставку в мобильном приложении»
+        name += " " + SOURCE_ORDERS[example["source"]].removeprefix("заказ ")
     for category in example.get("categories", []):
         name += f" с блюдом из раздела «{program.categories.get(category, category)}»"
+    if "at" in example:  # «в понедельник в 15:30»
+        moment = example_moment(program, example).astimezone(program.timezone)
+        name += f" {ON_WEEKDAYS[moment.isoweekday()]} в {moment:%H:%M}"
     return f"{name} на {rub(Decimal(example['total']))} ₽"
 
 

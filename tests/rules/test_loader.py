@@ -112,6 +112,20 @@ def test_the_data_is_a_copy_the_caller_cannot_change_underneath():
     (setting(("accrual", 1, "example", "channel"), "pickup"), "accrual[1].example",
      "is decided by 'pickup_over_500', not by 'standard'"),
     (lambda d: d["redemption"].pop("max_percent"), "redemption.max_percent", "is missing"),
+    # constants a variable can never take: a rule that would never match
+    (setting(("accrual", 2, "when"), {"==": [{"var": "weekday"}, 0]}),
+     "accrual[2].when.==[1]", "'weekday' is 1..7 (1 is Monday, 7 Sunday), not 0"),
+    (setting(("accrual", 2, "when"), {"in": [{"var": "hour"}, [23, 24]]}),
+     "accrual[2].when.in[1][1]", "'hour' is 0..23"),
+    (setting(("accrual", 1, "example", "source"), "mobile"), "accrual[1].example.source",
+     "must be one of"),
+    (setting(("accrual", 1, "example", "at"), "Monday 15:00"), "accrual[1].example.at",
+     "is not an ISO date-time"),
+    # 2024-01-01, the version's start, is a Monday: the examples need another moment
+    (lambda d: d["accrual"].insert(0, {"id": "mondays", "percent": "6", "message": "Пн",
+                                       "when": {"==": [{"var": "weekday"}, 1]}}),
+     "accrual[1].example", "is decided by 'mondays', not by 'cafe_business_lunch' at "
+     "2024-01-01 00:00 (Monday): if that is why, give the example an \"at\""),
 ])
 def test_a_bad_program_is_refused_naming_the_field_and_reason(change, path, reason):
     error = refusal(change)

@@ -123,3 +123,29 @@ def test_the_published_program_says_a_cancelled_order_does_not_count(program):
 def test_a_removed_exclusion_leaves_the_text(program):
     text = changed(program, lambda data: data["redemption"]["exclusions"].pop(0))
     assert "в заказе есть промокод" not in text
+
+
+def test_days_and_hours_read_as_russian_and_a_zero_rule_earns_nothing(program):
+    def rules_of_time(data):
+        for rule in data["accrual"]:  # a Tuesday noon: none of the new rules' times
+            rule["example"]["at"] = "2024-01-02T12:00"
+        data["accrual"][:0] = [
+            {"id": "below_300", "percent": "0", "message": "Заказ до 300 ₽",
+             "when": {"<": [{"var": "total"}, "300.00"]}},
+            {"id": "happy_hours", "percent": "6", "message": "Счастливые часы",
+             "when": {"and": [{">=": [{"var": "hour"}, 15]}, {"<": [{"var": "hour"}, 17]}]},
+             "example": {"channel": "delivery", "total": "1000.00", "source": "app",
+                         "at": "2024-01-03T15:30"}},
+            {"id": "mondays", "percent": "6", "message": "Понедельник",
+             "when": {"==": [{"var": "weekday"}, 1]}},
+            {"id": "weekends", "percent": "5", "message": "Выходные",
+             "when": {"in": [{"var": "weekday"}, [6, 7]]}},
+        ]
+
+    text = changed(program, rules_of_time)
+    assert "1. Сумма заказа менее 300 ₽: бонусы не начисляются." in text
+    assert "2. Заказ с 15:00 до 17:00: на персональный счёт зачисляется 6%" in text
+    assert ("Пример: заказ на доставку в мобильном приложении в среду в 15:30 на 1000 ₽ — "
+            "гость получает 60 бонусов.") in text
+    assert "3. Заказ в понедельник: на персональный счёт" in text
+    assert "4. Заказ в субботу или в воскресенье: на персональный счёт" in text
