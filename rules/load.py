@@ -2,6 +2,7 @@
 
 import copy
 import json
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -82,9 +83,22 @@ def build_program(data: Mapping) -> Program:
         idle_months=idle_months, month_end=month_end, cancelled_orders=cancelled_orders,
         categories=sections.categories(setting["categories"]),
         uses_time=bool(reads & TIME_VARIABLES))
+    _check_version_date(program)
     _check_examples(program)
     _check_categories(program)
     return program
+
+
+def _check_version_date(program: Program) -> None:
+    """A version named by a date ("2025-06-01-summer") starts that day: a file copied and
+    re-dated in one place but not the other would publish one date and apply another."""
+    named = re.match(r"(\d{4})-(\d{2})-(\d{2})(?!\d)", program.version)
+    if named is None:
+        return
+    starts = program.effective_from.date()  # the date as written, in its own offset
+    if named.group(0) != f"{starts:%Y-%m-%d}":
+        raise ProgramError("version", f"is named for {named.group(0)} but effective_from "
+                           f"starts it on {starts:%Y-%m-%d}")
 
 
 def _check_categories(program: Program) -> None:

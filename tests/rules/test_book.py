@@ -74,7 +74,7 @@ def test_in_force_needs_an_aware_moment(book):
 
 def test_two_files_with_one_version_are_refused(folder):
     data = json.loads(WINTER.read_text(encoding="utf-8"))
-    data["version"] = "2024-01-01-default"
+    data.update(version="2024-01-01-default", effective_from="2024-01-01T00:00:00+03:00")
     write(folder, "winter.json", data)
     with pytest.raises(ProgramError) as refused:
         load_book(folder)
@@ -85,6 +85,7 @@ def test_two_files_with_one_version_are_refused(folder):
 def test_two_versions_starting_at_the_same_instant_are_refused(folder):
     data = json.loads(WINTER.read_text(encoding="utf-8"))
     data["effective_from"] = "2023-12-31T21:00:00+00:00"  # the default's start, told in UTC
+    data["version"] = "winter"
     write(folder, "winter.json", data)
     with pytest.raises(ProgramError, match=r"winter\.json: effective_from: equals the effective"):
         load_book(folder)
@@ -109,3 +110,14 @@ def test_a_book_can_be_built_from_programs_in_any_order(folder):
     programs = [load_program(WINTER), load_program(PROGRAMS / "2024-01-01-default.json")]
     assert ProgramBook(programs).versions == ("2024-01-01-default", "2024-12-01-winter")
     assert len(ProgramBook(programs)) == 2
+
+
+def test_a_version_named_for_another_day_than_it_starts_is_refused(folder):
+    """A file copied and re-dated in one place but not the other: «2025-06-01-summer» from
+    2026-06-01 would be published under one date and applied from another."""
+    data = json.loads(WINTER.read_text(encoding="utf-8"))
+    data.update(version="2025-06-01-summer", effective_from="2026-06-01T00:00:00+03:00")
+    write(folder, "summer.json", data)
+    with pytest.raises(ProgramError, match=r"summer\.json: version: is named for 2025-06-01 but "
+                                           r"effective_from starts it on 2026-06-01"):
+        load_book(folder)
