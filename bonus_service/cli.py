@@ -19,11 +19,10 @@ from bonus_service.clock import utcnow
 from bonus_service.db import get_db
 from bonus_service.migrate import upgrade
 from bonus_service.models import ApiClient
-from bonus_service.services import audit
+from bonus_service.services import audit, operators
 from bonus_service.services.liability import liability
 from bonus_service.services.reconcile import reconcile
 from bonus_service.services.simulate import MissingVersion, simulate
-from bonus_service.web import operators
 from scheduler.jobs import expire_balances
 from scheduler.schedule import run_blocking
 

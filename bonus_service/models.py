@@ -249,7 +249,7 @@ class JobRun(Base):
     figures: Mapped[dict | None] = mapped_column(JSON)
 
 
-# --- issue 7: call-center operators and their console sessions (appended; owned by web/) -------
+# --- issue 7: call-center operators and their console sessions (services/operators.py) ---------
 
 
 class Operator(Base):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from bonus_service.db import Database
 from bonus_service.idempotency import purge
-from bonus_service.web.operators import forget_throttles
+from bonus_service.services.operators import forget_throttles
 
 
 def purge_idempotency_keys(db: Database, now: datetime, *, keep: timedelta) -> int:

@@ -24,8 +24,8 @@ from flask import (
 from bonus_service.clock import utcnow
 from bonus_service.db import unit_of_work
 from bonus_service.http import client_address
-from bonus_service.services import audit
-from bonus_service.web import csrf, operators, pages, wording
+from bonus_service.services import audit, operators
+from bonus_service.web import csrf, pages, wording
 
 blp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
 pages.serve_as_pages(blp, private=True)

@@ -7,8 +7,8 @@ import re
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db
 from bonus_service.models import LoginThrottle
-from bonus_service.web import operators
-from bonus_service.web.operators import throttle_key
+from bonus_service.services import operators
+from bonus_service.services.operators import throttle_key
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery"

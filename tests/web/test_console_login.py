@@ -136,7 +136,7 @@ def test_a_wrong_guess_counted_while_a_right_password_is_checked_stays_counted(
 ):
     """A right login forgives its own try on the address's count; it used to write back the
     count read before the password check, losing another worker's wrong guess made meanwhile."""
-    from bonus_service.web import operators
+    from bonus_service.services import operators
 
     make_operator(app)
     checking = operators._matches
