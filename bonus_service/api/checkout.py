@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 import rules
 from bonus_service import program
-from bonus_service.auth import guest_id_from_token, require_scope
+from bonus_service.auth import require_scope
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db, unit_of_work
 from bonus_service.idempotency import idempotent
@@ -26,7 +26,7 @@ from bonus_service.schemas import (
     QuoteOut,
 )
 from bonus_service.secrets_store import code_secret
-from bonus_service.services import checkout, logins
+from bonus_service.services import checkout
 
 blp = Blueprint(
     "checkout", __name__, url_prefix="/v1", description="Quote, place, complete and cancel orders."
@@ -85,32 +85,6 @@ def quote_answer(quoted: checkout.Quote) -> dict:
     }
 
 
-def _require_consent(session, guest_id: int, phone: str, code: str | None, now) -> None:
-    """Spending needs the guest's own token or a fresh SMS code sent to that phone."""
-    token = request.headers.get("X-Guest-Token")
-    if token:
-        if guest_id_from_token(session, token.strip(), now) != guest_id:
-            raise Problem(
-                403,
-                "X-Guest-Token does not belong to this phone's guest.",
-                errors={"X-Guest-Token": "not this guest's token"},
-            )
-        return
-    if not code:
-        raise Problem(
-            403,
-            "Spending bonuses needs the guest's consent: X-Guest-Token or confirmation_code.",
-            errors={"confirmation_code": "required to redeem"},
-        )
-    settings = current_app.extensions["bonus_settings"]
-    # a code that does not pass is 403 (no consent): the contract keeps 401 for the API key,
-    # and a till that read 401 as "my key is bad" would stop selling
-    logins.use_code(
-        session, settings, code_secret(), phone, code, now,
-        field="confirmation_code", consent=True,
-    )  # fmt: skip
-
-
 @blp.route("/orders")
 class Orders(MethodView):
     @require_scope("checkout")
@@ -142,8 +116,9 @@ class Orders(MethodView):
                 actor=g.caller.name,
                 now=now,
                 hold_ttl=timedelta(hours=settings.hold_ttl_hours),
-                consent=lambda guest_id: _require_consent(
-                    session, guest_id, args["phone"], args["confirmation_code"], now
+                consent=lambda guest_id: checkout.require_consent(
+                    session, settings, code_secret(), guest_id, args["phone"], now,
+                    token=request.headers.get("X-Guest-Token"), code=args["confirmation_code"],
                 ),
             )
         except rules.OrderError as error:

@@ -8,15 +8,12 @@ from sqlalchemy import select
 from bonus_service.auth import require_scope
 from bonus_service.clock import utcnow
 from bonus_service.db import unit_of_work
-from bonus_service.fields import kopecks
 from bonus_service.idempotency import idempotent
 from bonus_service.models import Zone
-from bonus_service.problems import invalid
 from bonus_service.schemas import ZoneIn, ZoneOut, ZonesOut
-from bonus_service.services import audit
+from bonus_service.services import zones
 
 blp = Blueprint("zones", __name__, url_prefix="/v1/zones", description="Delivery zones.")
-CODE_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 @blp.route("")
@@ -37,21 +34,6 @@ class ZoneByCode(MethodView):
     @blp.response(200, ZoneOut)
     def put(self, args, code):
         """Create or change a zone (audited)."""
-        if not code or len(code) > 40 or not set(code) <= CODE_CHARS:
-            raise invalid("code", "1-40 characters of a-z, 0-9, '-' and '_'")
-        session, now = g.session, utcnow()
-        zone = session.get(Zone, code) or Zone(code=code)
-        before = None if zone.name is None else {"name": zone.name, "min_order": zone.min_order}
-        zone.name, zone.min_order, zone.updated_at = args["name"], kopecks(args["min_order"]), now
-        session.add(zone)
-        audit.record(
-            session,
-            g.caller.name,
-            "zone.put",
-            code,
-            now,
-            before=before,
-            after={"name": zone.name, "min_order": zone.min_order},
+        return zones.put_zone(
+            g.session, code, args["name"], args["min_order"], g.caller.name, utcnow()
         )
-        session.flush()
-        return zone

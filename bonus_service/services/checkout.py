@@ -14,11 +14,14 @@ from sqlalchemy.orm import Session
 
 import rules
 from bonus_service import ledger
+from bonus_service.auth import guest_id_from_token
 from bonus_service.db import Database, run
 from bonus_service.fields import kopecks, money
 from bonus_service.models import Guest, Order, Zone
 from bonus_service.problems import Problem, invalid
+from bonus_service.services import logins
 from bonus_service.services.reasons import reason
+from bonus_service.settings import Settings
 
 # A guest's (balance, held) in kopecks as a movement left them; None for an unknown phone.
 Figures = tuple[int, int] | None
@@ -143,6 +146,39 @@ def check_redeem(decision: rules.Decision, redeem: Decimal) -> None:
             redeem_max=f"{decision.redeem_max}",
             explanation=[e._asdict() for e in decision.explanation],
         )
+
+
+def require_consent(
+    session: Session,
+    settings: Settings,
+    secret: bytes,
+    guest_id: int,
+    phone: str,
+    now: datetime,
+    *,
+    token: str | None,
+    code: str | None,
+) -> None:
+    """Spending needs the guest's consent: the guest's own token, or a fresh SMS code sent
+    to that phone (used up here); 403 otherwise, whoever calls."""
+    if token:
+        if guest_id_from_token(session, token.strip(), now) != guest_id:
+            raise Problem(
+                403,
+                "X-Guest-Token does not belong to this phone's guest.",
+                errors={"X-Guest-Token": "not this guest's token"},
+            )
+        return
+    if not code:
+        raise Problem(
+            403,
+            "Spending bonuses needs the guest's consent: X-Guest-Token or confirmation_code.",
+            errors={"confirmation_code": "required to redeem"},
+        )
+    # a code that does not pass is 403 (no consent): the contract keeps 401 for the API key,
+    # and a till that read 401 as "my key is bad" would stop selling
+    logins.use_code(session, settings, secret, phone, code, now,
+                    field="confirmation_code", consent=True)  # fmt: skip
 
 
 def order_payload(order: rules.Order) -> dict:
