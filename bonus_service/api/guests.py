@@ -17,7 +17,7 @@ from bonus_service.idempotency import idempotent
 from bonus_service.problems import Problem, invalid
 from bonus_service.schemas import AdjustmentIn, AdjustmentOut, GuestOut, PhoneIn
 from bonus_service.secrets_store import code_secret
-from bonus_service.services import accounts, adjustments, audit, guests, registrations
+from bonus_service.services import accounts, adjustments, guests, registrations
 from bonus_service.sms_backend import sender
 
 blp = Blueprint(
@@ -27,7 +27,6 @@ blp = Blueprint(
     description="Operators: guest lookup and registration on a guest's behalf.",
 )
 OPERATOR = [{"apiKey": []}]
-RECENT = 20
 
 
 def path_phone(raw: str) -> str:
@@ -40,7 +39,7 @@ def path_phone(raw: str) -> str:
 
 def operator_view(session, guest, now) -> dict:
     view = dataclasses.asdict(accounts.account(guest, program.book(), now))
-    return {**view, "history": accounts.history(session, guest.id, RECENT)[0]}
+    return {**view, "history": accounts.history(session, guest.id, accounts.RECENT)[0]}
 
 
 @blp.route("/<string:phone>")
@@ -52,10 +51,7 @@ class GuestByPhone(MethodView):
         """A guest's balance, burn date and recent history (the lookup is audited)."""
         phone, now = path_phone(phone), utcnow()
         with unit_of_work() as session:
-            guest = guests.find(session, phone)
-            audit.record(
-                session, g.caller.name, "guest.lookup", phone, now, found=guest is not None
-            )
+            guest = guests.look_up(session, phone, g.caller.name, now)
             session.commit()
             if guest is None:
                 raise Problem(404, "No guest is registered with this phone.", title="Not Found")

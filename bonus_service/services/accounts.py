@@ -12,6 +12,8 @@ import rules
 from bonus_service.dbutil import MAX_BIGINT_ID, older_than
 from bonus_service.models import Guest, LedgerEntry
 
+RECENT = 20  # history entries shown with a guest to an operator (API and console alike)
+
 
 @dataclass(frozen=True)
 class Account:

@@ -12,10 +12,19 @@ import sms
 from bonus_service.auth import GUEST_TOKEN_PREFIX, digest
 from bonus_service.models import Guest, GuestToken
 from bonus_service.problems import Problem
+from bonus_service.services import audit
 
 
 def find(session: Session, phone: str) -> Guest | None:
     return session.scalar(select(Guest).where(Guest.phone == phone))
+
+
+def look_up(session: Session, phone: str, actor: str, now: datetime) -> Guest | None:
+    """An operator's lookup of a guest by phone, in the caller's transaction; every lookup is
+    audited, found or not (the call center reads guests' data)."""
+    found = find(session, phone)
+    audit.record(session, actor, "guest.lookup", phone, now, found=found is not None)
+    return found
 
 
 def already_registered() -> Problem:

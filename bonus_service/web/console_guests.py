@@ -13,7 +13,7 @@ from bonus_service.db import get_db, unit_of_work
 from bonus_service.fields import kopecks
 from bonus_service.problems import Problem
 from bonus_service.secrets_store import code_secret
-from bonus_service.services import adjustments, audit, guests, reasons, registrations
+from bonus_service.services import adjustments, guests, reasons, registrations
 from bonus_service.sms_backend import sender
 from bonus_service.web import csrf, fields, guest_card, wording
 from bonus_service.web.console import actor, blp, operator_required
@@ -49,8 +49,7 @@ def guest():
         return _home(422, search={error.field: error.message}, search_value=typed)
     now = utcnow()
     with unit_of_work() as db_session:
-        found = guests.find(db_session, phone)
-        audit.record(db_session, actor(), "guest.lookup", phone, now, found=found is not None)
+        found = guests.look_up(db_session, phone, actor(), now)
         db_session.commit()
     if found is None:
         shown = wording.phone(phone)

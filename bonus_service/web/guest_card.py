@@ -12,8 +12,6 @@ from bonus_service import program
 from bonus_service.models import Guest, LedgerEntry, Order
 from bonus_service.services import accounts
 
-RECENT = 20
-
 
 @dataclass(frozen=True)
 class GuestCard:
@@ -27,7 +25,7 @@ class GuestCard:
 
 def card(session: Session, guest: Guest, now: datetime, before: int | None = None) -> GuestCard:
     """Balance, burn date, last order and a page of history, as the operator sees them."""
-    entries, next_before = accounts.history(session, guest.id, RECENT, before)
+    entries, next_before = accounts.history(session, guest.id, accounts.RECENT, before)
     return GuestCard(
         guest,
         accounts.account(guest, program.book(), now),
