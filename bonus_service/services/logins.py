@@ -210,6 +210,24 @@ def use_code(
     Call it before the request writes anything else: a wrong code's refusal is marked
     `keep_writes`, so its unit of work commits the counted try with whatever came before.
     """
+    refused = 403 if consent else 401
+    tried = _spend_a_try(session, phone, now, consent)
+    if tried is None:
+        raise _no_live_code(session, settings, phone, now, field, refused)
+    if sms.code_matches(secret, phone, code, tried.code_hash) and _mark_used(
+        session, phone, tried.code_hash, now
+    ):
+        return
+    # The failed try counts although the request fails: the refusal keeps the decrement (the
+    # caller's unit of work, or the idempotent call's, commits it with the answer). Rolling it
+    # back and counting again in a transaction of its own would let parallel tries all see the
+    # same attempts left.
+    raise keeping_writes(_wrong_code(session, settings, phone, now, field, refused, tried))
+
+
+def _spend_a_try(session: Session, phone: str, now: datetime, consent: bool):
+    """One conditional UPDATE: the live code's (hash, attempts left after this try), or None.
+    As consent, only a code the guest asked for counts (not a registration's)."""
     live = [
         LoginCode.phone == phone,
         LoginCode.used_at.is_(None),
@@ -217,46 +235,40 @@ def use_code(
         LoginCode.attempts_left > 0,
         LoginCode.expires_at > now,
     ]
-    refused = 403 if consent else 401
     if consent:
         live.append(or_(LoginCode.purpose.is_(None), LoginCode.purpose == "login"))
-    tried = session.execute(
+    return session.execute(
         update(LoginCode)
         .where(*live)
         .values(attempts_left=LoginCode.attempts_left - 1)
         .returning(LoginCode.code_hash, LoginCode.attempts_left)
     ).first()
-    if tried is None:
-        raise _no_live_code(session, settings, phone, now, field, refused)
-    if sms.code_matches(secret, phone, code, tried.code_hash):
-        used = session.execute(
-            update(LoginCode)
-            .where(
-                LoginCode.phone == phone,
-                LoginCode.used_at.is_(None),
-                LoginCode.code_hash == tried.code_hash,
-            )
-            .values(used_at=now)
+
+
+def _mark_used(session: Session, phone: str, code_hash: str, now: datetime) -> bool:
+    """Use the code up; False if a parallel right try used it first (it passes only once)."""
+    used = session.execute(
+        update(LoginCode)
+        .where(
+            LoginCode.phone == phone,
+            LoginCode.used_at.is_(None),
+            LoginCode.code_hash == code_hash,
         )
-        if used.rowcount == 1:
-            return
-    # The failed try counts although the request fails: the refusal keeps the decrement (the
-    # caller's unit of work, or the idempotent call's, commits it with the answer). Rolling it
-    # back and counting again in a transaction of its own would let parallel tries all see the
-    # same attempts left.
-    if tried.attempts_left == 0:
-        raise keeping_writes(
-            _too_many(
-                "Too many wrong codes: this code no longer works; request a new one.",
-                _resend_wait(session, settings, phone, now),
-            )
-        )
-    raise keeping_writes(
-        Problem(
-            refused, f"Wrong {field}.", errors={field: "wrong code"},
-            attempts_left=tried.attempts_left,
-        )
+        .values(used_at=now)
     )
+    return used.rowcount == 1
+
+
+def _wrong_code(session, settings, phone, now, field, refused, tried) -> Problem:
+    if tried.attempts_left == 0:
+        return _too_many(
+            "Too many wrong codes: this code no longer works; request a new one.",
+            _resend_wait(session, settings, phone, now),
+        )
+    return Problem(
+        refused, f"Wrong {field}.", errors={field: "wrong code"},
+        attempts_left=tried.attempts_left,
+    )  # fmt: skip
 
 
 def _no_live_code(session, settings, phone, now, field, refused) -> Problem:
