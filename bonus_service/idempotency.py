@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from typing import NamedTuple
 
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
@@ -209,43 +210,64 @@ def idempotent(view=None, *, before=None):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        client_id, key, request_hash = g.caller.id, _key(), _request_hash()
-        g.idempotency = (client_id, key)
+        call = _Call(g.caller.id, _key(), _request_hash())
+        g.idempotency = (call.client_id, call.key)
         if before is not None:
-            answered = _stored_answer(client_id, key, request_hash)
-            if answered is not None:
-                return answered
-            try:
-                before(*args, **kwargs)
-            except HTTPException as error:
-                response = problem_response(error)
-                if _retryable(response.status_code):
-                    return response
-                return _store_refusal(client_id, key, request_hash, response)
-        with get_db().unit_of_work() as session:
-            record_id = _claim(session, client_id, key, request_hash)
-            if record_id is None:
-                session.rollback()
-                return _answer_for(client_id, key, request_hash)
-            g.session = session
-            try:
-                response = current_app.make_response(view(*args, **kwargs))
-            except HTTPException as error:
-                response = problem_response(error)
-                if getattr(error, "keep_writes", False):
-                    # a refusal whose writes stand (a wrong SMS code's counted try): they
-                    # commit with the key answered, or freed when the answer says "try again"
-                    return _commit(session, record_id, response)
-                session.rollback()  # the effect and the claim with it
-                if _retryable(response.status_code):
-                    return response
-                return _store_refusal(client_id, key, request_hash, response)
-            # any other exception leaves the block: close() rolls the effect and claim back
-            if _retryable(response.status_code):
-                return response  # not kept, and neither is the effect: close() rolls back
-            return _commit(session, record_id, response)
+            early = _before_the_claim(call, before, args, kwargs)
+            if early is not None:
+                return early
+        return _once(call, view, args, kwargs)
 
     return Blueprint.doc(parameters=[HEADER_PARAMETER])(wrapper)
+
+
+class _Call(NamedTuple):
+    client_id: int
+    key: str
+    request_hash: str
+
+
+def _before_the_claim(call: _Call, before, args, kwargs) -> Response | None:
+    """The stored answer to replay, or the refusal of `before`; None to go on to the claim."""
+    answered = _stored_answer(*call)
+    if answered is not None:
+        return answered
+    try:
+        before(*args, **kwargs)
+    except HTTPException as error:
+        return _refused(call, problem_response(error))
+    return None
+
+
+def _once(call: _Call, view, args, kwargs) -> Response:
+    """Claim the key and run the view in one transaction, which the answer commits."""
+    with get_db().unit_of_work() as session:
+        record_id = _claim(session, *call)
+        if record_id is None:
+            session.rollback()
+            return _answer_for(*call)
+        g.session = session
+        try:
+            response = current_app.make_response(view(*args, **kwargs))
+        except HTTPException as error:
+            response = problem_response(error)
+            if getattr(error, "keep_writes", False):
+                # a refusal whose writes stand (a wrong SMS code's counted try): they
+                # commit with the key answered, or freed when the answer says "try again"
+                return _commit(session, record_id, response)
+            session.rollback()  # the effect and the claim with it
+            return _refused(call, response)
+        # any other exception leaves the block: close() rolls the effect and claim back
+        if _retryable(response.status_code):
+            return response  # not kept, and neither is the effect: close() rolls back
+        return _commit(session, record_id, response)
+
+
+def _refused(call: _Call, response: Response) -> Response:
+    """A refusal with nothing written: kept for the key, unless it says "try again"."""
+    if _retryable(response.status_code):
+        return response
+    return _store_refusal(*call, response)
 
 
 def purge(session, older_than) -> int:
