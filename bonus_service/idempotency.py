@@ -201,9 +201,11 @@ def idempotent(view=None, *, before=None):
     `before(*args, **kwargs)`, if given, runs first, outside any transaction, unless the key
     already has an answer to replay: for work that must not hold the database while it waits
     (registration texts its SMS there). What it leaves on `g` the view reads; a refusal it
-    raises is kept for the key as the view's would be. A duplicate that arrives while the
-    first call runs also runs `before` (the key's claim is not visible before it commits),
-    so what `before` does must be safe to do twice for one key.
+    raises is kept for the key as the view's would be, and a "try again" it raises gives way
+    to the key's answer if the first call committed one meanwhile. A duplicate that arrives
+    while the first call runs also runs `before` (the key's claim is not visible before it
+    commits), so what `before` does must be safe to do twice for one key. `before` reads the
+    body itself: the view's arguments are parsed after the key is checked, as on every call.
     """
     if view is None:
         return functools.partial(idempotent, before=before)
@@ -235,7 +237,11 @@ def _before_the_claim(call: _Call, before, args, kwargs) -> Response | None:
     try:
         before(*args, **kwargs)
     except HTTPException as error:
-        return _refused(call, problem_response(error))
+        response = problem_response(error)
+        if _retryable(response.status_code):
+            # the first call may have committed in between ("already registered" by itself)
+            return _stored_answer(*call) or response
+        return _refused(call, response)
     return None
 
 

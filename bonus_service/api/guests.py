@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from flask import current_app, g
+from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
@@ -58,26 +58,31 @@ class GuestByPhone(MethodView):
             return operator_view(session, guest, now)
 
 
-def _text_the_code(_view, args) -> None:
+def _text_the_code(_view) -> None:
     """Before the registration's transaction: text the code (see services.registrations).
 
     The code comes from the Idempotency-Key, so a retry texts the same code again and a
-    guest who gets both messages holds one that works."""
+    guest who gets both messages holds one that works. A body that does not hold a phone
+    texts nothing: the view's arguments then answer 422 naming the field, kept for the key
+    like any refusal (the key is checked first, as on every idempotent call)."""
+    try:
+        phone = PhoneIn().load(request.get_json(silent=True) or {})["phone"]
+    except ValidationError:
+        return
     client_id, key = g.idempotency
-    code = sms.code_for(code_secret(), registrations.PURPOSE, str(client_id), key, args["phone"])
+    code = sms.code_for(code_secret(), registrations.PURPOSE, str(client_id), key, phone)
     registrations.text_code(
-        get_db(), current_app.extensions["bonus_settings"], sender(), args["phone"], code,
-        utcnow(),
-    )  # fmt: skip
+        get_db(), current_app.extensions["bonus_settings"], sender(), phone, code, utcnow()
+    )
     g.registration_code = code
 
 
 @blp.route("")
 class Guests(MethodView):
     @require_scope("operator")
-    @blp.arguments(PhoneIn())  # outside: the SMS, sent before the transaction, needs the phone
     @idempotent(before=_text_the_code)
     @blp.doc(security=OPERATOR)
+    @blp.arguments(PhoneIn())
     @blp.response(201, GuestOut)
     @blp.alt_response(409, description="Already registered.")
     @blp.alt_response(429, description="Too many codes for this phone this hour, or one a "

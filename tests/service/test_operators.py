@@ -89,3 +89,56 @@ def test_an_unknown_guest_is_404(client, make_key):
 def test_a_malformed_phone_in_the_path_is_422(client, make_key):
     response = client.get("/v1/guests/abc", headers=bearer(make_key("operator"), None))
     assert response.status_code == 422
+
+
+def test_a_registration_checks_the_key_before_the_body_and_keeps_its_refusal(
+    client, fake_twilio, make_key
+):
+    """As on every idempotent call: no key is 400 whatever the body; a 422 for a bad body is
+    the key's answer, so the same key with another body is 422 too, and nothing is texted."""
+    operator = make_key("operator")
+    headers = {"Authorization": f"Bearer {operator}"}
+    assert client.post("/v1/guests", json={"phone": "nonsense"}, headers=headers).status_code == 400
+    headers["Idempotency-Key"] = "reg-bad-first"
+    bad = client.post("/v1/guests", json={"phone": "nonsense"}, headers=headers)
+    assert bad.status_code == 422 and "phone" in problem_fields(bad)
+    phone = new_phone()
+    again = client.post("/v1/guests", json={"phone": phone}, headers=headers)
+    assert again.status_code == 422 and "Idempotency-Key" in problem_fields(again)
+    assert fake_twilio.messages_to(phone) == []
+
+
+def test_a_duplicate_overtaken_by_its_own_first_call_replays_its_answer(
+    live_server, make_key, fake_twilio, monkeypatch
+):
+    """B looks for a stored answer, finds none, and before it texts, A (same key, same body)
+    registers the phone: B's "already registered" is A's success, and B replays it."""
+    import threading
+
+    import requests
+
+    from bonus_service import idempotency
+
+    headers = {"Authorization": f"Bearer {make_key('operator')}", "Idempotency-Key": "K-race"}
+    phone = new_phone()
+
+    def post():
+        return requests.post(f"{live_server}/v1/guests", json={"phone": phone},
+                             headers=headers, timeout=30)  # fmt: skip
+
+    looked_up, first = idempotency._stored_answer, {}
+
+    def a_runs_meanwhile(*call):
+        answer = looked_up(*call)
+        if not first:  # B has just found no answer: A now runs start to finish
+            first["answer"] = None
+            thread = threading.Thread(target=lambda: first.update(answer=post()))
+            thread.start()
+            thread.join()
+        return answer
+
+    monkeypatch.setattr(idempotency, "_stored_answer", a_runs_meanwhile)
+    b = post()
+    assert first["answer"].status_code == 201
+    assert b.status_code == 201 and b.headers["Idempotent-Replayed"] == "true"
+    assert b.json() == first["answer"].json()
