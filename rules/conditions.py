@@ -144,10 +144,10 @@ def _constant(var: _Var, value, op, path):
         raise ProgramError(path, f"{var.name!r} is a set: use 'in'")
     if op in ORDERING and var.kind == TEXT:
         raise ProgramError(path, f"{op!r} needs numbers or amounts, {var.name!r} is text")
-    return _as_kind(var, value, path)
+    return _as_kind(var, value, path, op)
 
 
-def _as_kind(var: _Var, value, path):
+def _as_kind(var: _Var, value, path, op: str | None = None):
     if var.kind == MONEY:
         amount, reason = amount_or_reason(value)
         if reason:
@@ -156,12 +156,7 @@ def _as_kind(var: _Var, value, path):
     if var.kind == COUNT:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ProgramError(path, f"{var.name!r} is compared with whole numbers")
-        low, high = RANGES.get(var.name, (0, None))
-        if value < low or (high is not None and value > high):
-            # `weekday == 0` meant as Sunday, `hour == 24`: a rule that never matches
-            span = f"{low}..{high}" if high is not None else f"{low} or more"
-            raise ProgramError(path, f"{var.name!r} is {span}{RANGE_NOTES.get(var.name, '')}, "
-                               f"not {value}")
+        _check_range(var.name, op, value, path)
         return value
     if not isinstance(value, str):
         raise ProgramError(path, f"{var.name!r} is compared with strings")
@@ -180,11 +175,30 @@ def _membership(op, args, path) -> Condition:
         return Condition(lambda order, local: needle in get(order, local),
                          frozenset({haystack.name}))
     if isinstance(needle, _Var) and needle.kind != SET and isinstance(haystack, list):
+        if not haystack:
+            raise ProgramError(f"{path}[1]", "an empty list never holds: name the values")
         values = frozenset(_as_kind(needle, v, f"{path}[1][{i}]") for i, v in enumerate(haystack))
         get = needle.get
         return Condition(lambda order, local: get(order, local) in values,
                          frozenset({needle.name}))
     raise ProgramError(path, 'expects ["value", {"var": set}] or [{"var": name}, [values]]')
+
+
+def _check_range(name: str, op: str | None, value: int, path: str) -> None:
+    """`weekday == 0` meant as Sunday, `hour == 24`, `weekday > 7`: a rule that can never
+    match is a mistake. An equality (or `in`, op None) needs a value the variable takes; an
+    ordering needs one value that passes (`hour < 24`, «until midnight», is fine)."""
+    if name not in RANGES:
+        return
+    low, high = RANGES[name]
+    if op in (None, "==", "!="):
+        if not low <= value <= high:
+            raise ProgramError(path, f"{name!r} is {low}..{high}{RANGE_NOTES[name]}, "
+                               f"not {value}")
+        return
+    if not any(ORDERING[op](taken, value) for taken in range(low, high + 1)):
+        raise ProgramError(path, f"{name!r} {op} {value} never holds: {name!r} is "
+                           f"{low}..{high}{RANGE_NOTES[name]}")
 
 
 # what a whole-number variable can be: a constant outside it can never match

@@ -99,8 +99,15 @@ def _weekdays(op: str, value: int) -> str:
     """«заказ в субботу или в воскресенье»: the days a weekday comparison allows."""
     test = {">": value.__lt__, ">=": value.__le__, "<": value.__gt__, "<=": value.__ge__,
             "==": value.__eq__, "!=": value.__ne__}[op]
-    days = [ON_WEEKDAYS[day] for day in range(1, 8) if test(day)]
-    return "заказ " + (", ".join(days[:-1]) + " или " + days[-1] if len(days) > 1 else days[0])
+    return _on_days([day for day in range(1, 8) if test(day)])
+
+
+def _on_days(days: list[int]) -> str:
+    """«заказ в субботу или в воскресенье» (the loader refuses a condition no day passes)."""
+    said = [ON_WEEKDAYS[day] for day in days]
+    if not said:
+        return "ни один заказ"
+    return "заказ " + (", ".join(said[:-1]) + " или " + said[-1] if len(said) > 1 else said[0])
 
 
 def _comparison(op: str, args: list) -> str:
@@ -144,6 +151,5 @@ def _membership(args: list, categories: Mapping[str, str]) -> str:
     if name in ("channel", "source"):
         return " или ".join(phrases[value] for value in haystack)
     if name == "weekday" and all(isinstance(d, int) and 1 <= d <= 7 for d in haystack):
-        days = [ON_WEEKDAYS[d] for d in sorted(set(haystack))]
-        return "заказ " + (", ".join(days[:-1]) + " или " + days[-1] if len(days) > 1 else days[0])
+        return _on_days(sorted(set(haystack)))
     return f"{LABELS.get(name, name)} — одно из: " + ", ".join(_value(name, v) for v in haystack)

@@ -95,10 +95,13 @@ def _check_version_date(program: Program) -> None:
     named = re.match(r"(\d{4})-(\d{2})-(\d{2})(?!\d)", program.version)
     if named is None:
         return
-    starts = program.effective_from.date()  # the date as written, in its own offset
-    if named.group(0) != f"{starts:%Y-%m-%d}":
+    # the date as written, in its own offset, or in the program's zone (a start written in
+    # UTC, 2023-12-31T21:00:00Z, is Moscow's 2024-01-01)
+    written = program.effective_from
+    dates = {f"{written:%Y-%m-%d}", f"{written.astimezone(program.timezone):%Y-%m-%d}"}
+    if named.group(0) not in dates:
         raise ProgramError("version", f"is named for {named.group(0)} but effective_from "
-                           f"starts it on {starts:%Y-%m-%d}")
+                           f"starts it on {min(dates)}")
 
 
 def _check_categories(program: Program) -> None:

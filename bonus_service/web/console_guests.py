@@ -73,11 +73,13 @@ def _card_page(phone: str, errors: dict, status: int, form):
 @operator_required
 def register():
     """Register a guest by phone: the same path as POST /v1/guests, SMS included."""
-    typed = request.form.get("phone", "")
-    settings, code = current_app.extensions["bonus_settings"], sms.new_code()
+    typed, settings = request.form.get("phone", ""), current_app.extensions["bonus_settings"]
     try:
         phone = fields.phone(typed)
-        # the SMS first, outside any transaction (see services.registrations)
+        # The SMS first, outside any transaction (see services.registrations). A double
+        # submit texts twice: the code is made from the operator's session (its CSRF token)
+        # and the phone, so both messages carry the one code that is stored.
+        code = sms.code_for(code_secret(), registrations.PURPOSE, actor(), csrf.token(), phone)
         registrations.text_code(get_db(), settings, sender(), phone, code, utcnow())
         with unit_of_work() as db_session:
             registrations.register_on_behalf(

@@ -121,3 +121,10 @@ def test_a_version_named_for_another_day_than_it_starts_is_refused(folder):
     with pytest.raises(ProgramError, match=r"summer\.json: version: is named for 2025-06-01 but "
                                            r"effective_from starts it on 2026-06-01"):
         load_book(folder)
+
+
+def test_a_version_named_for_its_local_day_may_start_in_utc(folder):
+    data = json.loads(WINTER.read_text(encoding="utf-8"))
+    data.update(version="2025-06-01-summer", effective_from="2025-05-31T21:00:00Z")
+    write(folder, "summer.json", data)
+    assert "2025-06-01-summer" in [p.version for p in load_book(folder)]

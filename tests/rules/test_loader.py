@@ -117,6 +117,10 @@ def test_the_data_is_a_copy_the_caller_cannot_change_underneath():
      "accrual[2].when.==[1]", "'weekday' is 1..7 (1 is Monday, 7 Sunday), not 0"),
     (setting(("accrual", 2, "when"), {"in": [{"var": "hour"}, [23, 24]]}),
      "accrual[2].when.in[1][1]", "'hour' is 0..23"),
+    (setting(("accrual", 2, "when"), {">": [{"var": "weekday"}, 7]}),
+     "accrual[2].when.>[1]", "'weekday' > 7 never holds"),
+    (setting(("accrual", 2, "when"), {"in": [{"var": "weekday"}, []]}),
+     "accrual[2].when.in[1]", "an empty list never holds"),
     (setting(("accrual", 1, "example", "source"), "mobile"), "accrual[1].example.source",
      "must be one of"),
     (setting(("accrual", 1, "example", "at"), "Monday 15:00"), "accrual[1].example.at",
@@ -161,3 +165,12 @@ def test_json_numbers_in_a_file_never_become_floats(tmp_path):
     path.write_text(json.dumps(data).replace('"percent": "10"', '"percent": 10.0'), "utf-8")
     program = load_program(path)
     assert str(program.accrual[2].percent) == "10.00"
+
+
+def test_an_ordering_up_to_the_edge_of_the_day_or_week_loads():
+    """«from 18:00 until midnight» is `hour >= 18` and `hour < 24`; `weekday > 0` is any day."""
+    data = copy.deepcopy(DEFAULT)
+    data["accrual"][2]["when"] = {"and": [{"<": [{"var": "hour"}, 24]},
+                                          {">": [{"var": "weekday"}, 0]},
+                                          data["accrual"][2]["when"]]}  # fmt: skip
+    assert load_program(data).accrual[2].id == "pickup_over_500"

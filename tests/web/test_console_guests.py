@@ -8,6 +8,7 @@ from bonus_service.clock import utcnow
 from bonus_service.db import get_db
 from bonus_service.models import AuditEntry, Guest
 from bonus_service.services import audit
+from tests.fake_twilio import CODE
 from tests.service.helpers import new_phone
 from tests.web.pages import console_login, csrf_token, make_operator, text
 
@@ -145,3 +146,26 @@ def test_the_audit_view_says_who_and_how_much_in_russian(app, client):
     page = text(client.get("/console/audit"))
     assert "командная строка" in page and "ключ API «shop»" in page
     assert "сумма: −5 бонусов" in page and "-5.00" not in page
+
+
+def test_a_double_submit_texts_one_code_that_works(app, client, fake_twilio, monkeypatch):
+    """The SMS goes before the transaction, so both submits of a double click text the guest;
+    the second's code used to be a fresh one that opened nothing (its registration is 409)."""
+    from bonus_service.services import registrations
+
+    operator_client(app, client)
+    phone = new_phone()
+    form = {"phone": phone, "csrf_token": csrf_token(client, "/console")}
+    texting = registrations.text_code
+
+    def the_second_click_lands_meanwhile(*args, **kwargs):
+        texting(*args, **kwargs)
+        monkeypatch.setattr(registrations, "text_code", texting)
+        assert client.post("/console/guests", data=form).status_code == 303
+
+    monkeypatch.setattr(registrations, "text_code", the_second_click_lands_meanwhile)
+    assert client.post("/console/guests", data=form).status_code == 409
+    first, second = (CODE.search(m["body"]).group() for m in fake_twilio.messages_to(phone))
+    assert first == second
+    verified = client.post("/v1/auth/verify", json={"phone": phone, "code": second})
+    assert verified.status_code == 200, verified.get_json()
