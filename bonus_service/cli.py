@@ -27,9 +27,10 @@ from scheduler.jobs import expire_balances
 from scheduler.schedule import run_blocking
 
 
-class DatabaseUnreachable(click.ClickException):
-    """The database did not answer: one line and exit status 3, not a page of traceback (and
-    not 1, which `reconcile` uses for books that differ: a nightly alert tells the two apart)."""
+class DatabaseFailed(click.ClickException):
+    """The database could not be reached or refused the work (locked, a deadlock): one line
+    and exit status 3, not a page of traceback (and not 1, which `reconcile` uses for books
+    that differ: a nightly alert tells the two apart)."""
 
     exit_code = 3
 
@@ -40,7 +41,7 @@ class BonusGroup(AppGroup):
             return super().invoke(ctx)
         except OperationalError as error:  # connection refused, server gone, auth failed…
             cause = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
-            raise DatabaseUnreachable(f"the database is unreachable: {cause}") from None
+            raise DatabaseFailed(f"the database failed: {cause}") from None
 
 
 bonus = BonusGroup("bonus", help="Bonus Engine operations.")

@@ -81,10 +81,11 @@ def _country_codes(name: str, raw: str) -> frozenset[int]:
 # Twilio's From: a phone number in E.164, or an alphanumeric sender ID (1–11 letters, digits
 # and spaces, at least one letter) where the country allows one
 _SENDER_ID = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
+_SHORT_CODE = re.compile(r"[0-9]{3,8}")  # a national short code, where Twilio has one
 
 
 def _sender(name: str, raw: str) -> str:
-    if _SENDER_ID.fullmatch(raw):
+    if _SENDER_ID.fullmatch(raw) or _SHORT_CODE.fullmatch(raw):
         return raw
     try:
         number = phonenumbers.parse(raw)
@@ -92,8 +93,8 @@ def _sender(name: str, raw: str) -> str:
         number = None
     if raw.startswith("+") and number is not None and phonenumbers.is_valid_number(number):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    raise SettingsError(f"{name} must be a phone number in E.164 (+79001234567) or an "
-                        f"alphanumeric sender ID (VilkiNet), got {raw!r}")
+    raise SettingsError(f"{name} must be a phone number in E.164 (+79001234567), a short "
+                        f"code (12345) or an alphanumeric sender ID (VilkiNet), got {raw!r}")
 
 
 @dataclass(frozen=True)

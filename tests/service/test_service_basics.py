@@ -99,6 +99,7 @@ def test_a_twilio_sender_is_a_number_or_a_sender_id():
     assert from_environment({"TWILIO_FROM_NUMBER": "+79001234567"}).twilio_from_number == (
         "+79001234567")
     assert from_environment({"TWILIO_FROM_NUMBER": "VilkiNet"}).twilio_from_number == "VilkiNet"
+    assert from_environment({"TWILIO_FROM_NUMBER": "12345"}).twilio_from_number == "12345"
 
 
 def test_twilio_without_credentials_stops_start_up(tmp_path, monkeypatch):
