@@ -27,7 +27,7 @@ from bonus_service.settings import Settings
 Figures = tuple[int, int] | None
 
 
-class Account(NamedTuple):
+class Balance(NamedTuple):
     """What checkout reads of a guest: three columns, not the ORM entity (a quote's hot path)."""
 
     id: int
@@ -59,18 +59,19 @@ _COMPLETE_PLACED = (
 )
 
 
-def _account(session: Session, phone: str) -> Account | None:
+def _balance_in(session: Session, phone: str) -> Balance | None:
+    """The guest's figures inside the caller's transaction (placing an order)."""
     rows = run(session, _ACCOUNT, {"phone": phone})
-    return Account(*rows[0]) if rows else None
+    return Balance(*rows[0]) if rows else None
 
 
-def account(db: Database, phone: str) -> Account | None:
+def _balance_now(db: Database, phone: str) -> Balance | None:
     """The guest's figures for a quote, outside any transaction (the hot read path)."""
     row = db.read_row(_ACCOUNT, {"phone": phone})
-    return Account(*row) if row is not None else None
+    return Balance(*row) if row is not None else None
 
 
-def _figures(movement: ledger.Movement | None, guest: Account | None) -> Figures:
+def _figures(movement: ledger.Movement | None, guest: Balance | None) -> Figures:
     if movement is not None:
         return movement.balance, movement.held
     return (guest.balance, guest.held) if guest is not None else None
@@ -80,7 +81,7 @@ def _figures(movement: ledger.Movement | None, guest: Account | None) -> Figures
 class Quote:
     decision: rules.Decision
     available: int
-    guest: Account | None
+    guest: Balance | None
 
 
 def _zone_min(min_order, order: rules.Order) -> Decimal | None:
@@ -91,7 +92,7 @@ def _zone_min(min_order, order: rules.Order) -> Decimal | None:
     return money(min_order)
 
 
-def _decide(program, phone, guest: Account | None, order, redeem, min_order, now) -> Quote:
+def _decide(program, phone, guest: Balance | None, order, redeem, min_order, now) -> Quote:
     available = guest.balance - guest.held if guest else 0
     state = None if phone is None else rules.GuestState(guest is not None, money(available))
     decision = rules.evaluate(
@@ -109,7 +110,7 @@ def quote(
     now: datetime,
 ) -> Quote:
     """Evaluate the order for this guest inside the caller's transaction (placing an order)."""
-    guest = _account(session, phone) if phone else None
+    guest = _balance_in(session, phone) if phone else None
     min_order = (
         session.execute(_ZONE_MIN, {"code": order.zone}).scalar() if order.zone else None
     )
@@ -125,7 +126,7 @@ def quote_now(
     now: datetime,
 ) -> Quote:
     """Evaluate the order for this guest, changing nothing: reads outside any transaction."""
-    guest = account(db, phone) if phone else None
+    guest = _balance_now(db, phone) if phone else None
     zone = db.read_row(_ZONE_MIN, {"code": order.zone}) if order.zone else None
     return _decide(program, phone, guest, order, redeem, zone[0] if zone else None, now)
 

@@ -8,7 +8,7 @@ import pytest
 import rules
 from bonus_service.api.checkout import quote_answer
 from bonus_service.schemas import QuoteOut
-from bonus_service.services.checkout import Account, _decide
+from bonus_service.services.checkout import Balance, _decide
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 ITEMS = [
@@ -27,10 +27,10 @@ def program():
     [
         (None, None, "pickup", "0"),  # anonymous
         ("+79120000001", None, "pickup", "0"),  # not registered
-        ("+79120000002", Account(1, 100_000, 0), "pickup", "0"),  # capped by the percentage
-        ("+79120000003", Account(2, 1_234, 0), "cafe", "5.00"),  # capped by the balance
-        ("+79120000004", Account(3, 10_000_000, 9_999_950), "pickup", "250.00"),  # over the cap
-        ("+79120000005", Account(4, 0, 0), "cafe", "0"),  # nothing to spend
+        ("+79120000002", Balance(1, 100_000, 0), "pickup", "0"),  # capped by the percentage
+        ("+79120000003", Balance(2, 1_234, 0), "cafe", "5.00"),  # capped by the balance
+        ("+79120000004", Balance(3, 10_000_000, 9_999_950), "pickup", "250.00"),  # over the cap
+        ("+79120000005", Balance(4, 0, 0), "cafe", "0"),  # nothing to spend
     ],
 )
 def test_the_written_out_answer_is_the_schemas_dump(program, phone, guest, channel, redeem):
