@@ -248,6 +248,10 @@ class CancelledOut(Schema):
         metadata={"description": "Accrual the guest no longer had: spent, or burned by the "
                   "nightly expiry."}
     )
+    recovered = Amount(
+        metadata={"description": "What earlier cancels wrote off, taken back now: bonuses "
+                  "this order spent that came back with its refund."}
+    )
     balance = Amount(allow_none=True)
     available = Amount(allow_none=True)
 

@@ -17,7 +17,7 @@ from bonus_service import ledger
 from bonus_service.auth import guest_id_from_token
 from bonus_service.db import Database, run
 from bonus_service.fields import kopecks, money
-from bonus_service.models import Guest, Order, Zone
+from bonus_service.models import Guest, LedgerEntry, Order, Zone
 from bonus_service.problems import Problem, invalid
 from bonus_service.services import logins
 from bonus_service.services.reasons import reason
@@ -369,12 +369,14 @@ def cancel(
     row = _locked_order(session, order_id)
     if row.status == "cancelled":
         raise Problem(409, f"Order {order_id!r} is already cancelled.", status_now=row.status)
-    moved = {"released": 0, "refunded": 0, "reversed": 0, "written_off": 0}
+    moved = {"released": 0, "refunded": 0, "reversed": 0, "written_off": 0, "recovered": 0}
     if row.guest_id is not None and row.status == "placed" and row.redeemed:
         _move(session, row, "release", row.redeemed, actor, now)
         moved["released"] = row.redeemed
     if row.guest_id is not None and row.status == "completed":
         moved.update(_unwind(session, row, actor, now))
+        if row.redeemed:
+            moved["recovered"] = _recover_written_off(session, row, actor, now)
         if cancelled_orders == "ignore":
             _forget_last_order(session, row)
     row.status, row.cancelled_at = "cancelled", now
@@ -435,6 +437,66 @@ def _unwind(session: Session, row: Order, actor: str, now: datetime) -> dict:
     raise Problem(
         409, "The balance is changing too fast to cancel; retry.", headers={"Retry-After": "1"}
     )
+
+
+def _recover_written_off(session: Session, row: Order, actor: str, now: datetime) -> int:
+    """Take back what earlier cancels wrote off, from the spend this cancel gave back.
+
+    An accrual the guest had spent on this order could not be taken back when its own order
+    was cancelled (written off); the spend has just been refunded, so those bonuses are back:
+    left there, cancelling both orders in that sequence minted them (a journey audit: cancel
+    A, whose 100 went into B, then B: 31 bonuses from nowhere). Each is a reversal on the
+    order that earned it, oldest cancel first, up to what this cancel refunded and what the
+    guest has available. Only orders completed before this one can have paid for its spend,
+    and what the nightly expiry burned between such an order's completion and its cancel is
+    counted as burned first (it favours the guest: bonuses are not told apart once credited,
+    and had the order never been, the burn would have taken as much). Write-offs of bonuses
+    spent on orders that stand, or burned, stay.
+    """
+    taken = (
+        select(LedgerEntry.order_id, func.sum(LedgerEntry.amount).label("taken"))
+        .where(LedgerEntry.guest_id == row.guest_id, LedgerEntry.kind == "reversal")
+        .group_by(LedgerEntry.order_id)
+        .subquery()
+    )
+    owed = session.execute(
+        select(Order.id, Order.rules_version, Order.accrual + func.coalesce(taken.c.taken, 0))
+        .outerjoin(taken, taken.c.order_id == Order.id)
+        .add_columns(Order.completed_at, Order.cancelled_at)
+        .where(
+            Order.guest_id == row.guest_id,
+            Order.status == "cancelled",
+            Order.completed_at < row.completed_at,
+            Order.accrual + func.coalesce(taken.c.taken, 0) > 0,
+        )
+        .order_by(Order.cancelled_at, Order.id)
+    ).all()
+    left, recovered = row.redeemed, 0
+    for order_id, rules_version, owed_sum, completed_at, cancelled_at in owed:
+        written_off = int(owed_sum)  # PostgreSQL sums bigints as numeric
+        burned = -int(session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+                LedgerEntry.guest_id == row.guest_id,
+                LedgerEntry.kind == "expiry",
+                LedgerEntry.created_at > completed_at,
+                LedgerEntry.created_at <= cancelled_at,
+            )
+        ))
+        guest = session.get(Guest, row.guest_id, populate_existing=True)
+        amount = min(written_off - burned, left, guest.balance - guest.held)
+        if amount <= 0 and written_off - burned <= 0:
+            continue  # this order's write-off was burned bonuses: nothing came back
+        if amount <= 0:
+            break
+        moved = ledger.move(
+            session, row.guest_id, "reversal", amount, actor=actor, now=now,
+            order_id=order_id, rules_version=rules_version,
+            reason=reason("reversal.recovered", order_id, money(amount), by=row.id),
+        )  # fmt: skip
+        if moved is None:  # the balance moved under us: what is left stays written off
+            break
+        left, recovered = left - amount, recovered + amount
+    return recovered
 
 
 def _held_elsewhere(row: Order, held: int) -> Problem:

@@ -17,6 +17,8 @@ _TEXTS = {
     "release.timer": "Снят резерв {held}: заказ {order} не был оплачен вовремя",
     "refund": "{Возвращено} {amount}: заказ {order} отменён",
     "reversal": "{Списано} {amount}, {начисленных} за отменённый заказ {order}",
+    "reversal.recovered": "{Списано} {amount}, {начисленных} за отменённый заказ {order}: "
+                          "{они} {вернулись} на счёт с отменой заказа {by}",
     "expiry": "{Сгорело} {amount}: {months} не было заказов",
 }
 # the plural form (any amount but one ending in 1) → the form that agrees with "1 бонус"
@@ -24,6 +26,7 @@ _ONE = {
     "Начислено": "Начислен", "Зарезервировано": "Зарезервирован", "Возвращено": "Возвращён",
     "Списано": "Списан", "Сгорело": "Сгорел", "начисленных": "начисленный",
     "начисленные": "начисленный", "израсходованы": "израсходован",
+    "они": "он", "вернулись": "вернулся",
 }  # fmt: skip
 
 
@@ -39,12 +42,13 @@ def reason(
     *,
     written_off: Decimal = Decimal(0),
     months: int = 12,
+    by: str | None = None,
 ) -> str:
     """The entry's reason: `text` is its kind, or a kind's variant ("release.timer")."""
     if text == "reversal" and written_off:
         return _partly_reversed(order, amount, written_off)
     return _TEXTS[text].format(
-        amount=bonuses(amount), held=bonuses_genitive(amount), order=order,
+        amount=bonuses(amount), held=bonuses_genitive(amount), order=order, by=by,
         months=russian.months(months), **agreeing(amount),
     )  # fmt: skip
 

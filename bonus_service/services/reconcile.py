@@ -258,6 +258,9 @@ def _orders(session: Session, limit: int):
             LedgerEntry.order_id,
             *(func.sum(case((LedgerEntry.kind == k, 1), else_=0)).label(k) for k in ORDER_KINDS),
             func.count().label("all"),
+            func.sum(case((LedgerEntry.kind == "reversal", LedgerEntry.amount), else_=0)).label(
+                "reversed"
+            ),
         )
         .where(LedgerEntry.order_id.is_not(None))
         .group_by(LedgerEntry.order_id)
@@ -289,8 +292,13 @@ def _legal(counts):
         when = [Order.status == status]
         for name, value in zip(facts, (redeems, accrues, completed), strict=True):
             when.append(facts[name] if value else not_(facts[name]))
-        cases.append(and_(*when, or_(*(_counts_are(counts, shape) for shape in shapes))))
-    return or_(*cases) if cases else false()
+        # a cancel that refunds a spend takes back what earlier cancels wrote off of the
+        # bonuses spent (checkout._recover_written_off): more reversals on those orders
+        more = status == "cancelled" and completed and accrues
+        cases.append(and_(*when, or_(*(_counts_are(counts, shape, more) for shape in shapes))))
+    taken = func.coalesce(counts.c.reversed, 0)
+    legal = or_(*cases) if cases else false()
+    return and_(legal, taken >= -Order.accrual)  # never more than the order earned
 
 
 def _shape(sequence: tuple[str, ...]) -> tuple[int, ...]:
@@ -299,11 +307,18 @@ def _shape(sequence: tuple[str, ...]) -> tuple[int, ...]:
     return tuple(counted[k] for k in ORDER_KINDS)
 
 
-def _counts_are(counts, shape: tuple[int, ...]):
+def _counts_are(counts, shape: tuple[int, ...], more_reversals: bool = False):
+    """The counts are `shape`'s (with `more_reversals`, one reversal or more where it has one)."""
     total = func.coalesce(counts.c["all"], 0)
+    exact = [(k, n) for k, n in zip(ORDER_KINDS, shape, strict=True)
+             if not (more_reversals and k == "reversal" and n)]  # fmt: skip
+    if len(exact) == len(ORDER_KINDS):
+        return and_(total == sum(shape), *(func.coalesce(counts.c[k], 0) == n for k, n in exact))
+    reversals = func.coalesce(counts.c["reversal"], 0)
     return and_(
-        total == sum(shape),
-        *(func.coalesce(counts.c[k], 0) == n for k, n in zip(ORDER_KINDS, shape, strict=True)),
+        reversals >= 1,
+        total == sum(n for _, n in exact) + reversals,
+        *(func.coalesce(counts.c[k], 0) == n for k, n in exact),
     )
 
 

@@ -7,10 +7,12 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
+from bonus_service import ledger
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db
 from bonus_service.models import Guest, LedgerEntry
 from bonus_service.services.checkout import release_stale_holds
+from bonus_service.services.reconcile import reconcile
 from tests.service.checkout_helpers import pickup
 from tests.service.helpers import ask_code, bearer, new_phone, problem_fields
 
@@ -86,6 +88,56 @@ def test_a_spent_accrual_cannot_be_taken_back_below_zero(app, shop):
         f"Списано 90 бонусов из 100 начисленных за отменённый заказ {first['id']}, "
         "а 10 бонусов уже израсходованы")
     assert_ledger_matches_balances(app)
+
+
+def test_cancelling_an_order_whose_accrual_paid_another_then_that_one_mints_nothing(app, shop):
+    """A earns 100, B spends them: cancel A (31 of its 100 already spent: written off), then
+    B, whose refund brings those bonuses back. The guest must end where they began, 19; the
+    write-off used to stay, and 31 bonuses came from nowhere (journey audit)."""
+    phone, token = shop.guest("19")
+    a = shop.place(phone, pickup("1000.00")).get_json()["id"]
+    shop.complete(a)  # +100: 119
+    b = shop.place(phone, pickup("600.00"), redeem="100", token=token).get_json()["id"]
+    shop.complete(b)  # −100 +50: 69
+    first = shop.cancel(a).get_json()
+    assert (first["reversed"], first["written_off"], first["balance"]) == ("69.00", "31.00", "0.00")
+    second = shop.cancel(b).get_json()
+    assert (second["refunded"], second["reversed"], second["recovered"]) == (
+        "100.00", "50.00", "31.00")
+    assert second["balance"] == "19.00" == shop.me(token)["balance"]
+    assert shop.history(token)[0]["reason"] == (
+        f"Списан 31 бонус, начисленный за отменённый заказ {a}: он вернулся на счёт с отменой "
+        f"заказа {b}")
+    assert_ledger_matches_balances(app)
+    assert reconcile(get_db(app), limit=10).differences == 0
+
+
+def test_a_write_off_of_burned_bonuses_is_not_taken_from_a_later_refund(app, shop):
+    """Had A never been, the burn would have taken as much: its write-off is no debt, and the
+    bonuses B gives back (earned on D) stay the guest's."""
+    phone, token = shop.guest()
+    with freeze_time(utcnow()) as clock:
+        a = shop.place(phone, pickup("1000.00")).get_json()["id"]
+        shop.complete(a)  # +100
+        clock.tick(timedelta(days=1))
+        with get_db(app).unit_of_work() as session:  # the nightly expiry burns the 100
+            guest_id = session.scalar(select(Guest.id).where(Guest.phone == phone))
+            ledger.move(session, guest_id, "expiry", 10_000, actor="expiry-job",
+                        reason="test", now=utcnow())  # fmt: skip
+            session.commit()
+        clock.tick(timedelta(days=1))
+        d = shop.place(phone, pickup("500.00")).get_json()["id"]
+        shop.complete(d)  # +15
+        b = shop.place(phone, pickup("100.00"), redeem="15", token=token).get_json()["id"]
+        shop.complete(b)  # −15 +2: 2
+        clock.tick(timedelta(hours=1))
+        assert shop.cancel(a).get_json()["written_off"] == "98.00"  # it took the 2 there were
+        clock.tick(timedelta(hours=1))
+        second = shop.cancel(b).get_json()
+    # nothing recovered: the 98 were burned bonuses (0 + 15 refunded − B's 2)
+    assert (second["refunded"], second["recovered"], second["balance"]) == (
+        "15.00", "0.00", "13.00")
+    assert reconcile(get_db(app), limit=10).differences == 0
 
 
 def test_a_stale_hold_is_released_by_the_timer(app, shop):
