@@ -162,4 +162,7 @@ def _adjustment_fields(form) -> tuple[dict, dict]:
 def _refused_adjustment(problem: Problem) -> str:
     if problem.code == 422:
         return "Столько списать нельзя: у гостя меньше доступных бонусов."
+    if problem.code == 409:
+        return ("Баланс гостя расходится с историей начислений — корректировка его не исправит. "
+                "Сообщите администратору: нужна сверка (bonus reconcile).")
     return "Корректировка не прошла. Обновите страницу и попробуйте снова."

@@ -302,6 +302,34 @@ def test_an_unknown_order_is_404(shop):
     )
 
 
+def test_an_adjustment_over_a_balance_that_disagrees_with_the_ledger_is_refused(app, shop):
+    """It would move the balance and the ledger alike, mending nothing, and write a wrong
+    balance_after into the append-only ledger, which reconcile then reports for good."""
+    from sqlalchemy import update
+
+    phone, _ = shop.guest("100")
+    with get_db(app).unit_of_work() as session:  # a bug, or a hand, changed the row
+        session.execute(update(Guest).where(Guest.phone == phone).values(balance=15_000))
+        session.commit()
+    refused = shop.client.post(f"/v1/guests/{phone}/adjustments",
+                               json={"amount": "-50.00", "reason": "сверка"},
+                               headers=bearer(shop.operator))  # fmt: skip
+    assert refused.status_code == 409
+    assert "disagrees with the ledger (100.00)" in refused.get_json()["detail"]
+    with get_db(app).unit_of_work(write=False) as session:
+        guest = session.scalar(select(Guest).where(Guest.phone == phone))
+        entries = session.scalar(select(func.count()).where(LedgerEntry.guest_id == guest.id))
+    assert (guest.balance, entries) == (15_000, 1)  # nothing written
+
+
+def test_an_adjustment_needs_a_reason_that_is_not_blank(shop):
+    phone, _ = shop.guest()
+    blank = shop.client.post(f"/v1/guests/{phone}/adjustments",
+                             json={"amount": "5.00", "reason": "   "},
+                             headers=bearer(shop.operator))  # fmt: skip
+    assert blank.status_code == 422 and "reason" in problem_fields(blank)
+
+
 def test_an_operator_adjustment_is_signed_reasoned_and_cannot_overdraw(app, shop):
     phone, token = shop.guest("100")
     debit = shop.client.post(
