@@ -9,7 +9,7 @@ from datetime import datetime
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 import rules
@@ -18,7 +18,7 @@ from bonus_service.auth import KEY_CACHE_SECONDS, SCOPES, create_client, forget_
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db
 from bonus_service.migrate import upgrade
-from bonus_service.models import ApiClient
+from bonus_service.models import ApiClient, LedgerEntry
 from bonus_service.services import audit, operators
 from bonus_service.services.liability import liability
 from bonus_service.services.reconcile import reconcile
@@ -115,12 +115,35 @@ def _aware(moment):
 )
 def create_client_command(name: str, scopes: tuple[str, ...]) -> None:
     """Create an API client and print its key once."""
+    now = utcnow()
     with get_db().unit_of_work() as session:
         if session.scalar(select(ApiClient).where(ApiClient.name == name)):
             raise click.ClickException(f"a client named {name!r} already exists")
-        key = create_client(session, name, list(scopes), utcnow())
+        key = create_client(session, name, list(scopes), now)
+        audit.record(session, "cli", "client.create", name, now, scopes=" ".join(sorted(scopes)))
         session.commit()
     click.echo(key)
+
+
+@bonus.command("list-clients")
+def list_clients_command() -> None:
+    """The API clients: name, scopes, created, revoked, and when its key last moved bonuses."""
+    last_moved = (
+        select(LedgerEntry.actor, func.max(LedgerEntry.created_at).label("at"))
+        .group_by(LedgerEntry.actor)
+        .subquery()
+    )
+    with get_db().unit_of_work(write=False) as session:
+        rows = session.execute(
+            select(ApiClient, last_moved.c.at)
+            .outerjoin(last_moved, last_moved.c.actor == ApiClient.name)
+            .order_by(ApiClient.name)
+        ).all()
+    for client, moved_at in rows:
+        revoked = f"revoked {client.revoked_at:%Y-%m-%d %H:%M}" if client.revoked_at else "active"
+        moved = f"{moved_at:%Y-%m-%d %H:%M}" if moved_at else "never"
+        click.echo(f"{client.name}\t{client.scopes}\tcreated {client.created_at:%Y-%m-%d %H:%M}"
+                   f"\t{revoked}\tlast moved bonuses {moved} (UTC)")
 
 
 @bonus.command("serve", context_settings={"ignore_unknown_options": True})
@@ -276,6 +299,7 @@ def revoke_client_command(name: str) -> None:
             raise click.ClickException(f"no client named {name!r}")
         if client.revoked_at is None:
             client.revoked_at = utcnow()
+            audit.record(session, "cli", "client.revoke", name, client.revoked_at)
             session.commit()
     forget_cached_keys()
     click.echo(

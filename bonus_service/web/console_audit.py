@@ -23,6 +23,8 @@ ACTIONS = {
     "operator.password_reset": "Оператору задан новый пароль",
     "operator.disable": "Оператор отключён",
     "zone.put": "Зона доставки изменена",
+    "client.create": "Выдан API-ключ",
+    "client.revoke": "API-ключ отозван",
 }
 
 

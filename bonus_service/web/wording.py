@@ -63,7 +63,7 @@ def wait(seconds: int) -> str:
 DETAIL_LABELS = {
     "amount": "сумма", "reason": "причина", "entry_id": "запись", "found": "найден",
     "why": "почему", "locked_until": "вход закрыт до", "before": "было", "after": "стало",
-    "name": "название", "min_order": "минимальный заказ",
+    "name": "название", "min_order": "минимальный заказ", "scopes": "права",
 }  # fmt: skip
 WHY = {
     "wrong password": "неверный пароль", "locked": "вход закрыт",

@@ -46,3 +46,28 @@ def test_revoking_an_unknown_client_fails_naming_it(bonus):
 
     assert result.exit_code == 1
     assert "no client named 'ghost'" in result.output
+
+
+def test_creating_and_revoking_a_key_is_audited_and_listed_with_its_last_use(shop, bonus, db):
+    """A key rotation asks which keys exist and whether the old one is still in use; the key
+    changes themselves were in no audit trail."""
+    from bonus_service.models import AuditEntry
+    from tests.service.checkout_helpers import pickup
+
+    assert bonus("create-client", "till-7", "--scope", "checkout").exit_code == 0
+    phone, _ = shop.guest()
+    shop.complete(shop.place(phone, pickup("1000.00")).get_json()["id"])  # the shop's key moves
+    assert bonus("revoke-client", "till-7").exit_code == 0
+    with db.unit_of_work(write=False) as session:
+        trail = session.execute(
+            select(AuditEntry.actor, AuditEntry.action, AuditEntry.target)
+            .where(AuditEntry.action.like("client.%")).order_by(AuditEntry.id)
+        ).all()  # fmt: skip
+    assert [tuple(row) for row in trail] == [
+        ("cli", "client.create", "till-7"), ("cli", "client.revoke", "till-7")]
+    listed = {line.split("\t")[0]: line for line in bonus("list-clients").output.splitlines()}
+    assert "checkout\tcreated " in listed["till-7"] and "\trevoked " in listed["till-7"]
+    assert listed["till-7"].endswith("last moved bonuses never (UTC)")
+    shop_key = next(name for name, line in listed.items() if "\tactive\t" in line
+                    and "never" not in line)  # fmt: skip
+    assert shop_key
