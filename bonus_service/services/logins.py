@@ -27,14 +27,18 @@ class CodeSent:
     resend_after: int
 
 
-def _too_many(detail: str, retry_after: float) -> Problem:
+def _too_many(detail: str, retry_after: float, limit: str | None = None) -> Problem:
+    """429 with Retry-After; `limit` names which one when a code was refused ("phone_resend",
+    "phone_hour", "address_hour"): a page can then tell "enter the code you got" from "wait"."""
     seconds = max(1, math.ceil(retry_after))
+    extra = {"limit": limit} if limit else {}
     return Problem(
         429,
         detail,
         title="Too Many Requests",
         headers={"Retry-After": str(seconds)},
         retry_after=seconds,
+        **extra,
     )
 
 
@@ -64,11 +68,13 @@ def check_limits(
         raise _too_many(
             "A code was sent to this phone a moment ago; wait before asking again.",
             wait.total_seconds(),
+            "phone_resend",
         )
     if len(by_phone) >= settings.sms_per_phone_hour:
         raise _too_many(
             "Too many codes for this phone this hour.",
             (by_phone[-settings.sms_per_phone_hour] + HOUR - now).total_seconds(),
+            "phone_hour",
         )
     if address is None:
         return
@@ -77,6 +83,7 @@ def check_limits(
         raise _too_many(
             "Too many codes asked from this address this hour.",
             (by_address[-settings.sms_per_address_hour] + HOUR - now).total_seconds(),
+            "address_hour",
         )
 
 

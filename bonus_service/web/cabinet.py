@@ -78,6 +78,10 @@ def send_code():
         session.pop(LOGIN_PHONE, None)
         return _login_step({error.field: error.message}, typed, 422)
     except Problem as problem:
+        if problem.extra.get("limit") in ("phone_resend", "phone_hour"):
+            # a code went to this phone a moment ago (the call center's registration, say):
+            # the guest needs the step where it is typed, not the phone field again
+            session[LOGIN_PHONE] = phone
         return _refused_send(problem, typed)
     session[LOGIN_PHONE] = phone
     return redirect(url_for(".home"), 303)
@@ -92,7 +96,10 @@ def _send(phone: str) -> None:
 def _refused_send(problem: Problem, typed: str):
     """A limit or the SMS provider said no: say it beside the field that asked."""
     field = "resend" if LOGIN_PHONE in session else "phone"
-    if problem.code == 429:
+    if problem.extra.get("limit") in ("phone_resend", "phone_hour"):
+        message = (f"Код на этот номер уже отправлен — введите его. Новый код можно запросить "
+                   f"через {_wait(problem)}.")
+    elif problem.code == 429:
         message = f"Слишком часто. Новый код можно запросить через {_wait(problem)}."
     elif problem.code == 422:
         message = "На этот номер не получается отправить СМС. Проверьте номер."

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from bonus_service.db import get_db
 from bonus_service.models import GuestToken
 from tests.service.checkout_helpers import pickup
-from tests.service.helpers import new_phone
+from tests.service.helpers import bearer, new_phone
 from tests.web.pages import cabinet_login, csrf_token, text
 
 
@@ -38,8 +38,25 @@ def test_asking_for_another_code_too_soon_says_how_long_to_wait(client, fake_twi
     again = ask_code(client, phone)
     assert again.status_code == 429
     assert 50 <= int(again.headers["Retry-After"]) <= 60
-    assert "Слишком часто. Новый код можно запросить через" in text(again)
+    assert "Код на этот номер уже отправлен — введите его. Новый код можно запросить через" in (
+        text(again))
     assert len(fake_twilio.messages_to(phone)) == 1
+
+
+def test_a_guest_the_call_center_registered_can_type_the_code_from_the_sms(
+    client, fake_twilio, make_key
+):
+    """The registration texted a code; asking the cabinet for one within the resend wait was
+    a 429 on the phone step, with nowhere to type the code the guest held (journey audit)."""
+    phone = new_phone()
+    registered = client.post("/v1/guests", json={"phone": phone},
+                             headers=bearer(make_key("operator")))  # fmt: skip
+    assert registered.status_code == 201
+    code = fake_twilio.last_code(phone)
+    asked = ask_code(client, phone)
+    assert asked.status_code == 429 and 'name="code"' in text(asked)
+    verified = client.post("/cabinet/verify", data={"code": code, "csrf_token": csrf_token(client)})
+    assert verified.status_code == 303 and "Мои бонусы" in text(client.get("/cabinet"))
 
 
 def test_a_wrong_code_says_how_many_tries_are_left_and_the_sixth_is_refused(client, fake_twilio):
