@@ -45,11 +45,14 @@ def evaluate(program: Program, order: Order, guest: GuestState | None, *,
     if guest is not None and not guest.registered:
         return Decision(program.version, total, ZERO, ZERO, redeem, (UNREGISTERED,),
                         program.quantum)
-    accrual, accrued = _accrual(program, order, redeem, local)
     if guest is None:
+        accrual, accrued = _accrual(program, order, ZERO, local)  # nothing can be spent
         return Decision(program.version, total, accrual, ZERO, redeem, (accrued, ANONYMOUS),
                         program.quantum)
     redeem_max, reasons = _redemption(program, order, guest.available, zone_min, local)
+    # the accrual of what can be spent of the request: a quote asking for more than the cap
+    # (or for bonuses an excluded order cannot take) told a figure no order would earn
+    accrual, accrued = _accrual(program, order, min(redeem, redeem_max), local)
     explanation = (accrued, *reasons, _request(program, redeem, redeem_max))
     return Decision(program.version, total, accrual, redeem_max, redeem, explanation,
                     program.quantum)

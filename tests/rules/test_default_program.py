@@ -118,9 +118,17 @@ def test_redeem_max_is_offered_even_when_nothing_is_requested(program):
 
 
 def test_redeeming_over_the_cap_is_still_decided_and_said(program):
+    """The accrual is that of what can be spent (the cap), not of the refused request: a
+    quote said 21 where no order could earn other than 24 (journey audit)."""
     decision = decide(program, an_order("delivery", "1000.00"), redeem="300.00")
-    assert (decision.redeem_max, decision.accrual) == (D("200.00"), D("21.00"))
+    assert (decision.redeem_max, decision.redeem, decision.accrual) == (
+        D("200.00"), D("300.00"), D("24.00"))
     assert rules_of(decision)[-1] == "redeem.over_max"
+
+
+def test_an_excluded_order_earns_on_its_whole_total_whatever_is_asked(program):
+    lunch = an_order("cafe", "700.00", categories=["business_lunch"])
+    assert decide(program, lunch, redeem="10.00").accrual == D("21.00")  # not 3% of 690
 
 
 def test_a_redeem_with_kopecks_is_decided_and_said_not_whole(program):
