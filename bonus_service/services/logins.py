@@ -294,6 +294,16 @@ def _no_live_code(session, settings, phone, now, field, refused) -> Problem:
         return _too_many(
             "Too many wrong codes: request a new one.", _resend_wait(session, settings, phone, now)
         )
+    if refused == 403 and _holds_a_registration_code(session, phone, now):
+        # the till hears a fresh code read out; "expired or never sent" sent it looking for
+        # a typo, where the guest holds the code an operator's registration texted
+        return Problem(
+            403,
+            f"The code this phone holds came with an operator's registration: it logs in but "
+            f"is no consent to spend. Request a {field} with POST /v1/auth/sms-code.",
+            errors={field: "a registration code is no consent"},
+            attempts_left=0,
+        )
     return Problem(
         refused,
         f"There is no valid {field} for this phone: it expired, was used, or "
@@ -301,6 +311,16 @@ def _no_live_code(session, settings, phone, now, field, refused) -> Problem:
         errors={field: "expired or not requested"},
         attempts_left=0,
     )
+
+
+def _holds_a_registration_code(session: Session, phone: str, now: datetime) -> bool:
+    return bool(session.scalar(
+        select(func.count()).select_from(LoginCode).where(
+            LoginCode.phone == phone, LoginCode.used_at.is_(None),
+            LoginCode.purpose == "registration", LoginCode.attempts_left > 0,
+            LoginCode.expires_at > now,
+        )
+    ))  # fmt: skip
 
 
 def _resend_wait(session, settings, phone, now) -> float:

@@ -199,7 +199,8 @@ def test_the_code_of_an_operators_registration_is_no_consent_to_spend(shop):
     shop.adjust(phone, "100")
     spend = shop.place(phone, pickup("400.00"), redeem="10", confirmation_code=code)
     assert spend.status_code == 403, spend.get_json()
-    assert problem_fields(spend) == {"confirmation_code": "expired or not requested"}
+    assert problem_fields(spend) == {"confirmation_code": "a registration code is no consent"}
+    assert "Request a confirmation_code with POST /v1/auth/sms-code" in spend.get_json()["detail"]
     verified = shop.client.post("/v1/auth/verify", json={"phone": phone, "code": code})
     assert verified.status_code == 200  # the refusal spent none of its tries: it logs in
     with freeze_time(utcnow() + timedelta(minutes=2)):
