@@ -169,3 +169,21 @@ def test_a_double_submit_texts_one_code_that_works(app, client, fake_twilio, mon
     assert first == second
     verified = client.post("/v1/auth/verify", json={"phone": phone, "code": second})
     assert verified.status_code == 200, verified.get_json()
+
+
+def test_the_card_says_what_the_burn_date_counts_from_beside_a_cancelled_last_order(
+    app, client, shop
+):
+    """«Последний заказ» shows the latest order, cancelled or not; the idle count goes from
+    the last completed one, which the card now names (journey audit)."""
+    from tests.service.checkout_helpers import pickup
+
+    operator_client(app, client)
+    phone, _ = shop.guest()
+    kept = shop.place(phone, pickup("400.00")).get_json()["id"]
+    shop.complete(kept)
+    dropped = shop.place(phone, pickup("300.00")).get_json()["id"]
+    shop.cancel(dropped)
+    page = text(client.get("/console/guest", query_string={"phone": phone}))
+    assert f"{dropped} от " in page and "— отменён" in page
+    assert "Срок сгорания идёт от</dt>" in page and "последнего оплаченного заказа, " in page
