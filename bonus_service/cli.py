@@ -17,7 +17,7 @@ from bonus_service import program
 from bonus_service.auth import KEY_CACHE_SECONDS, SCOPES, create_client, forget_cached_keys
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db
-from bonus_service.migrate import upgrade
+from bonus_service.migrate import schema, upgrade
 from bonus_service.models import ApiClient, LedgerEntry
 from bonus_service.services import audit, operators
 from bonus_service.services.liability import liability
@@ -208,6 +208,11 @@ def expire_command(as_of, dry_run: bool, batch_size: int) -> None:
 def scheduler_command() -> None:
     """Run the periodic jobs in this process until stopped (keep BONUS_SCHEDULER=false on web)."""
 
+    found = schema(get_db())  # an unreachable database fails here: one line, exit 3
+    if not found.usable:
+        # it would say "running" and only log a traceback per job until someone looked
+        raise click.ClickException(f"the database schema is at {found.revision or 'no revision'}"
+                                   f", behind this release's {found.head}: run `bonus init-db`")
     click.echo("scheduler running; Ctrl-C to stop")
     run_blocking(current_app._get_current_object())
 

@@ -214,3 +214,19 @@ def test_burn_warnings_are_not_texted_at_night_even_to_catch_up(app, db, make_gu
     noon = datetime(2025, 3, 16, 9, 0, tzinfo=UTC)  # 16 March, 12:00 in Moscow
     assert daily(app, "burn-warnings", noon)() == {"sent": 1, "failed": 0, "stopped_early": False}
     assert run_keys(db, "burn-warnings") == ["2025-03-16"]
+
+
+def test_the_scheduler_process_refuses_a_database_it_cannot_run_on(tmp_path):
+    """It said «scheduler running» and logged a traceback per job: against a database that
+    does not answer, or one not migrated, it now stops at once saying why (runbook audit)."""
+    from bonus_service import create_app
+
+    def started(url):
+        app = create_app({"database_url": url, "secret_key": "s" * 16, "scheduler_enabled": False})
+        return app.test_cli_runner().invoke(args=["bonus", "scheduler"])
+
+    unmigrated = started(f"sqlite:///{tmp_path}/empty.db")
+    assert unmigrated.exit_code == 1
+    assert "no revision, behind this release's" in unmigrated.output
+    unreachable = started(f"sqlite:///{tmp_path}/no/such/dir/x.db")
+    assert unreachable.exit_code == 3 and "the database failed" in unreachable.output
