@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bonus_service.db import Database, get_db
 from bonus_service.fields import money
-from bonus_service.models import Guest, LedgerEntry
+from bonus_service.models import Guest, JobRun, LedgerEntry
 from bonus_service.services.reconcile import snapshot
 from bonus_service.settings import SettingsError
 
@@ -97,7 +97,7 @@ class LedgerFigures:
 
     def collect(self):
         try:
-            moved, guests, balance, held = self._read()
+            moved, guests, balance, held, finished = self._read()
         except SQLAlchemyError as error:
             log.warning("metrics: the database did not answer: %s", type(error).__name__)
             yield GaugeMetricFamily("bonus_database_up", "The figures query succeeded.", value=0)
@@ -112,8 +112,17 @@ class LedgerFigures:
             "bonus_held_bonuses", "Bonuses held by open orders.", value=_bonuses(held)
         )
         yield GaugeMetricFamily("bonus_guests_with_bonuses", "Guests owning bonuses.", value=guests)
+        # a scheduler that stopped working only logs; alert on the age of its last runs
+        last_run = GaugeMetricFamily(
+            "bonus_job_last_finished_timestamp_seconds",
+            "When each daily job (expiry, burn-warnings) last finished a run, Unix time.",
+            labels=["job"],
+        )
+        for job, at in sorted(finished.items()):
+            last_run.add_metric([job], at.timestamp())
+        yield last_run
 
-    def _read(self) -> tuple[dict[str, int], int, int, int]:
+    def _read(self) -> tuple[dict[str, int], int, int, int, dict]:
         with self.db.unit_of_work(write=False) as session:
             if not self.db.is_sqlite:  # LOCAL needs the transaction that snapshot() opens
                 snapshot(session).execute(text("SET LOCAL statement_timeout = '5s'"))
@@ -129,7 +138,12 @@ class LedgerFigures:
                     func.coalesce(func.sum(Guest.held), 0),
                 ).where(Guest.balance > 0)
             ).one()
-        return {kind: int(total) for kind, total in moved}, guests, int(balance), int(held)
+            finished = dict(session.execute(
+                select(JobRun.name, func.max(JobRun.finished_at)).group_by(JobRun.name)
+                .having(func.max(JobRun.finished_at).is_not(None))
+            ).all())  # fmt: skip
+        moved_by_kind = {kind: int(total) for kind, total in moved}
+        return moved_by_kind, guests, int(balance), int(held), finished
 
 
 def _bonuses(kopecks: int) -> Decimal:

@@ -168,3 +168,20 @@ def test_a_missing_multiprocess_directory_stops_start_up(tmp_path):
     for bad in (str(tmp_path / "not-mounted"), ""):
         with pytest.raises(SettingsError, match="PROMETHEUS_MULTIPROC_DIR"):
             check_multiprocess_dir({"PROMETHEUS_MULTIPROC_DIR": bad})
+
+
+def test_the_daily_jobs_last_finished_runs_are_shown_for_alerting(app, client):
+    """A scheduler that stopped working only logs; the age of its last runs is the alert."""
+    from datetime import UTC, datetime
+
+    from bonus_service.models import JobRun
+
+    finished = datetime(2026, 11, 27, 0, 0, 5, tzinfo=UTC)
+    with get_db(app).unit_of_work() as session:
+        for key, done in (("2026-11-26", finished), ("2026-11-27", None)):  # one still running
+            session.add(JobRun(name="expiry", run_key=key, owner="test", started_at=finished,
+                               lease_until=finished, finished_at=done))  # fmt: skip
+        session.commit()
+    figures = scrape(client)
+    shown = figures[("bonus_job_last_finished_timestamp_seconds", frozenset({("job", "expiry")}))]
+    assert shown == finished.timestamp()
