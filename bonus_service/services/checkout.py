@@ -447,7 +447,9 @@ def _recover_written_off(session: Session, row: Order, actor: str, now: datetime
     left there, cancelling both orders in that sequence minted them (a journey audit: cancel
     A, whose 100 went into B, then B: 31 bonuses from nowhere). Each is a reversal on the
     order that earned it, oldest cancel first, up to what this cancel refunded and what the
-    guest has available. Only orders completed before this one can have paid for its spend,
+    guest has available (the refund before it has locked the guest's row: a second cancel at
+    once waits, then counts this one's reversal). Only orders completed before this one can
+    have paid for its spend,
     and what the nightly expiry burned between such an order's completion and its cancel is
     counted as burned first (it favours the guest: bonuses are not told apart once credited,
     and had the order never been, the burn would have taken as much). Write-offs of bonuses

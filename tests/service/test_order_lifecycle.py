@@ -13,6 +13,7 @@ from bonus_service.db import get_db
 from bonus_service.models import Guest, LedgerEntry
 from bonus_service.services.checkout import release_stale_holds
 from bonus_service.services.reconcile import reconcile
+from tests.conftest import PG_URL
 from tests.service.checkout_helpers import pickup
 from tests.service.helpers import ask_code, bearer, new_phone, problem_fields
 
@@ -459,3 +460,39 @@ def test_an_accrual_spent_by_the_order_that_held_it_is_written_off(app, shop):
     body = shop.cancel(first["id"]).get_json()
     assert (body["reversed"], body["written_off"], body["balance"]) == ("12.00", "88.00", "0.00")
     assert_ledger_matches_balances(app)
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite runs one writer at a time: no two cancels at once")
+def test_two_cancels_at_once_recover_a_write_off_once(app, shop):
+    """A's cancel wrote off 20 of its 100, spent on B and C. Cancelling B and C at the same
+    time, each would count the 20 as still owed unless the second waits for the first: it
+    does, on the guest's row, which the refund writes before the write-offs are counted."""
+    import threading
+
+    from bonus_service.services.checkout import cancel
+
+    phone, token = shop.guest("69")
+    a = shop.place(phone, pickup("1000.00")).get_json()["id"]
+    shop.complete(a)  # +100: 169
+    b = shop.place(phone, pickup("300.00"), redeem="60", token=token).get_json()["id"]
+    shop.complete(b)  # −60 +7: 116
+    c = shop.place(phone, pickup("200.00"), redeem="40", token=token).get_json()["id"]
+    shop.complete(c)  # −40 +4: 80
+    assert shop.cancel(a).get_json()["written_off"] == "20.00"
+    db, recovered = get_db(app), {}
+
+    def cancel_c():
+        with db.unit_of_work() as session:
+            recovered["c"] = cancel(session, c, "test", utcnow())[1]["recovered"]
+            session.commit()
+
+    with db.unit_of_work() as session:
+        recovered["b"] = cancel(session, b, "test", utcnow())[1]["recovered"]
+        other = threading.Thread(target=cancel_c)
+        other.start()
+        other.join(0.5)  # C now waits on the guest's row (or, before, took the 20 again)
+        session.commit()
+    other.join(10)
+    assert (recovered["b"], recovered["c"]) == (2_000, 0)
+    assert shop.me(token)["balance"] == "69.00"
+    assert reconcile(db, limit=10).differences == 0
