@@ -16,6 +16,7 @@ class GuestModel:
     held: int = 0
     last_activity: datetime | None = None
     registered_at: datetime | None = None
+    burns: list[tuple[datetime, int]] = field(default_factory=list)  # (when, kopecks burned)
 
     @property
     def available(self) -> int:
@@ -31,6 +32,8 @@ class OrderModel:
     status: str = "placed"
     hold_expires_at: datetime | None = None
     completed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    written_off: int = 0  # of its accrual, not (yet) taken back
 
 
 @dataclass
@@ -102,7 +105,7 @@ class ShopModel:
         order.status, order.completed_at = "completed", now
         return 200
 
-    def cancel(self, order_id: str) -> int:
+    def cancel(self, order_id: str, now: datetime | None = None) -> int:
         order = self.orders.get(order_id)
         if order is None:
             return 404
@@ -114,16 +117,20 @@ class ShopModel:
             if order.accrual > guest.available + order.redeemed and guest.held:
                 return 409
         if order.registered:
-            self._undo(self.guests[order.phone], order)
-        order.status = "cancelled"
+            self._undo(self.guests[order.phone], order, order_id)
+        order.status, order.cancelled_at = "cancelled", now
         return 200
 
-    def _undo(self, guest: GuestModel, order: OrderModel) -> None:
+    def _undo(self, guest: GuestModel, order: OrderModel, order_id: str) -> None:
         if order.status == "placed":
             guest.held -= order.redeemed
         if order.status == "completed":
             guest.balance += order.redeemed
-            guest.balance -= min(order.accrual, guest.available)  # the rest is written off
+            taken = min(order.accrual, guest.available)  # the rest is written off
+            guest.balance -= taken
+            order.written_off = order.accrual - taken
+            if order.redeemed:
+                self._recover(guest, order, order_id)
             if guest.last_activity == order.completed_at:  # a cancelled order does not count
                 guest.last_activity = max(
                     (other.completed_at for other in self.orders.values()
@@ -132,14 +139,39 @@ class ShopModel:
                     default=guest.registered_at,
                 )  # fmt: skip
 
+    def _recover(self, guest: GuestModel, refunding: OrderModel, refunding_id: str) -> None:
+        """The refund gives back bonuses earlier cancels wrote off: take them back, up to the
+        refund, from orders completed before this one, oldest cancel first; what the expiry
+        burned between such an order's completion and its cancel is not taken."""
+        left = refunding.redeemed
+        owing = sorted(
+            ((other.cancelled_at, other_id), other)
+            for other_id, other in self.orders.items()
+            if other.phone == refunding.phone and other.status == "cancelled"
+            and other.written_off > 0 and other.completed_at < refunding.completed_at
+        )  # fmt: skip
+        for _, other in owing:
+            burned = sum(amount for at, amount in guest.burns
+                         if other.completed_at < at <= other.cancelled_at)  # fmt: skip
+            recoverable = other.written_off - burned
+            if recoverable <= 0:
+                continue
+            amount = min(recoverable, left, guest.available)
+            if amount <= 0:
+                break
+            guest.balance -= amount
+            other.written_off -= amount
+            left -= amount
+
     def release_stale(self, now: datetime) -> None:
         for order in self.orders.values():
             if order.status == "placed" and order.hold_expires_at and order.hold_expires_at <= now:
                 self.guests[order.phone].held -= order.redeemed
                 order.status = "expired"
 
-    def expire(self, cutoff: datetime) -> None:
+    def expire(self, cutoff: datetime, now: datetime | None = None) -> None:
         """Idle since before `cutoff`: the available balance burns, held bonuses stay."""
         for guest in self.guests.values():
             if guest.last_activity < cutoff and guest.balance > guest.held:
+                guest.burns.append((now, guest.balance - guest.held))
                 guest.balance = guest.held

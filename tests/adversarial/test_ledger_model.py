@@ -193,7 +193,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(order_id=orders)
     def cancel(self, order_id):
-        status = self.model.cancel(order_id)
+        status = self.model.cancel(order_id, self.now)
         self.expect(status, lambda s: checkout.cancel(s, order_id, ACTOR, self.now))
 
     @rule()
@@ -203,7 +203,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule()
     def nightly_expiry(self):
-        self.model.expire(rules.idle_cutoff(self.program, self.now))
+        self.model.expire(rules.idle_cutoff(self.program, self.now), self.now)
         expire_balances(self.db, BOOK, self.now)
 
     @rule(hours=st.sampled_from([1, 6, 25]))
