@@ -448,12 +448,12 @@ def _recover_written_off(session: Session, row: Order, actor: str, now: datetime
     A, whose 100 went into B, then B: 31 bonuses from nowhere). Each is a reversal on the
     order that earned it, oldest cancel first, up to what this cancel refunded and what the
     guest has available (the refund before it has locked the guest's row: a second cancel at
-    once waits, then counts this one's reversal). Only orders completed before this one can
-    have paid for its spend,
-    and what the nightly expiry burned between such an order's completion and its cancel is
-    counted as burned first (it favours the guest: bonuses are not told apart once credited,
-    and had the order never been, the burn would have taken as much). Write-offs of bonuses
-    spent on orders that stand, or burned, stay.
+    once waits, then counts this one's reversal). Bonuses are not told apart once credited, so
+    any write-off still open is settled first, whichever order it came from (with every order
+    cancelled, in any sequence, the guest ends where they began: a property test holds it);
+    what the nightly expiry burned between such an order's completion and its cancel counts
+    as burned, not spent, and stays written off (had the order never been, the burn would have
+    taken as much).
     """
     taken = (
         select(LedgerEntry.order_id, func.sum(LedgerEntry.amount).label("taken"))
@@ -468,7 +468,7 @@ def _recover_written_off(session: Session, row: Order, actor: str, now: datetime
         .where(
             Order.guest_id == row.guest_id,
             Order.status == "cancelled",
-            Order.completed_at < row.completed_at,
+            Order.completed_at.is_not(None),
             Order.accrual + func.coalesce(taken.c.taken, 0) > 0,
         )
         .order_by(Order.cancelled_at, Order.id)

@@ -141,14 +141,14 @@ class ShopModel:
 
     def _recover(self, guest: GuestModel, refunding: OrderModel, refunding_id: str) -> None:
         """The refund gives back bonuses earlier cancels wrote off: take them back, up to the
-        refund, from orders completed before this one, oldest cancel first; what the expiry
-        burned between such an order's completion and its cancel is not taken."""
+        refund, oldest cancel first; what the expiry burned between such an order's completion
+        and its cancel is not taken."""
         left = refunding.redeemed
         owing = sorted(
             ((other.cancelled_at, other_id), other)
             for other_id, other in self.orders.items()
             if other.phone == refunding.phone and other.status == "cancelled"
-            and other.written_off > 0 and other.completed_at < refunding.completed_at
+            and other.written_off > 0
         )  # fmt: skip
         for _, other in owing:
             burned = sum(amount for at, amount in guest.burns
