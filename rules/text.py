@@ -134,7 +134,7 @@ def _redemption(program: Program, zones: Mapping[str, Decimal]) -> list[str]:
         lines.append(f"Бонусы списываются {spent_in(program.quantum)}.")
     lines += _zone_clause(program, zones)
     if program.exclusions:
-        lines.append("Бонусы не списываются (а начисляются по правилам выше), если:")
+        lines.append("Бонусы не списываются (а начисляются по правилам выше) в таких случаях:")
         told = [f"— {describe(e.when, program.categories)}" for e in program.exclusions]
         lines.append(";\n".join(told) + ".")
     lines.append(_promo_clause(program.max_promo_codes) + "\n")
