@@ -417,7 +417,11 @@ def _unwind(session: Session, row: Order, actor: str, now: datetime) -> dict:
     if not row.accrual:
         return {"refunded": row.redeemed}
     for _ in range(5):  # another movement may take the balance between our read and write
-        guest = session.get(Guest, row.guest_id, populate_existing=True)
+        # Locked: a cancel that refunds a spend at the same time must commit first and be
+        # seen. Read unlocked, the balance before that refund wrote off too much, and the
+        # refund's recovery had run while this order still looked completed: bonuses minted
+        # (a race audit, PostgreSQL). It also waits out a hold that is being released.
+        guest = session.get(Guest, row.guest_id, populate_existing=True, with_for_update=True)
         taken = max(0, min(row.accrual, guest.balance - guest.held))
         if taken < row.accrual and guest.held:
             raise _held_elsewhere(row, min(row.accrual - taken, guest.held))

@@ -496,3 +496,37 @@ def test_two_cancels_at_once_recover_a_write_off_once(app, shop):
     assert (recovered["b"], recovered["c"]) == (2_000, 0)
     assert shop.me(token)["balance"] == "69.00"
     assert reconcile(db, limit=10).differences == 0
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite runs one writer at a time: no two cancels at once")
+def test_a_cancel_that_only_earned_waits_for_a_refund_in_flight(app, shop):
+    """B spends A's 100. While B's cancel (refund 100) is uncommitted, A's cancel read the
+    balance before the refund, wrote off what it could have taken, and B's recovery had already
+    looked while A was completed: bonuses minted (race audit). A's cancel now locks the
+    guest's row first, waits for B, and takes back all it earned."""
+    import threading
+
+    from bonus_service.services.checkout import cancel
+
+    phone, token = shop.guest()
+    a = shop.place(phone, pickup("1000.00")).get_json()["id"]
+    shop.complete(a)  # +100
+    b = shop.place(phone, pickup("1000.00"), redeem="100", token=token).get_json()["id"]
+    shop.complete(b)  # −100 +90: 90
+    db, moved = get_db(app), {}
+
+    def cancel_a():
+        with db.unit_of_work() as session:
+            moved["a"] = cancel(session, a, "test", utcnow())[1]
+            session.commit()
+
+    with db.unit_of_work() as session:
+        moved["b"] = cancel(session, b, "test", utcnow())[1]
+        other = threading.Thread(target=cancel_a)
+        other.start()
+        other.join(0.5)  # A waits on the guest's row (before: read 90, wrote off 10)
+        session.commit()
+    other.join(10)
+    assert (moved["a"]["reversed"], moved["a"]["written_off"]) == (10_000, 0)
+    assert shop.me(token)["balance"] == "0.00"
+    assert reconcile(db, limit=10).differences == 0
