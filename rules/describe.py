@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from decimal import Decimal
 
-from rules.conditions import MIRRORED, category_named
+from rules.conditions import EQUALITY, MIRRORED, ORDERING, category_named
 from rules.russian import CHANNEL_ORDERS, ON_WEEKDAYS, SOURCE_ORDERS, WEEKDAYS, rub
 
 LABELS = {"total": "сумма заказа", "subtotal": "сумма блюд без скидки", "discount": "скидка",
@@ -69,7 +69,6 @@ def _one_kind_of_order(parts: list, categories: Mapping[str, str]) -> str | None
     return f"{CHANNEL_ORDERS[right]} {' и '.join(qualifiers)}"
 
 
-
 def _hour_bound(part: object) -> tuple[int | None, int | None] | None:
     """An hour comparison as the hours it allows, [from, until): `hour >= 15` → (15, None)."""
     if not (isinstance(part, dict) and (op := next(iter(part))) in WORDS):
@@ -97,9 +96,8 @@ def _hours(parts: list) -> str | None:
 
 def _weekdays(op: str, value: int) -> str:
     """«заказ в субботу или в воскресенье»: the days a weekday comparison allows."""
-    test = {">": value.__lt__, ">=": value.__le__, "<": value.__gt__, "<=": value.__ge__,
-            "==": value.__eq__, "!=": value.__ne__}[op]
-    return _on_days([day for day in range(1, 8) if test(day)])
+    compare = {**ORDERING, **EQUALITY}[op]
+    return _on_days([day for day in range(1, 8) if compare(day, value)])
 
 
 def _on_days(days: list[int]) -> str:

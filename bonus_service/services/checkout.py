@@ -465,33 +465,29 @@ def _recover_written_off(session: Session, row: Order, actor: str, now: datetime
         .group_by(LedgerEntry.order_id)
         .subquery()
     )
+    open_write_off = Order.accrual + func.coalesce(taken.c.taken, 0)
     owed = session.execute(
-        select(Order.id, Order.rules_version, Order.accrual + func.coalesce(taken.c.taken, 0))
+        select(Order.id, Order.rules_version, open_write_off, Order.completed_at,
+               Order.cancelled_at)
         .outerjoin(taken, taken.c.order_id == Order.id)
-        .add_columns(Order.completed_at, Order.cancelled_at)
-        .where(
-            Order.guest_id == row.guest_id,
-            Order.status == "cancelled",
-            Order.completed_at.is_not(None),
-            Order.accrual + func.coalesce(taken.c.taken, 0) > 0,
-        )
+        .where(Order.guest_id == row.guest_id, Order.status == "cancelled",
+               Order.completed_at.is_not(None), open_write_off > 0)
         .order_by(Order.cancelled_at, Order.id)
+    ).all()  # fmt: skip
+    if not owed:
+        return 0
+    burns = session.execute(
+        select(LedgerEntry.created_at, LedgerEntry.amount)
+        .where(LedgerEntry.guest_id == row.guest_id, LedgerEntry.kind == "expiry")
     ).all()
-    left, recovered = row.redeemed, 0
-    for order_id, rules_version, owed_sum, completed_at, cancelled_at in owed:
-        written_off = int(owed_sum)  # PostgreSQL sums bigints as numeric
-        burned = -int(session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-                LedgerEntry.guest_id == row.guest_id,
-                LedgerEntry.kind == "expiry",
-                LedgerEntry.created_at > completed_at,
-                LedgerEntry.created_at <= cancelled_at,
-            )
-        ))
-        guest = session.get(Guest, row.guest_id, populate_existing=True)
-        amount = min(written_off - burned, left, guest.balance - guest.held)
-        if amount <= 0 and written_off - burned <= 0:
+    guest = session.get(Guest, row.guest_id, populate_existing=True)
+    left, available, recovered = row.redeemed, guest.balance - guest.held, 0
+    for order_id, rules_version, written_off, completed_at, cancelled_at in owed:
+        burned = -sum(amount for at, amount in burns if completed_at < at <= cancelled_at)
+        recoverable = int(written_off) - burned  # PostgreSQL sums bigints as numeric
+        if recoverable <= 0:
             continue  # this order's write-off was burned bonuses: nothing came back
+        amount = min(recoverable, left, available)
         if amount <= 0:
             break
         moved = ledger.move(
@@ -501,7 +497,7 @@ def _recover_written_off(session: Session, row: Order, actor: str, now: datetime
         )  # fmt: skip
         if moved is None:  # the balance moved under us: what is left stays written off
             break
-        left, recovered = left - amount, recovered + amount
+        left, available, recovered = left - amount, moved.balance - moved.held, recovered + amount
     return recovered
 
 

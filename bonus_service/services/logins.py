@@ -279,22 +279,20 @@ def _wrong_code(session, settings, phone, now, field, refused, tried) -> Problem
 
 
 def _no_live_code(session, settings, phone, now, field, refused) -> Problem:
-    live = session.scalar(
-        select(func.count())
-        .select_from(LoginCode)
-        .where(
+    """Why no try could be spent, from the phone's one code row (read once)."""
+    held = session.execute(
+        select(LoginCode.attempts_left, LoginCode.purpose).where(
             LoginCode.phone == phone,
             LoginCode.used_at.is_(None),
             LoginCode.code_hash.is_not(None),
-            LoginCode.attempts_left == 0,
             LoginCode.expires_at > now,
         )
-    )
-    if live:
+    ).first()
+    if held is not None and held.attempts_left == 0:
         return _too_many(
             "Too many wrong codes: request a new one.", _resend_wait(session, settings, phone, now)
         )
-    if refused == 403 and _holds_a_registration_code(session, phone, now):
+    if refused == 403 and held is not None and held.purpose == "registration":
         # the till hears a fresh code read out; "expired or never sent" sent it looking for
         # a typo, where the guest holds the code an operator's registration texted
         return Problem(
@@ -311,16 +309,6 @@ def _no_live_code(session, settings, phone, now, field, refused) -> Problem:
         errors={field: "expired or not requested"},
         attempts_left=0,
     )
-
-
-def _holds_a_registration_code(session: Session, phone: str, now: datetime) -> bool:
-    return bool(session.scalar(
-        select(func.count()).select_from(LoginCode).where(
-            LoginCode.phone == phone, LoginCode.used_at.is_(None),
-            LoginCode.purpose == "registration", LoginCode.attempts_left > 0,
-            LoginCode.expires_at > now,
-        )
-    ))  # fmt: skip
 
 
 def _resend_wait(session, settings, phone, now) -> float:

@@ -62,8 +62,7 @@ def _partly_reversed(order: str | None, taken: Decimal, written_off: Decimal) ->
     if not taken:
         return (f"Заказ {order} отменён: {bonuses(earned)}, {agreeing(earned)['начисленные']} "
                 f"за него, уже {agreeing(earned)['израсходованы']} — списывать нечего")
-    one = agreeing(earned)["начисленных"] != "начисленных"  # «из 21 начисленного»
-    of_earned = "начисленного" if one else "начисленных"
+    of_earned = russian.agreeing(earned, "начисленного", "начисленных", "начисленных")
     return (f"{agreeing(taken)['Списано']} {bonuses(taken)} из {russian.rub(earned)} {of_earned} "
             f"за отменённый заказ {order}, а {bonuses(written_off)} уже {gone['израсходованы']}")
 

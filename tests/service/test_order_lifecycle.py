@@ -1,5 +1,6 @@
 """Orders move bonuses only through the ledger: place, complete, cancel, hold expiry, consent."""
 
+import threading
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -11,7 +12,7 @@ from bonus_service import ledger
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db
 from bonus_service.models import Guest, LedgerEntry
-from bonus_service.services.checkout import release_stale_holds
+from bonus_service.services.checkout import cancel, release_stale_holds
 from bonus_service.services.reconcile import reconcile
 from tests.conftest import PG_URL
 from tests.service.checkout_helpers import pickup
@@ -462,15 +463,32 @@ def test_an_accrual_spent_by_the_order_that_held_it_is_written_off(app, shop):
     assert_ledger_matches_balances(app)
 
 
+def cancel_beside_another(db, first: str, second: str) -> tuple[dict, dict]:
+    """Cancel `first` and, before its transaction commits, start cancelling `second` in a
+    thread of its own; give it half a second to get as far as it can, then commit `first`.
+    Returns what each cancel moved, in kopecks."""
+    moved = {}
+
+    def cancel_second():
+        with db.unit_of_work() as session:
+            moved[second] = cancel(session, second, "test", utcnow())[1]
+            session.commit()
+
+    with db.unit_of_work() as session:
+        moved[first] = cancel(session, first, "test", utcnow())[1]
+        other = threading.Thread(target=cancel_second)
+        other.start()
+        other.join(0.5)  # the second waits on the guest's row, or runs ahead of the first
+        session.commit()
+    other.join(10)
+    return moved[first], moved[second]
+
+
 @pytest.mark.skipif(not PG_URL, reason="SQLite runs one writer at a time: no two cancels at once")
 def test_two_cancels_at_once_recover_a_write_off_once(app, shop):
     """A's cancel wrote off 20 of its 100, spent on B and C. Cancelling B and C at the same
     time, each would count the 20 as still owed unless the second waits for the first: it
     does, on the guest's row, which the refund writes before the write-offs are counted."""
-    import threading
-
-    from bonus_service.services.checkout import cancel
-
     phone, token = shop.guest("69")
     a = shop.place(phone, pickup("1000.00")).get_json()["id"]
     shop.complete(a)  # +100: 169
@@ -479,23 +497,10 @@ def test_two_cancels_at_once_recover_a_write_off_once(app, shop):
     c = shop.place(phone, pickup("200.00"), redeem="40", token=token).get_json()["id"]
     shop.complete(c)  # −40 +4: 80
     assert shop.cancel(a).get_json()["written_off"] == "20.00"
-    db, recovered = get_db(app), {}
-
-    def cancel_c():
-        with db.unit_of_work() as session:
-            recovered["c"] = cancel(session, c, "test", utcnow())[1]["recovered"]
-            session.commit()
-
-    with db.unit_of_work() as session:
-        recovered["b"] = cancel(session, b, "test", utcnow())[1]["recovered"]
-        other = threading.Thread(target=cancel_c)
-        other.start()
-        other.join(0.5)  # C now waits on the guest's row (or, before, took the 20 again)
-        session.commit()
-    other.join(10)
-    assert (recovered["b"], recovered["c"]) == (2_000, 0)
+    moved_b, moved_c = cancel_beside_another(get_db(app), b, c)
+    assert (moved_b["recovered"], moved_c["recovered"]) == (2_000, 0)
     assert shop.me(token)["balance"] == "69.00"
-    assert reconcile(db, limit=10).differences == 0
+    assert reconcile(get_db(app), limit=10).differences == 0
 
 
 @pytest.mark.skipif(not PG_URL, reason="SQLite runs one writer at a time: no two cancels at once")
@@ -504,29 +509,12 @@ def test_a_cancel_that_only_earned_waits_for_a_refund_in_flight(app, shop):
     balance before the refund, wrote off what it could have taken, and B's recovery had already
     looked while A was completed: bonuses minted (race audit). A's cancel now locks the
     guest's row first, waits for B, and takes back all it earned."""
-    import threading
-
-    from bonus_service.services.checkout import cancel
-
     phone, token = shop.guest()
     a = shop.place(phone, pickup("1000.00")).get_json()["id"]
     shop.complete(a)  # +100
     b = shop.place(phone, pickup("1000.00"), redeem="100", token=token).get_json()["id"]
     shop.complete(b)  # −100 +90: 90
-    db, moved = get_db(app), {}
-
-    def cancel_a():
-        with db.unit_of_work() as session:
-            moved["a"] = cancel(session, a, "test", utcnow())[1]
-            session.commit()
-
-    with db.unit_of_work() as session:
-        moved["b"] = cancel(session, b, "test", utcnow())[1]
-        other = threading.Thread(target=cancel_a)
-        other.start()
-        other.join(0.5)  # A waits on the guest's row (before: read 90, wrote off 10)
-        session.commit()
-    other.join(10)
-    assert (moved["a"]["reversed"], moved["a"]["written_off"]) == (10_000, 0)
+    _, moved_a = cancel_beside_another(get_db(app), b, a)  # unlocked, A read 90, wrote off 10
+    assert (moved_a["reversed"], moved_a["written_off"]) == (10_000, 0)
     assert shop.me(token)["balance"] == "0.00"
-    assert reconcile(db, limit=10).differences == 0
+    assert reconcile(get_db(app), limit=10).differences == 0
