@@ -18,13 +18,19 @@ def _instance_secret(instance_path: str) -> bytes:
     path = Path(instance_path) / "secret.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: two workers starting together keep whichever wrote first
+        # Written whole under a name of its own, then linked into place: workers starting
+        # together keep whichever linked first, and none reads a file still being written
+        # (created in place, a second worker could read it empty and hash codes with no key).
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_hex(32))
+            os.link(draft, path)
         except FileExistsError:
             pass
+        finally:
+            draft.unlink()
     return path.read_text().strip().encode()
 
 

@@ -1,5 +1,7 @@
 """Health, readiness, the OpenAPI spec and its browsable page, configuration."""
 
+import os
+
 import pytest
 
 from bonus_service import create_app
@@ -172,3 +174,19 @@ def test_no_secret_key_beside_postgresql_is_warned_about(tmp_path, caplog):
     caplog.clear()
     secrets_store.init_app(app, Settings(database_url="sqlite:///x.db"))  # one machine
     assert "BONUS_SECRET_KEY" not in caplog.text
+
+
+def test_workers_starting_together_share_one_whole_instance_key(tmp_path):
+    """The key file was created in place and then written: a worker starting a moment later
+    could read it empty and hash every login code with no key at all."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from bonus_service.secrets_store import _instance_secret
+
+    folders = [str(tmp_path / f"instance{n}") for n in range(40)]
+    with ProcessPoolExecutor(8) as pool:
+        keys = list(pool.map(_instance_secret, [f for f in folders for _ in range(8)]))
+    for n, folder in enumerate(folders):
+        mine = set(keys[n * 8:(n + 1) * 8])
+        assert len(mine) == 1 and len(mine.pop()) == 64, folder
+        assert os.listdir(folder) == ["secret.key"]  # no draft left behind
