@@ -98,9 +98,11 @@ def _begin() -> None:
     context.request_started = time.perf_counter()
 
 
-def _phone_masked(path: str) -> str:
-    """The path with its phone segment masked, in whatever form the client wrote the phone
-    (the API reads «8 912 345-67-89» and «+7 (912) 345 67 89» as well as E.164)."""
+def loggable_path(path: str) -> str:
+    """The path as a log may show it: a guest's phone segment masked, in whatever form the
+    client wrote the phone (the API reads «8 912 345-67-89» and «+7 (912) 345 67 89» too)."""
+    if not path.startswith(PHONE_PATH):  # /v1/guests/+79123456789 → /v1/guests/+7912***89
+        return path
     phone, slash, rest = unquote(path)[len(PHONE_PATH):].partition("/")
     return f"{PHONE_PATH}{sms.masked(phone)}{slash}{rest}"
 
@@ -110,9 +112,7 @@ def _finish(response: Response) -> Response:
     response.headers[HEADER] = context.request_id
     elapsed_ms = round((time.perf_counter() - context.request_started) * 1000, 1)
     req = request._get_current_object()  # one context lookup, not one per attribute
-    method, path, status = req.method, req.path, response.status_code
-    if path.startswith(PHONE_PATH):  # /v1/guests/+79123456789 → /v1/guests/+7912***89
-        path = _phone_masked(path)
+    method, path, status = req.method, loggable_path(req.path), response.status_code
     level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
     if access_log.isEnabledFor(level):
         # made and handled directly: logging's walk up the stack for the caller's file and

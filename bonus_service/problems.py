@@ -9,6 +9,8 @@ from flask import Flask, Response, json, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from bonus_service import logs
+
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
@@ -123,7 +125,7 @@ def init_app(app: Flask) -> None:
         log.warning(
             "database unavailable on %s %s: %s",
             request.method,
-            request.path,
+            logs.loggable_path(request.path),
             str(error.orig).splitlines()[0] if error.orig else error,
         )
         return problem_response(
@@ -137,5 +139,5 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, logs.loggable_path(request.path))
         return problem_response(InternalServerError("The service failed; it has been logged."))

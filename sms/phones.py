@@ -64,6 +64,20 @@ def _typed_text(raw: object) -> str:
     return text
 
 
+_NUMBER_IN_TEXT = re.compile(r"\+?\d[\d ()-]{5,}\d")
+
+
 def masked(phone: str) -> str:
     """Enough of a number, as written, to follow it through a log without publishing it."""
     return phone[:5] + "***" + phone[-2:] if len(phone) > 8 else "***"
+
+
+def masked_within(text: str) -> str:
+    """Someone else's text (Twilio's error message) with every phone number in it masked
+    (a run of nine digits or more; a date or an error code stays readable)."""
+
+    def mask(found: re.Match) -> str:
+        number = found.group()
+        return masked(number) if sum(c.isdigit() for c in number) >= 9 else number
+
+    return _NUMBER_IN_TEXT.sub(mask, text)

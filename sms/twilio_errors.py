@@ -3,6 +3,7 @@
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 
 from sms.errors import SmsError, SmsRejected, SmsUnavailable
+from sms.phones import masked_within
 
 # Errors about the recipient, which the guest can fix by giving another number (422). Anything
 # else Twilio refuses (bad From number, geo setup, credentials, outages) is ours to fix (503):
@@ -27,6 +28,7 @@ def classify(exc: TwilioRestException | TwilioServiceException) -> SmsError:
     """Sort a Twilio error answer into the guest's problem or ours."""
     code = exc.code if isinstance(exc.code, int) and exc.code >= 10000 else None
     text = getattr(exc, "msg", None) or getattr(exc, "detail", None) or getattr(exc, "title", "")
+    text = masked_within(str(text))  # Twilio quotes the number it refused; logs must not
     if code in RECIPIENT_CODES:
         return SmsRejected(f"Twilio refused the recipient (error {code}): {text}", code)
     if exc.status in (401, 403) or code == 20003:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from bonus_service.logs import JsonFormatter
 from tests.service.helpers import bearer, new_phone
@@ -191,3 +192,17 @@ def test_a_phone_in_a_path_is_masked_in_the_access_line(client, log_lines, make_
                      "/v1/guests/+7 (9***82", "/v1/guests/8 912***83/adjustments"]
     logged = json.dumps(log_lines(), ensure_ascii=False)
     assert not any(tail in logged for tail in ("345-67", "345 67", "3456789", "3456780"))
+
+
+LOCKED = OperationalError("SELECT 1", {}, Exception("database is locked"))
+
+
+@pytest.mark.parametrize("error", [LOCKED, RuntimeError("a bug")])
+def test_a_phone_in_a_path_is_masked_in_the_error_lines_too(app, log_lines, error):
+    """The access line masked the phone, the 503 and 500 lines beside it printed it whole."""
+    with app.test_request_context("/v1/guests/8-912-345-67-89/adjustments", method="POST"):
+        answer = app.handle_user_exception(error)
+    assert answer.status_code in (500, 503)
+    [line] = [line for line in log_lines() if line["level"] in ("WARNING", "ERROR")]
+    assert "8-912***89/adjustments" in line["message"]
+    assert "345-67" not in json.dumps(log_lines(), ensure_ascii=False)

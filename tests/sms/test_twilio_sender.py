@@ -146,14 +146,16 @@ def test_the_auth_token_and_the_code_never_reach_the_log(fake_twilio, twilio_sen
 
 
 @pytest.mark.parametrize(("kind", "expected"), [("auth", "(Twilio error 20003)"),
-                                                ("server_error", "not sent")])  # fmt: skip
+                                                ("server_error", "not sent"),
+                                                ("invalid_number", "error 21211")])  # fmt: skip
 def test_a_message_twilio_did_not_take_is_logged_with_its_cause(
     fake_twilio, twilio_sender, caplog, kind, expected
 ):
-    """A wrong auth token or an outage was only a 503 to the client and nothing in the log."""
+    """A wrong auth token or an outage was only a 503 to the client and nothing in the log;
+    a refused recipient's line quoted Twilio's text, and with it the whole number."""
     caplog.set_level(logging.WARNING, logger="sms")
     fake_twilio.fail_next(kind)
-    with pytest.raises(SmsUnavailable):
+    with pytest.raises(SmsUnavailable if kind != "invalid_number" else SmsRejected):
         twilio_sender.send(GUEST, "Код: 004217")
     [record] = [r for r in caplog.records if r.name == "sms"]
     assert record.levelno == logging.WARNING
