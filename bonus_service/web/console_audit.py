@@ -16,6 +16,7 @@ ACTIONS = {
     "guest.lookup": "Просмотр гостя",
     "guest.register": "Регистрация гостя",
     "guest.adjust": "Корректировка баланса",
+    "order.view": "Просмотр заказа",
     "operator.login": "Вход в консоль",
     "operator.login_refused": "Вход не удался",
     "operator.logout": "Выход из консоли",

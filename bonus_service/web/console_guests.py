@@ -61,11 +61,16 @@ def guest():
 
 
 def _card_page(phone: str, errors: dict, status: int, form):
+    """The card again, with the form's errors: a view of the guest's data like any other,
+    so audited like the search (a refused adjustment showed any phone's card unaudited)."""
+    now = utcnow()
+    with unit_of_work() as db_session:
+        found = guests.look_up(db_session, phone, actor(), now)
+        db_session.commit()
+    if found is None:
+        abort(404)
     with unit_of_work(write=False) as db_session:
-        found = guests.find(db_session, phone)
-        if found is None:
-            abort(404)
-        view = guest_card.card(db_session, found, utcnow())
+        view = guest_card.card(db_session, found, now)
     return render_template("console_guest.html", card=view, errors=errors, form=form), status
 
 

@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from bonus_service.db import get_db
 from bonus_service.models import AuditEntry, Guest
+from tests.service.checkout_helpers import pickup
 from tests.service.helpers import bearer, login, new_phone, problem_fields
 
 
@@ -142,3 +143,17 @@ def test_a_duplicate_overtaken_by_its_own_first_call_replays_its_answer(
     assert first["answer"].status_code == 201
     assert b.status_code == 201 and b.headers["Idempotent-Replayed"] == "true"
     assert b.json() == first["answer"].json()
+
+
+def test_an_order_read_with_an_operator_key_is_audited_and_a_tills_is_not(app, shop):
+    """The order shows the guest's phone and balances: read by the call center, it is guest
+    data seen, and it left no trace (a security audit)."""
+    phone, _ = shop.guest()
+    placed = shop.place(phone, pickup("400.00")).get_json()["id"]
+    for key in (shop.checkout, shop.operator):
+        assert shop.client.get(f"/v1/orders/{placed}", headers=bearer(key, None)).status_code == 200
+    missing = shop.client.get("/v1/orders/nope", headers=bearer(shop.operator, None))
+    assert missing.status_code == 404
+    with get_db(app).unit_of_work(write=False) as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "order.view")).all()
+    assert [(e.target, e.details) for e in entries] == [(phone, {"order": placed})]

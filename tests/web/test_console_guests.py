@@ -94,6 +94,20 @@ def test_an_adjustment_names_every_missing_field_at_once(app, client, shop):
     assert audit_of(app, "guest.adjust") == []
 
 
+def test_a_card_shown_again_beside_a_refused_form_is_an_audited_lookup(app, client, shop):
+    """The refused form showed the card of whatever phone it was posted with, unaudited: a
+    way to read any guest's balance and history without a trace (a security audit)."""
+    phone, _ = shop.guest("120.00")
+    operator_client(app, client)
+    refused = adjust(client, phone, "0", amount="", reason="")
+    assert refused.status_code == 422
+    assert 'data-testid="balance">120 бонусов' in text(refused)
+    stale = adjust(client, phone, "0", direction="credit", amount="5", reason="компенсация")
+    assert stale.status_code == 409
+    assert [(a.actor, a.target) for a in audit_of(app, "guest.lookup")] == [
+        ("operator:anna", phone), ("operator:anna", phone)]
+
+
 def test_a_debit_over_what_is_available_is_refused_beside_the_amount(app, client, shop):
     phone, _ = shop.guest("40.00")
     operator_client(app, client)
