@@ -79,6 +79,18 @@ class Phone(fields.String):
         return normalise_phone(super()._deserialize(value, attr, data, **kwargs))
 
 
+class OrderPhone(fields.String):
+    """The phone an order is for, in any common format, normalised to E.164: any valid
+    number. One that may not register is unregistered (zero bonuses, the reason said), as
+    the contract serves any unknown phone; a number valid nowhere is 422."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return sms.normalise_any_phone(super()._deserialize(value, attr, data, **kwargs))
+        except sms.PhoneError as error:
+            raise ValidationError(error.reason) from None
+
+
 class OrderField(fields.Nested):
     """The order as the contract defines it, parsed by rules.parse_order (one parser for all).
 

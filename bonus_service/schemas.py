@@ -6,7 +6,14 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from bonus_service.fields import Amount, OrderField, Phone, SignedAmount, amount_text
+from bonus_service.fields import (
+    Amount,
+    OrderField,
+    OrderPhone,
+    Phone,
+    SignedAmount,
+    amount_text,
+)
 
 
 class Strict(Schema):
@@ -146,8 +153,15 @@ class OrderSchema(Strict):
     )
 
 
+ORDER_PHONE = {
+    "example": "+79123456789",
+    "description": "Any common format; stored as E.164. Any valid number: one that cannot "
+    "register (abroad, a landline) is an unregistered guest with zero bonuses, not an error.",
+}
+
+
 class QuoteIn(Strict):
-    phone = Phone(load_default=None)
+    phone = OrderPhone(load_default=None, metadata=ORDER_PHONE)
     order = OrderField(OrderSchema, required=True)
     redeem = Amount(load_default=None, metadata={"description": "Bonuses the guest asks to spend."})
 
@@ -205,7 +219,7 @@ class PlaceIn(Strict):
         validate=[validate.Length(min=1, max=64), _addressable],
         metadata={"example": "WEB-2026-000123", "pattern": ORDER_ID_PATTERN},
     )
-    phone = Phone(required=True)
+    phone = OrderPhone(required=True, metadata=ORDER_PHONE)
     order = OrderField(OrderSchema, required=True)
     redeem = Amount(load_default=None)
     confirmation_code = fields.String(

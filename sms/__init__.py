@@ -3,7 +3,7 @@
 from sms import texts
 from sms.codes import code_for, code_matches, hash_code, hash_token, new_code, new_token
 from sms.errors import SmsError, SmsRejected, SmsUnavailable
-from sms.phones import PhoneError, masked, normalise_phone
+from sms.phones import PhoneError, masked, normalise_any_phone, normalise_phone
 from sms.senders import ConsoleSender, SmsSender, make_sender
 from sms.twilio_sender import TwilioSender
 
@@ -23,6 +23,7 @@ __all__ = [
     "masked",
     "new_code",
     "new_token",
+    "normalise_any_phone",
     "normalise_phone",
     "texts",
 ]

@@ -50,6 +50,25 @@ def _normalised(text: str, region: str, allowed_country_codes: frozenset[int]) -
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def normalise_any_phone(raw: str, *, region: str = "RU") -> str:
+    """E.164 for any valid number: the phone an order is for. It need not be one that may
+    register (a foreign, landline or toll-free number): such an order is served with zero
+    bonuses, as for any unregistered phone, not refused. A number that is not valid anywhere
+    is still refused: mostly a mistyped digit, which the cashier should hear about."""
+    return _any_normalised(_typed_text(raw), region)
+
+
+@functools.lru_cache(maxsize=8192)
+def _any_normalised(text: str, region: str) -> str:
+    try:
+        number = phonenumbers.parse(text, region)
+    except NumberParseException as exc:
+        raise PhoneError("the phone number could not be read") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise PhoneError("the phone number is not a valid number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 def _typed_text(raw: object) -> str:
     """The input stripped, after the checks that need no parsing."""
     if not isinstance(raw, str):

@@ -99,6 +99,32 @@ def test_an_unknown_phone_is_served_with_zero_bonuses_and_the_reason(shop):
     assert shop.complete(placed.get_json()["id"]).get_json()["accrued"] == "0.00"
 
 
+@pytest.mark.parametrize(("typed", "stored"), [
+    ("+375 29 123-45-67", "+375291234567"),  # abroad: not a country that may register
+    ("8 495 123-45-67", "+74951234567"),  # a Moscow landline: no SMS would reach it
+    ("8 800 555-35-35", "+78005553535"),  # toll-free: a company's order
+])  # fmt: skip
+def test_a_phone_that_cannot_register_still_orders_with_zero_bonuses(shop, typed, stored):
+    """Such a phone was 422 on quote and order, so the till could not sell at all; the
+    contract serves an unknown phone with zero bonuses and the reason."""
+    quote = shop.quote(pickup("1000.00"), typed).get_json()
+    assert (quote["accrual"], quote["redeem_max"]) == ("0.00", "0.00")
+    assert quote["explanation"][0]["rule"] == "guest.unregistered"
+    placed = shop.place(typed, pickup("1000.00"))
+    assert placed.status_code == 201, placed.get_json()
+    assert shop.complete(placed.get_json()["id"]).get_json()["accrued"] == "0.00"
+    order = shop.client.get(f"/v1/orders/{placed.get_json()['id']}",
+                            headers={"Authorization": f"Bearer {shop.checkout}"})  # fmt: skip
+    assert order.get_json()["phone"] == stored
+
+
+@pytest.mark.parametrize("typed", ["12345", "8 912 345 67 8", "+7 912 345 67 89 01 23", "phone"])
+def test_a_number_no_phone_can_have_is_still_refused_naming_the_phone(shop, typed):
+    for answer in (shop.quote(pickup("100.00"), typed), shop.place(typed, pickup("100.00"))):
+        assert answer.status_code == 422
+        assert [e["field"] for e in answer.get_json()["errors"]] == ["phone"]
+
+
 def test_a_quote_without_a_phone_shows_what_the_order_would_earn(shop):
     quote = shop.quote(pickup("1000.00")).get_json()
     assert (quote["accrual"], quote["redeem_max"]) == ("100.00", "0.00")
