@@ -256,7 +256,10 @@ class CancelledOut(Schema):
     id = fields.String()
     status = fields.String()
     released = Amount(metadata={"description": "Held bonuses released."})
-    refunded = Amount(metadata={"description": "Spent bonuses given back."})
+    refunded = Amount(
+        metadata={"description": "Spent bonuses given back: none when the nightly expiry burned "
+                  "the balance after the order completed (they would have burned too)."}
+    )
     reversed = Amount(metadata={"description": "Accrued bonuses taken back."})
     written_off = Amount(
         metadata={"description": "Accrual the guest no longer had: spent, or burned by the "

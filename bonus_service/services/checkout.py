@@ -374,9 +374,12 @@ def cancel(
         _move(session, row, "release", row.redeemed, actor, now)
         moved["released"] = row.redeemed
     if row.guest_id is not None and row.status == "completed":
-        moved.update(_unwind(session, row, actor, now))
-        if row.redeemed:
-            moved["recovered"] = _recover_written_off(session, row, actor, now)
+        if _burned_since_completion(session, row):
+            moved["written_off"] = _settled_by_burn(session, row, actor, now)
+        else:
+            moved.update(_unwind(session, row, actor, now))
+            if row.redeemed:
+                moved["recovered"] = _recover_written_off(session, row, actor, now)
         if cancelled_orders == "ignore":
             _forget_last_order(session, row)
     row.status, row.cancelled_at = "cancelled", now
@@ -404,6 +407,51 @@ def _forget_last_order(session: Session, row: Order) -> None:
         .where(GUESTS.c.id == row.guest_id, GUESTS.c.last_order_at == row.completed_at)
         .values(last_order_at=latest)
     )
+
+
+def _completion_entry(order_id):
+    """The id of the order's last completion entry (its spend or accrual): the place of its
+    completion in the guest's ledger, which ids order as the guest's row lock did."""
+    return (
+        select(func.max(LedgerEntry.id))
+        .where(LedgerEntry.order_id == order_id, LedgerEntry.kind.in_(("spend", "accrual")))
+        .scalar_subquery()
+    )
+
+
+def _latest_burn(session: Session, guest_id: int) -> int | None:
+    """The id of the guest's latest expiry entry, if the nightly expiry ever burned theirs."""
+    return session.scalar(
+        select(func.max(LedgerEntry.id))
+        .where(LedgerEntry.guest_id == guest_id, LedgerEntry.kind == "expiry")
+    )  # fmt: skip
+
+
+def _burned_since_completion(session: Session, row: Order) -> bool:
+    """Did the nightly expiry burn the guest's balance after this order completed?
+
+    The guest's row is locked first, so a burn running now is either committed and seen, or
+    waits for this cancel.
+    """
+    session.get(Guest, row.guest_id, populate_existing=True, with_for_update=True)
+    burn, completed = _latest_burn(session, row.guest_id), session.scalar(
+        select(_completion_entry(row.id))
+    )
+    return burn is not None and completed is not None and burn > completed
+
+
+def _settled_by_burn(session: Session, row: Order, actor: str, now: datetime) -> int:
+    """A burn after the completion settled the order: cancel it moving no bonuses.
+
+    The burn took everything available, and it would have left the same without this order:
+    what the order spent would have burned too, what it earned was spent or burned. Giving the
+    spend back or taking the accrual from what the guest has earned since would only make up
+    a balance no order stands behind (a burn counted against several cancels minted bonuses;
+    a burned accrual taken from later orders cost the guest theirs: two money audits). A zero
+    entry tells the guest why; the accrual counts as written off (burned or spent).
+    """
+    _move(session, row, "reversal", 0, actor, now, text="reversal.burned")
+    return row.accrual
 
 
 def _unwind(session: Session, row: Order, actor: str, now: datetime) -> dict:
@@ -454,10 +502,9 @@ def _recover_written_off(session: Session, row: Order, actor: str, now: datetime
     guest has available (the refund before it has locked the guest's row: a second cancel at
     once waits, then counts this one's reversal). Bonuses are not told apart once credited, so
     any write-off still open is settled first, whichever order it came from (with every order
-    cancelled, in any sequence, the guest ends where they began: a property test holds it);
-    what the nightly expiry burned between such an order's completion and its cancel counts
-    as burned, not spent, and stays written off (had the order never been, the burn would have
-    taken as much).
+    cancelled, in any sequence, the guest ends where they began: a property test holds it).
+    Only orders completed after the guest's latest burn are owed anything: the burn settled
+    the ones before it (see `_settled_by_burn`), this order among them if it were one.
     """
     taken = (
         select(LedgerEntry.order_id, func.sum(LedgerEntry.amount).label("taken"))
@@ -466,28 +513,23 @@ def _recover_written_off(session: Session, row: Order, actor: str, now: datetime
         .subquery()
     )
     open_write_off = Order.accrual + func.coalesce(taken.c.taken, 0)
-    owed = session.execute(
-        select(Order.id, Order.rules_version, open_write_off, Order.completed_at,
-               Order.cancelled_at)
+    owing = (
+        select(Order.id, Order.rules_version, open_write_off)
         .outerjoin(taken, taken.c.order_id == Order.id)
         .where(Order.guest_id == row.guest_id, Order.status == "cancelled",
                Order.completed_at.is_not(None), open_write_off > 0)
         .order_by(Order.cancelled_at, Order.id)
-    ).all()  # fmt: skip
+    )  # fmt: skip
+    burn = _latest_burn(session, row.guest_id)
+    if burn is not None:
+        owing = owing.where(_completion_entry(Order.id) > burn)
+    owed = session.execute(owing).all()
     if not owed:
         return 0
-    burns = session.execute(
-        select(LedgerEntry.created_at, LedgerEntry.amount)
-        .where(LedgerEntry.guest_id == row.guest_id, LedgerEntry.kind == "expiry")
-    ).all()
     guest = session.get(Guest, row.guest_id, populate_existing=True)
     left, available, recovered = row.redeemed, guest.balance - guest.held, 0
-    for order_id, rules_version, written_off, completed_at, cancelled_at in owed:
-        burned = -sum(amount for at, amount in burns if completed_at < at <= cancelled_at)
-        recoverable = int(written_off) - burned  # PostgreSQL sums bigints as numeric
-        if recoverable <= 0:
-            continue  # this order's write-off was burned bonuses: nothing came back
-        amount = min(recoverable, left, available)
+    for order_id, rules_version, written_off in owed:
+        amount = min(int(written_off), left, available)  # PostgreSQL sums bigints as numeric
         if amount <= 0:
             break
         moved = ledger.move(

@@ -19,6 +19,8 @@ _TEXTS = {
     "reversal": "{Списано} {amount}, {начисленных} за отменённый заказ {order}",
     "reversal.recovered": "{Списано} {amount}, {начисленных} за отменённый заказ {order}: "
                           "{они} {вернулись} на счёт с отменой заказа {by}",
+    "reversal.burned": "Заказ {order} отменён после того, как бонусы на счёте сгорели: "
+                       "по нему ничего не возвращается и не списывается",
     "expiry": "{Сгорело} {amount}: {months} не было заказов",
 }
 # the plural form (any amount but one ending in 1) → the form that agrees with "1 бонус"

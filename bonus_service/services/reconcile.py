@@ -117,8 +117,10 @@ def legal_sequences(
     if status == "completed":
         return tuple(p + earned for p in paid)
     if status == "cancelled" and completed:
-        undone = (("refund",) if redeems else ()) + (("reversal",) if accrues else ())
-        return tuple(p + earned + undone for p in paid)
+        undone = [(("refund",) if redeems else ()) + (("reversal",) if accrues else ())]
+        if redeems or accrues:  # a burn after the completion settled it: one zero reversal
+            undone.append(("reversal",))
+        return tuple(dict.fromkeys(p + earned + u for p in paid for u in undone))
     if status in ("expired", "cancelled"):
         return (("hold", "release"),) if redeems else ((),)
     return ()

@@ -61,10 +61,12 @@ def _holds_resolved_once(entries: list[LedgerEntry], orders: dict[str, Order]) -
 def _orders_moved_whole(entries: list[LedgerEntry], orders: dict[str, Order]) -> None:
     """An order's entries add up to exactly what its status means; a guestless one has none."""
     moved: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    kinds: dict[str, set[str]] = defaultdict(set)
     for entry in entries:
         if entry.order_id is not None:
             moved[entry.order_id][0] += entry.amount
             moved[entry.order_id][1] += entry.held_delta
+            kinds[entry.order_id].add(entry.kind)
     for order_id, order in orders.items():
         amount, held = moved[order_id]
         if order.guest_id is None:
@@ -73,7 +75,11 @@ def _orders_moved_whole(entries: list[LedgerEntry], orders: dict[str, Order]) ->
             assert (amount, held) == (0, order.redeemed), (order_id, amount, held)
         elif order.status == "completed":
             assert (amount, held) == (order.accrual - order.redeemed, 0), (order_id, amount)
-        elif order.status == "cancelled":  # a completed one gave back the spend, took ≤ accrual
+        elif order.status == "cancelled":
+            # a completed one gave back the spend and took ≤ its accrual; one that a burn
+            # after its completion settled gave nothing back (no refund) and took nothing
+            if "spend" in kinds[order_id] and "refund" not in kinds[order_id]:
+                amount += order.redeemed
             assert held == 0 and 0 <= amount <= order.accrual, (order_id, amount, held)
         else:
             assert (order.status, amount, held) == ("expired", 0, 0), order_id

@@ -16,7 +16,7 @@ class GuestModel:
     held: int = 0
     last_activity: datetime | None = None
     registered_at: datetime | None = None
-    burns: list[tuple[datetime, int]] = field(default_factory=list)  # (when, kopecks burned)
+    last_burn: int | None = None  # the model's tick of the latest burn
 
     @property
     def available(self) -> int:
@@ -33,6 +33,7 @@ class OrderModel:
     hold_expires_at: datetime | None = None
     completed_at: datetime | None = None
     cancelled_at: datetime | None = None
+    completed_tick: int | None = None  # where its completion falls among the burns
     written_off: int = 0  # of its accrual, not (yet) taken back
 
 
@@ -42,6 +43,17 @@ class ShopModel:
 
     guests: dict[str, GuestModel] = field(default_factory=dict)
     orders: dict[str, OrderModel] = field(default_factory=dict)
+    ticks: int = 0  # orders completions and burns, as the ledger's ids do
+
+    def _tick(self) -> int:
+        self.ticks += 1
+        return self.ticks
+
+    def _settled(self, order: OrderModel) -> bool:
+        """A burn after its completion: cancelled, it moves nothing (the burn took it all)."""
+        guest = self.guests.get(order.phone)
+        burn = guest.last_burn if guest else None
+        return burn is not None and order.completed_tick is not None and burn > order.completed_tick
 
     def register(self, phone: str, now: datetime) -> int:
         if phone in self.guests:
@@ -102,7 +114,7 @@ class ShopModel:
             guest.balance += order.accrual - order.redeemed
             guest.held -= held
             guest.last_activity = now
-        order.status, order.completed_at = "completed", now
+        order.status, order.completed_at, order.completed_tick = "completed", now, self._tick()
         return 200
 
     def cancel(self, order_id: str, now: datetime | None = None) -> int:
@@ -111,7 +123,7 @@ class ShopModel:
             return 404
         if order.status == "cancelled":
             return 409
-        if order.registered and order.status == "completed":
+        if order.registered and order.status == "completed" and not self._settled(order):
             guest = self.guests[order.phone]
             # what it earned is partly held by other open orders: wait for them
             if order.accrual > guest.available + order.redeemed and guest.held:
@@ -124,13 +136,16 @@ class ShopModel:
     def _undo(self, guest: GuestModel, order: OrderModel, order_id: str) -> None:
         if order.status == "placed":
             guest.held -= order.redeemed
-        if order.status == "completed":
+        if order.status == "completed" and self._settled(order):
+            order.written_off = order.accrual  # burned or spent before the burn: no debt
+        elif order.status == "completed":
             guest.balance += order.redeemed
             taken = min(order.accrual, guest.available)  # the rest is written off
             guest.balance -= taken
             order.written_off = order.accrual - taken
             if order.redeemed:
                 self._recover(guest, order, order_id)
+        if order.status == "completed":
             if guest.last_activity == order.completed_at:  # a cancelled order does not count
                 guest.last_activity = max(
                     (other.completed_at for other in self.orders.values()
@@ -141,22 +156,17 @@ class ShopModel:
 
     def _recover(self, guest: GuestModel, refunding: OrderModel, refunding_id: str) -> None:
         """The refund gives back bonuses earlier cancels wrote off: take them back, up to the
-        refund, oldest cancel first; what the expiry burned between such an order's completion
-        and its cancel is not taken."""
+        refund, oldest cancel first; only of orders completed after the latest burn (it settled
+        the ones before)."""
         left = refunding.redeemed
         owing = sorted(
             ((other.cancelled_at, other_id), other)
             for other_id, other in self.orders.items()
             if other.phone == refunding.phone and other.status == "cancelled"
-            and other.written_off > 0
+            and other.written_off > 0 and not self._settled(other)
         )  # fmt: skip
         for _, other in owing:
-            burned = sum(amount for at, amount in guest.burns
-                         if other.completed_at < at <= other.cancelled_at)  # fmt: skip
-            recoverable = other.written_off - burned
-            if recoverable <= 0:
-                continue
-            amount = min(recoverable, left, guest.available)
+            amount = min(other.written_off, left, guest.available)
             if amount <= 0:
                 break
             guest.balance -= amount
@@ -173,5 +183,5 @@ class ShopModel:
         """Idle since before `cutoff`: the available balance burns, held bonuses stay."""
         for guest in self.guests.values():
             if guest.last_activity < cutoff and guest.balance > guest.held:
-                guest.burns.append((now, guest.balance - guest.held))
+                guest.last_burn = self._tick()
                 guest.balance = guest.held

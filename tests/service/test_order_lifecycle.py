@@ -114,31 +114,76 @@ def test_cancelling_an_order_whose_accrual_paid_another_then_that_one_mints_noth
     assert reconcile(get_db(app), limit=10).differences == 0
 
 
-def test_a_write_off_of_burned_bonuses_is_not_taken_from_a_later_refund(app, shop):
-    """Had A never been, the burn would have taken as much: its write-off is no debt, and the
-    bonuses B gives back (earned on D) stay the guest's."""
+def burn(app, phone: str) -> None:
+    """What the nightly expiry does to an idle guest: everything available burns."""
+    with get_db(app).unit_of_work() as session:
+        guest = session.scalar(select(Guest).where(Guest.phone == phone))
+        ledger.move(session, guest.id, "expiry", guest.balance - guest.held,
+                    actor="expiry-job", reason="test", now=utcnow())  # fmt: skip
+        session.commit()
+
+
+def test_an_order_completed_before_a_burn_is_cancelled_moving_nothing(app, shop):
+    """A's 100 burned; the 30 C earned since are the guest's. A's cancel took them (reversed
+    30, «уже израсходованы» 70) though nothing was spent (a money audit)."""
     phone, token = shop.guest()
     with freeze_time(utcnow()) as clock:
         a = shop.place(phone, pickup("1000.00")).get_json()["id"]
         shop.complete(a)  # +100
+        clock.tick(timedelta(days=400))
+        burn(app, phone)
+        c = shop.place(phone, pickup("300.00")).get_json()["id"]
+        shop.complete(c)  # +9
+        cancelled = shop.cancel(a).get_json()
+    assert (cancelled["refunded"], cancelled["reversed"], cancelled["written_off"]) == (
+        "0.00", "0.00", "100.00")
+    assert cancelled["balance"] == "9.00" == shop.me(token)["balance"]
+    assert shop.history(token)[0]["reason"] == (
+        f"Заказ {a} отменён после того, как бонусы на счёте сгорели: по нему ничего не "
+        "возвращается и не списывается")
+    assert_ledger_matches_balances(app)
+    assert reconcile(get_db(app), limit=10).differences == 0
+
+
+@pytest.mark.parametrize("sequence", ["A1 A2 B", "A2 B A1", "B A1 A2", "B A2 A1"])
+def test_a_burn_is_not_counted_against_several_cancels(app, shop, sequence):
+    """A1 and A2 earn 100 each, B spends the 200 and earns 80, the 80 burn: without the three
+    orders the guest would own nothing, whatever the sequence of cancels. Counting the burn
+    against each write-off left 80 bonuses from nowhere after «A1 A2 B» (a money audit)."""
+    phone, token = shop.guest()
+    with freeze_time(utcnow()) as clock:
+        ids = {"A1": shop.place(phone, pickup("1000.00")).get_json()["id"],
+               "A2": shop.place(phone, pickup("1000.00")).get_json()["id"]}  # fmt: skip
+        shop.complete(ids["A1"]), shop.complete(ids["A2"])
+        ids["B"] = shop.place(phone, pickup("1000.00"), redeem="200", token=token).get_json()["id"]
+        shop.complete(ids["B"])  # −200 +80
+        clock.tick(timedelta(days=400))
+        burn(app, phone)
         clock.tick(timedelta(days=1))
-        with get_db(app).unit_of_work() as session:  # the nightly expiry burns the 100
-            guest_id = session.scalar(select(Guest.id).where(Guest.phone == phone))
-            ledger.move(session, guest_id, "expiry", 10_000, actor="expiry-job",
-                        reason="test", now=utcnow())  # fmt: skip
-            session.commit()
-        clock.tick(timedelta(days=1))
+        answers = [shop.cancel(ids[name]) for name in sequence.split()]
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert shop.me(token)["balance"] == "0.00"
+    assert reconcile(get_db(app), limit=10).differences == 0
+
+
+def test_a_write_off_before_a_burn_is_not_recovered_after_it(app, shop):
+    """A's 100 were spent on B and A was cancelled (written off 69); then everything burned.
+    B, completed before the burn, is cancelled moving nothing: no refund, so nothing to
+    recover, and the 15 D earned since stay the guest's."""
+    phone, token = shop.guest()
+    with freeze_time(utcnow()) as clock:
+        a = shop.place(phone, pickup("1000.00")).get_json()["id"]
+        shop.complete(a)  # +100
+        b = shop.place(phone, pickup("600.00"), redeem="100", token=token).get_json()["id"]
+        shop.complete(b)  # −100 +50: 50
+        assert shop.cancel(a).get_json()["written_off"] == "50.00"
+        clock.tick(timedelta(days=400))
+        burn(app, phone)
         d = shop.place(phone, pickup("500.00")).get_json()["id"]
         shop.complete(d)  # +15
-        b = shop.place(phone, pickup("100.00"), redeem="15", token=token).get_json()["id"]
-        shop.complete(b)  # −15 +2: 2
-        clock.tick(timedelta(hours=1))
-        assert shop.cancel(a).get_json()["written_off"] == "98.00"  # it took the 2 there were
-        clock.tick(timedelta(hours=1))
         second = shop.cancel(b).get_json()
-    # nothing recovered: the 98 were burned bonuses (0 + 15 refunded − B's 2)
     assert (second["refunded"], second["recovered"], second["balance"]) == (
-        "15.00", "0.00", "13.00")
+        "0.00", "0.00", "15.00")
     assert reconcile(get_db(app), limit=10).differences == 0
 
 
