@@ -51,8 +51,10 @@ def evaluate(program: Program, order: Order, guest: GuestState | None, *,
                         program.quantum)
     redeem_max, reasons = _redemption(program, order, guest.available, zone_min, local)
     # the accrual of what can be spent of the request: a quote asking for more than the cap
-    # (or for bonuses an excluded order cannot take) told a figure no order would earn
-    accrual, accrued = _accrual(program, order, min(redeem, redeem_max), local)
+    # (or for bonuses an excluded order cannot take, or for a part of a bonus) told a figure
+    # no order would earn
+    spendable = program.round_cap(min(redeem, redeem_max))
+    accrual, accrued = _accrual(program, order, spendable, local)
     explanation = (accrued, *reasons, _request(program, redeem, redeem_max))
     return Decision(program.version, total, accrual, redeem_max, redeem, explanation,
                     program.quantum)

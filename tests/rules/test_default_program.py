@@ -139,6 +139,14 @@ def test_a_redeem_with_kopecks_is_decided_and_said_not_whole(program):
         "redeem.not_whole", "Бонусы списываются только целыми: запрошено к списанию 10,50 бонуса")
 
 
+def test_a_redeem_with_kopecks_quotes_the_accrual_of_the_whole_bonuses_it_could_spend(program):
+    """10% of 989.50 is 98 bonuses, which no order earns: 10.50 cannot be placed, and 10
+    (the most of it that can) earns 99 (a money audit)."""
+    decision = decide(program, an_order("pickup", "1000.00"), redeem="10.50")
+    assert decision.accrual == D("99.00") == decide(
+        program, an_order("pickup", "1000.00"), redeem="10").accrual
+
+
 @pytest.mark.parametrize(("balance", "most"), [
     ("1", "не более 1 бонуса"), ("21", "не более 21 бонуса"), ("2", "не более 2 бонусов"),
     ("5", "не более 5 бонусов"), ("11", "не более 11 бонусов"), ("22", "не более 22 бонусов"),
