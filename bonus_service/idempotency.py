@@ -220,7 +220,10 @@ def idempotent(view=None, *, before=None):
                 return early
         return _once(call, view, args, kwargs)
 
-    return Blueprint.doc(parameters=[HEADER_PARAMETER])(wrapper)
+    # the view's own documented parameters stay (flask-smorest replaces a list, not merges)
+    documented = getattr(wrapper, "_apidoc", {}).get("manual_doc", {}).get("parameters", [])
+    others = [p for p in documented if p.get("name") != HEADER]
+    return Blueprint.doc(parameters=[HEADER_PARAMETER, *others])(wrapper)
 
 
 class _Call(NamedTuple):

@@ -85,11 +85,22 @@ def quote_answer(quoted: checkout.Quote) -> dict:
     }
 
 
+# the guest's consent by token: documented, so a client generated from the spec can send it
+GUEST_TOKEN = {
+    "in": "header",
+    "name": "X-Guest-Token",
+    "required": False,
+    "description": "The guest's token (from POST /v1/auth/verify): their consent to spend "
+    "bonuses when redeem > 0; or send confirmation_code instead.",
+    "schema": {"type": "string", "maxLength": 200},
+}
+
+
 @blp.route("/orders")
 class Orders(MethodView):
     @require_scope("checkout")
     @idempotent
-    @blp.doc(security=CHECKOUT)
+    @blp.doc(security=CHECKOUT, parameters=[GUEST_TOKEN])
     @blp.arguments(PlaceIn())
     @blp.response(201, PlacedOut)
     @blp.alt_response(

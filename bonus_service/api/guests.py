@@ -105,10 +105,13 @@ class Adjustments(MethodView):
     @blp.arguments(AdjustmentIn())
     @blp.response(201, AdjustmentOut)
     @blp.alt_response(404, description="No such guest.")
-    @blp.alt_response(422, description="Zero, or a debit over what is available.")
+    @blp.alt_response(422, description="Zero, not a multiple of the rules' quantum (whole "
+                      "bonuses: `step` says it), or a debit over what is available.")
     def post(self, args, phone):
         """A signed manual correction, recorded with the key's name and the reason."""
+        now = utcnow()
         moved = adjustments.adjust(
-            g.session, path_phone(phone), args["amount"], args["reason"], g.caller.name, utcnow()
+            g.session, path_phone(phone), args["amount"], args["reason"], g.caller.name, now,
+            step=program.in_force(now).quantum,
         )
         return {"entry": moved.entry, "balance": moved.balance, "available": moved.available}

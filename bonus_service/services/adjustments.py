@@ -37,13 +37,20 @@ def _refuse_over_a_difference(session: Session, guest_id: int) -> None:
 
 
 def adjust(
-    session: Session, phone: str, amount: Decimal, why: str, actor: str, now: datetime
+    session: Session, phone: str, amount: Decimal, why: str, actor: str, now: datetime,
+    *, step: Decimal,
 ) -> ledger.Movement:
-    """Credit or debit a guest's balance by hand; a debit never takes held or absent bonuses."""
+    """Credit or debit a guest's balance by hand; a debit never takes held or absent bonuses.
+
+    `step` is the program's rounding quantum (whole bonuses under the published rules).
+    """
     if amount == 0:
         raise invalid("amount", "must not be zero")
     if not why.strip():
         raise invalid("reason", "must say why, not be blank")
+    if amount % step:  # a balance of 25.50 leaves half a bonus nothing can ever spend
+        raise invalid("amount", f"must be a multiple of {step} bonuses: the rules in force "
+                      "spend bonuses in such steps", step=money(kopecks(step)))  # fmt: skip
     guest = guests.find(session, phone)
     if guest is None:
         raise Problem(404, "No guest is registered with this phone.", title="Not Found")

@@ -5,9 +5,13 @@ Every action goes through the same service verbs as the API and is audited as th
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
+import rules
 import sms
+from bonus_service import program
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db, unit_of_work
 from bonus_service.fields import kopecks
@@ -143,7 +147,9 @@ def _apply(db_session, phone: str, seen: int, amount, reason: str) -> tuple[dict
         stale = "Пока форма была открыта, баланс изменился. Проверьте историю и отправьте снова."
         return {"form": stale}, 409
     try:
-        adjustments.adjust(db_session, phone, amount, reason, actor(), utcnow())
+        now = utcnow()
+        adjustments.adjust(db_session, phone, amount, reason, actor(), now,
+                           step=program.in_force(now).quantum)  # fmt: skip
     except Problem as problem:
         return {"amount": _refused_adjustment(problem)}, 422
     return None
@@ -165,6 +171,9 @@ def _adjustment_fields(form) -> tuple[dict, dict]:
 
 
 def _refused_adjustment(problem: Problem) -> str:
+    if problem.code == 422 and "step" in problem.extra:
+        step = Decimal(problem.extra["step"])
+        return f"Бонусы начисляются и списываются {rules.russian.spent_in(step)}."
     if problem.code == 422:
         return "Столько списать нельзя: у гостя меньше доступных бонусов."
     if problem.code == 409:

@@ -16,7 +16,7 @@ MAX_REASON = 500
 PHONE_EXAMPLE = "Например: 8 912 345-67-89"
 AMOUNT_EXAMPLE = (
     "Сумма — число с не более чем двумя знаками после запятой, до 10 000 000. "
-    "Например: 150 или 12,50."
+    "Например: 150 или 1 000."
 )
 
 
@@ -58,7 +58,7 @@ def code(raw: str | None) -> str:
 
 
 def amount(raw: str | None) -> Decimal:
-    """A positive amount of bonuses: '150', '1 000', '12,50'; the direction is chosen apart."""
+    """A positive amount of bonuses: '150', '1 000'; the direction is chosen apart."""
     text = re.sub(r"[\s\u00a0]", "", raw or "").replace(",", ".")
     if not text:
         raise FieldError("amount", "Укажите, сколько бонусов.")

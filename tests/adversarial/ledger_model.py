@@ -62,6 +62,8 @@ class ShopModel:
         return 201
 
     def adjust(self, phone: str, amount: int) -> int:
+        if amount % 100:  # balances stay in whole bonuses
+            return 422
         guest = self.guests.get(phone)
         if guest is None:
             return 404

@@ -52,7 +52,8 @@ SETTINGS = settings(
 _phones = itertools.count(1)
 _orders = itertools.count(1)
 
-amounts = st.integers(min_value=1, max_value=250_000)  # kopecks, up to 2 500.00
+# kopecks, up to 2 500.00: mostly whole bonuses, sometimes a part of one (refused)
+amounts = st.integers(1, 2_500).map(lambda roubles: roubles * 100) | st.integers(1, 250_000)
 # kopecks; 500.00 and 500.01 sit on both sides of the pickup threshold
 totals = st.sampled_from([50_000, 50_001, 120_000, 3_000]) | st.integers(100, 200_000)
 redeem_choices = st.sampled_from(["max", "some", "max", "none", "over"])
@@ -124,7 +125,8 @@ class LedgerMachine(RuleBasedStateMachine):
         why = "корректировка модели"
         self.expect(
             status,
-            lambda s: adjustments.adjust(s, phone, money(amount), why, ACTOR, self.now),
+            lambda s: adjustments.adjust(s, phone, money(amount), why, ACTOR, self.now,
+                                         step=self.program.quantum),
         )
 
     @rule(phone=customers, channel=st.sampled_from(["pickup", "cafe", "delivery"]), total=totals)

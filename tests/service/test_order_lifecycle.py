@@ -382,21 +382,36 @@ def test_an_operator_adjustment_is_signed_reasoned_and_cannot_overdraw(app, shop
     phone, token = shop.guest("100")
     debit = shop.client.post(
         f"/v1/guests/{phone}/adjustments",
-        json={"amount": "-30.50", "reason": "ошибка начисления"},
+        json={"amount": "-30", "reason": "ошибка начисления"},
         headers=bearer(shop.operator),
     )
     assert debit.status_code == 201
-    assert debit.get_json()["balance"] == "69.50"
+    assert debit.get_json()["balance"] == "70.00"
     entry = debit.get_json()["entry"]
-    assert (entry["actor"], entry["amount"]) == ("call-center", "-30.50")
+    assert (entry["actor"], entry["amount"]) == ("call-center", "-30.00")
     assert "ошибка начисления" in entry["reason"]
     over = shop.client.post(
         f"/v1/guests/{phone}/adjustments",
-        json={"amount": "-70", "reason": "слишком много"},
+        json={"amount": "-71", "reason": "слишком много"},
         headers=bearer(shop.operator),
     )
     assert over.status_code == 422
-    assert shop.me(token)["balance"] == "69.50"
+    assert shop.me(token)["balance"] == "70.00"
+    assert_ledger_matches_balances(app)
+
+
+@pytest.mark.parametrize("amount", ["25.50", "-0.01"])
+def test_an_adjustment_keeps_the_balance_in_whole_bonuses(app, shop, amount):
+    """25.50 was credited, and its half bonus could never be spent (redeem takes whole
+    bonuses): it only waited to burn (a contract audit)."""
+    phone, token = shop.guest("100")
+    refused = shop.client.post(f"/v1/guests/{phone}/adjustments",
+                               json={"amount": amount, "reason": "компенсация"},
+                               headers=bearer(shop.operator))  # fmt: skip
+    assert refused.status_code == 422
+    assert set(problem_fields(refused)) == {"amount"}
+    assert refused.get_json()["step"] == "1.00"
+    assert shop.me(token)["balance"] == "100.00"
     assert_ledger_matches_balances(app)
 
 

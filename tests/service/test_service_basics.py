@@ -36,6 +36,16 @@ def test_the_openapi_spec_is_generated_from_the_schemas(client):
     assert "apiKey" in spec["components"]["securitySchemes"]
 
 
+def test_the_guest_token_header_is_documented_beside_the_idempotency_key(client):
+    """It was named only in the 403's text: a client generated from the spec could not send
+    the guest's consent (a contract audit)."""
+    operation = client.get("/openapi.json").get_json()["paths"]["/v1/orders"]["post"]
+    headers = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
+    assert set(headers) == {"Idempotency-Key", "X-Guest-Token"}
+    assert (headers["Idempotency-Key"]["required"], headers["X-Guest-Token"]["required"]) == (
+        True, False)
+
+
 def test_a_views_own_error_description_is_kept_beside_the_standard_one(client):
     """flask-smorest keys alt_response by int; the standard "403" (a str) used to replace the
     view's description, so the spec never said that 403 also means "no consent"."""

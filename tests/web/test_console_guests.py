@@ -112,9 +112,12 @@ def test_a_debit_over_what_is_available_is_refused_beside_the_amount(app, client
     phone, _ = shop.guest("40.00")
     operator_client(app, client)
     seen = SEEN.search(text(client.get("/console/guest", query_string={"phone": phone}))).group(1)
-    refused = adjust(client, phone, seen, direction="debit", amount="40,01", reason="ошибка")
+    refused = adjust(client, phone, seen, direction="debit", amount="41", reason="ошибка")
     assert refused.status_code == 422
     assert 'id="amount-error">Столько списать нельзя' in text(refused)
+    part = adjust(client, phone, seen, direction="debit", amount="0,50", reason="ошибка")
+    assert part.status_code == 422
+    assert 'id="amount-error">Бонусы начисляются и списываются только целыми.' in text(part)
     done = adjust(client, phone, seen, direction="debit", amount="40", reason="ошибка кассира")
     assert done.status_code == 303
     page = text(client.get(done.location))
