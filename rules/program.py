@@ -59,6 +59,7 @@ class Program:
     idle_months: int
     month_end: str
     cancelled_orders: str  # "ignore": a cancelled order stops being the last order; "count"
+    open_orders: str  # "wait": an open order keeps the balance from burning; "burn"
     categories: Mapping[str, str]
     uses_time: bool
 

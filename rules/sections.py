@@ -108,9 +108,9 @@ def rounding(value: object) -> tuple[Decimal, str]:
     return schema.quantum(section["quantum"], "rounding.quantum"), mode
 
 
-def expiry(value: object) -> tuple[int, str, str]:
+def expiry(value: object) -> tuple[int, str, str, str]:
     section = schema.section(value, "expiry", set(),
-                             {"idle_months", "month_end", "cancelled_orders"})
+                             {"idle_months", "month_end", "cancelled_orders", "open_orders"})
     idle_months = schema.whole(section.get("idle_months", 12), "expiry.idle_months", 1, 120)
     month_end = schema.choice(section.get("month_end", "clamp"), "expiry.month_end",
                               ("clamp", "roll"))
@@ -118,7 +118,12 @@ def expiry(value: object) -> tuple[int, str, str]:
     # order, "count" keeps it (the rules say "no orders made"; a refunded order was not made)
     cancelled = schema.choice(section.get("cancelled_orders", "ignore"),
                               "expiry.cancelled_orders", ("ignore", "count"))
-    return idle_months, month_end, cancelled
+    # an order placed and not yet completed: "wait" (default) keeps the balance from burning
+    # until it is completed, cancelled or its hold lapses (the guest "made an order" in time,
+    # and the warning SMS asks for just that); "burn" counts completed orders only
+    open_orders = schema.choice(section.get("open_orders", "wait"), "expiry.open_orders",
+                                ("wait", "burn"))
+    return idle_months, month_end, cancelled, open_orders
 
 
 def categories(value: object) -> dict[str, str]:

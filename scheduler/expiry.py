@@ -4,7 +4,9 @@ Idle means no completed order for `idle_months` calendar months, counted from th
 from registration): exactly the guests with last activity before rules.idle_cutoff(program, now),
 which is the arithmetic /v1/me shows as burns_at. Only `balance - held` burns: bonuses held by an
 open order stay with it (spent at completion, or released by the hold timer and burned by a
-later run if the guest is still idle).
+later run if the guest is still idle). Under the program's `expiry.open_orders: "wait"` (the
+default) a guest with an order still `placed` is not burned at all: the order may complete
+after the run, and the warning SMS asked for nothing more than an order.
 
 Each batch is set-based SQL whose write is conditional on the guest still being idle with
 something to burn, so a run racing an order, another run, or a crash burns each balance once,
@@ -18,13 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
 import rules
 from bonus_service.db import Database
 from bonus_service.fields import money
-from bonus_service.models import Guest, UTCDateTime
+from bonus_service.models import Guest, Order, UTCDateTime
 from bonus_service.services.reasons import bonuses, reason
 
 ACTOR = "expiry-job"
@@ -63,6 +65,7 @@ class _Terms:
     now: datetime
     version: str
     months: int
+    wait_for_open_orders: bool
 
 
 def expire_balances(
@@ -80,9 +83,10 @@ def expire_balances(
     run stops there with every earlier batch kept, and a rerun finishes the rest.
     """
     program = book.in_force(now)
-    terms = _Terms(rules.idle_cutoff(program, now), now, program.version, program.idle_months)
+    terms = _Terms(rules.idle_cutoff(program, now), now, program.version, program.idle_months,
+                   program.open_orders == "wait")  # fmt: skip
     if dry_run:
-        guests, kopecks = _would_burn(db, terms.cutoff)
+        guests, kopecks = _would_burn(db, terms)
         return ExpiryReport(guests, kopecks, terms.cutoff, terms.version, dry_run=True)
     burn = _burn_postgresql if db.engine.dialect.name == "postgresql" else _burn_sqlite
     after, guests, kopecks = 0, 0, 0
@@ -97,14 +101,32 @@ def expire_balances(
             on_batch(batch)
 
 
-def _idle(cutoff: datetime):
-    """Guests idle since before `cutoff` with something available to burn."""
-    return (Guest.last_activity < cutoff) & (Guest.balance > Guest.held)
+def _idle(terms: _Terms):
+    """Guests idle since before the cutoff with something available to burn (and, under
+    "wait", no order still placed)."""
+    idle = (Guest.last_activity < terms.cutoff) & (Guest.balance > Guest.held)
+    if terms.wait_for_open_orders:
+        idle &= ~exists().where(Order.guest_id == Guest.id, Order.status == "placed")
+    return idle
 
 
-def _would_burn(db: Database, cutoff: datetime) -> tuple[int, int]:
+# the same "no order still placed" for the hand-written statements below, by the guests
+# table's name there
+_NO_OPEN_ORDER = {
+    "guests": "AND NOT EXISTS (SELECT 1 FROM orders AS o "
+    "WHERE o.guest_id = guests.id AND o.status = 'placed')",
+    "g": "AND NOT EXISTS (SELECT 1 FROM orders AS o "
+    "WHERE o.guest_id = g.id AND o.status = 'placed')",
+}
+
+
+def _no_open_order(alias: str, terms: _Terms) -> str:
+    return _NO_OPEN_ORDER[alias] if terms.wait_for_open_orders else ""
+
+
+def _would_burn(db: Database, terms: _Terms) -> tuple[int, int]:
     query = select(func.count(), func.coalesce(func.sum(Guest.balance - Guest.held), 0)).where(
-        _idle(cutoff)
+        _idle(terms)
     )
     with db.unit_of_work(write=False) as session:
         guests, kopecks = session.execute(query).one()
@@ -121,7 +143,7 @@ _POSTGRESQL_BATCH = """
 WITH batch AS (
     SELECT id, balance FROM guests
     WHERE id > :after AND balance > held
-      AND COALESCE(last_order_at, registered_at) < :cutoff
+      AND COALESCE(last_order_at, registered_at) < :cutoff {open_guests}
     ORDER BY id
     LIMIT :size
     FOR UPDATE
@@ -129,7 +151,7 @@ WITH batch AS (
     UPDATE guests AS g SET balance = g.held
     FROM batch
     WHERE g.id = batch.id AND g.balance > g.held
-      AND COALESCE(g.last_order_at, g.registered_at) < :cutoff
+      AND COALESCE(g.last_order_at, g.registered_at) < :cutoff {open_g}
     RETURNING g.id AS guest_id, batch.balance - g.held AS burned, g.held AS balance_after
 ), entries AS (
     INSERT INTO ledger_entries
@@ -147,7 +169,9 @@ SELECT (SELECT max(id) FROM batch), (SELECT count(*) FROM entries),
 
 def _burn_postgresql(session: Session, terms: _Terms, after: int, size: int) -> Batch | None:
     fragment, reason_params = reason_sql("burned", terms.months)
-    statement = text(_POSTGRESQL_BATCH.format(reason=fragment)).bindparams(
+    sql = _POSTGRESQL_BATCH.format(reason=fragment, open_guests=_no_open_order("guests", terms),
+                                   open_g=_no_open_order("g", terms))  # fmt: skip
+    statement = text(sql).bindparams(
         bindparam("cutoff", type_=UTCDateTime), bindparam("now", type_=UTCDateTime)
     )
     last_id, guests, kopecks = session.execute(
@@ -173,13 +197,13 @@ INSERT INTO ledger_entries
 SELECT id, 'expiry', -(balance - held), 0, held, :version, :actor, {reason}, :now
 FROM guests
 WHERE id > :after AND id <= :last AND balance > held
-  AND COALESCE(last_order_at, registered_at) < :cutoff
+  AND COALESCE(last_order_at, registered_at) < :cutoff {open_guests}
 ORDER BY id
 """
 
 
 def _burn_sqlite(session: Session, terms: _Terms, after: int, size: int) -> Batch | None:
-    idle = _idle(terms.cutoff)
+    idle = _idle(terms)
     batch = select(Guest.id).where(Guest.id > after, idle).order_by(Guest.id).limit(size)
     last_id = session.scalar(select(func.max(batch.subquery().c.id)))
     if last_id is None:
@@ -191,7 +215,8 @@ def _burn_sqlite(session: Session, terms: _Terms, after: int, size: int) -> Batc
         )
     )
     entries = session.execute(
-        text(_SQLITE_ENTRIES.format(reason=fragment)).bindparams(
+        text(_SQLITE_ENTRIES.format(reason=fragment,
+                                    open_guests=_no_open_order("guests", terms))).bindparams(
             bindparam("cutoff", type_=UTCDateTime), bindparam("now", type_=UTCDateTime)
         ),
         {"after": after, "last": last_id, "cutoff": terms.cutoff, "now": terms.now,

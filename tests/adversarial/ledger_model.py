@@ -182,8 +182,11 @@ class ShopModel:
                 order.status = "expired"
 
     def expire(self, cutoff: datetime, now: datetime | None = None) -> None:
-        """Idle since before `cutoff`: the available balance burns, held bonuses stay."""
-        for guest in self.guests.values():
-            if guest.last_activity < cutoff and guest.balance > guest.held:
+        """Idle since before `cutoff`: the available balance burns, held bonuses stay; a guest
+        with an order still placed is left alone (the program's expiry.open_orders "wait")."""
+        waiting = {order.phone for order in self.orders.values()
+                   if order.status == "placed" and order.registered}  # fmt: skip
+        for phone, guest in self.guests.items():
+            if guest.last_activity < cutoff and guest.balance > guest.held and phone not in waiting:
                 guest.last_burn = self._tick()
                 guest.balance = guest.held

@@ -3,6 +3,7 @@ through the service layer (registration, then a ledger adjustment)."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 import threading
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
+import rules
 from bonus_service import ledger
 from bonus_service.db import Database
 from bonus_service.models import Guest, LedgerEntry
@@ -104,3 +106,10 @@ def run_in_threads(count: int, target) -> list:
         thread.join(60)
     assert not errors, errors
     return results
+
+
+def a_book(program: rules.Program, **expiry) -> rules.ProgramBook:
+    data = copy.deepcopy(program.data)
+    data.update(timezone=expiry.pop("timezone", data["timezone"]))
+    data["expiry"] = {**data["expiry"], **expiry}
+    return rules.ProgramBook([rules.load_program(data)])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -10,7 +9,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, text
 
-import rules
 from bonus_service.fields import money
 from bonus_service.models import LedgerEntry
 from bonus_service.services import accounts
@@ -19,6 +17,7 @@ from scheduler.expiry import ACTOR, reason_sql
 from scheduler.jobs import expire_balances
 from tests.scheduler.conftest import (
     MOSCOW,
+    a_book,
     assert_ledger_matches_balances,
     expiry_entries,
     fetch,
@@ -75,13 +74,6 @@ def test_an_order_on_29_february_burns_on_1_march_next_year(db, book, make_guest
     assert accounts.burn_date(guest, book, leap_day) == datetime(2025, 3, 1, tzinfo=MOSCOW)
     assert expire_balances(db, book, at_night(datetime(2025, 2, 28))).guests == 0
     assert expire_balances(db, book, at_night(datetime(2025, 3, 1))).guests == 1
-
-
-def a_book(program: rules.Program, **expiry) -> rules.ProgramBook:
-    data = copy.deepcopy(program.data)
-    data.update(timezone=expiry.pop("timezone", data["timezone"]))
-    data["expiry"] = {**data["expiry"], **expiry}
-    return rules.ProgramBook([rules.load_program(data)])
 
 
 def test_the_day_of_the_last_order_is_the_day_in_the_programs_time_zone(db, book, make_guest):

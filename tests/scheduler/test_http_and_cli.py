@@ -9,7 +9,7 @@ from freezegun import freeze_time
 
 from bonus_service.clock import utcnow
 from scheduler.jobs import expire_balances
-from tests.scheduler.conftest import MOSCOW, assert_ledger_matches_balances, fetch
+from tests.scheduler.conftest import MOSCOW, a_book, assert_ledger_matches_balances, fetch
 from tests.service.checkout_helpers import Shop, pickup
 from tests.service.helpers import bearer, login
 
@@ -33,9 +33,49 @@ def test_the_burn_date_clients_are_shown_is_the_instant_the_job_burns(
     assert expire_balances(db, book, burns_at).kopecks == 7_500
 
 
-def test_bonuses_held_by_an_open_order_survive_the_night_and_are_spent_at_completion(
+def test_an_order_placed_on_the_last_idle_day_keeps_the_balance_until_it_completes(
     app, db, book, client, fake_twilio, make_key
 ):
+    """The warning SMS asks for an order by the end of the last day; one placed at 23:00 and
+    completed next morning lost the balance at 03:00 (an expiry audit). Under the published
+    program (`expiry.open_orders: "wait"`) the run leaves the guest alone."""
+    shop = a_shop(client, fake_twilio, make_key)
+    with freeze_time(datetime(2024, 3, 15, 11, 0, tzinfo=UTC)) as clock:
+        phone, _ = shop.guest("200")
+        clock.move_to(datetime(2025, 3, 15, 20, 0, tzinfo=UTC))  # 23:00, the last idle day
+        token = login(client, fake_twilio, phone)
+        placed = shop.place(phone, pickup("1000.00"))
+        clock.move_to(datetime(2025, 3, 16, 0, 0, tzinfo=UTC))  # 03:00, the nightly run
+        assert expire_balances(db, book, utcnow()).kopecks == 0
+        clock.move_to(datetime(2025, 3, 16, 7, 0, tzinfo=UTC))
+        assert shop.complete(placed.get_json()["id"]).status_code == 200
+        me = shop.me(token)
+        assert (me["balance"], me["burns_at"]) == ("300.00", "2026-03-17T00:00:00+03:00")
+        clock.move_to(datetime(2025, 3, 17, 0, 0, tzinfo=UTC))
+        assert expire_balances(db, book, utcnow()).kopecks == 0
+    assert_ledger_matches_balances(db)
+
+
+def test_an_order_that_never_completes_keeps_the_balance_only_while_it_is_open(
+    app, db, book, client, fake_twilio, make_key
+):
+    shop = a_shop(client, fake_twilio, make_key)
+    with freeze_time(datetime(2024, 3, 15, 11, 0, tzinfo=UTC)) as clock:
+        phone, _ = shop.guest("200")
+        clock.move_to(datetime(2025, 3, 15, 20, 0, tzinfo=UTC))
+        placed = shop.place(phone, pickup("1000.00")).get_json()["id"]
+        clock.move_to(datetime(2025, 3, 16, 0, 0, tzinfo=UTC))
+        assert expire_balances(db, book, utcnow()).kopecks == 0
+        assert shop.cancel(placed).status_code == 200
+        clock.move_to(datetime(2025, 3, 17, 0, 0, tzinfo=UTC))
+        assert expire_balances(db, book, utcnow()).kopecks == 20_000
+    assert_ledger_matches_balances(db)
+
+
+def test_under_burn_only_the_bonuses_held_by_an_open_order_survive_the_night(
+    app, db, book, client, fake_twilio, make_key
+):
+    book = a_book(book.in_force(datetime(2025, 3, 16, tzinfo=UTC)), open_orders="burn")
     shop = a_shop(client, fake_twilio, make_key)
     with freeze_time(datetime(2024, 3, 15, 11, 0, tzinfo=UTC)) as clock:
         phone, _ = shop.guest("200")
