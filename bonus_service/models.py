@@ -143,6 +143,8 @@ class GuestToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the purpose of the code that bought it: "registration" (an operator's) gives no consent
+    code_purpose: Mapped[str | None] = mapped_column(String(20))
 
 
 class AuditEntry(Base):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 import rules
 from bonus_service import ledger
-from bonus_service.auth import guest_id_from_token
+from bonus_service.auth import token_holder
 from bonus_service.db import Database, run
 from bonus_service.fields import kopecks, money
 from bonus_service.models import Guest, LedgerEntry, Order, Zone
@@ -163,11 +163,20 @@ def require_consent(
     """Spending needs the guest's consent: the guest's own token, or a fresh SMS code sent
     to that phone (used up here); 403 otherwise, whoever calls."""
     if token:
-        if guest_id_from_token(session, token.strip(), now) != guest_id:
+        holder = token_holder(session, token.strip(), now)
+        if holder is None or holder[0] != guest_id:
             raise Problem(
                 403,
                 "X-Guest-Token does not belong to this phone's guest.",
                 errors={"X-Guest-Token": "not this guest's token"},
+            )
+        if not holder[1]:
+            raise Problem(
+                403,
+                "This X-Guest-Token came from logging in with the code of an operator's "
+                "registration, which is no consent to spend: the guest logs in again with a "
+                "code from POST /v1/auth/sms-code.",
+                errors={"X-Guest-Token": "a registration code's login is no consent"},
             )
         return
     if not code:

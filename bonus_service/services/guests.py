@@ -53,11 +53,16 @@ def find_or_register(session: Session, phone: str, now: datetime) -> Guest:
         return find(session, phone)
 
 
-def issue_token(session: Session, guest: Guest, now: datetime, ttl: timedelta) -> str:
+def issue_token(
+    session: Session, guest: Guest, now: datetime, ttl: timedelta, *, code_purpose: str | None
+) -> str:
+    """A new token for the guest; `code_purpose` is that of the code it was bought with (a
+    registration code's token opens /v1/me but is no consent to spend)."""
     token = GUEST_TOKEN_PREFIX + sms.new_token()
     session.add(
         GuestToken(
-            token_hash=digest(token), guest_id=guest.id, created_at=now, expires_at=now + ttl
+            token_hash=digest(token), guest_id=guest.id, created_at=now, expires_at=now + ttl,
+            code_purpose=code_purpose,
         )
     )
     return token

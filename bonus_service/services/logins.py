@@ -207,8 +207,9 @@ def use_code(
     *,
     field: str = "code",
     consent: bool = False,
-) -> None:
-    """Spend one try on the phone's live code; it passes at most once. Raises 401 or 429.
+) -> str | None:
+    """Spend one try on the phone's live code; it passes at most once (→ the code's purpose).
+    Raises 401 or 429.
 
     `consent`: the code is the guest's consent to spend, which only a code the guest asked
     for (POST /v1/auth/sms-code) gives, not the one an operator's registration sent; a code
@@ -224,7 +225,7 @@ def use_code(
     if sms.code_matches(secret, phone, code, tried.code_hash) and _mark_used(
         session, phone, tried.code_hash, now
     ):
-        return
+        return tried.purpose
     # The failed try counts although the request fails: the refusal keeps the decrement (the
     # caller's unit of work, or the idempotent call's, commits it with the answer). Rolling it
     # back and counting again in a transaction of its own would let parallel tries all see the
@@ -248,7 +249,7 @@ def _spend_a_try(session: Session, phone: str, now: datetime, consent: bool):
         update(LoginCode)
         .where(*live)
         .values(attempts_left=LoginCode.attempts_left - 1)
-        .returning(LoginCode.code_hash, LoginCode.attempts_left)
+        .returning(LoginCode.code_hash, LoginCode.attempts_left, LoginCode.purpose)
     ).first()
 
 
@@ -343,7 +344,8 @@ def log_in(
 
     Returns the guest, the token and when it expires.
     """
-    use_code(session, settings, secret, phone, code, now)
+    purpose = use_code(session, settings, secret, phone, code, now)
     guest = guests.find_or_register(session, phone, now)
     expires_at = now + timedelta(days=settings.token_ttl_days)
-    return guest, guests.issue_token(session, guest, now, expires_at - now), expires_at
+    token = guests.issue_token(session, guest, now, expires_at - now, code_purpose=purpose)
+    return guest, token, expires_at

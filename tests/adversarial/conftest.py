@@ -67,7 +67,8 @@ def mint_token(app):
     def mint(phone: str) -> str:
         with get_db(app).unit_of_work() as session:
             guest = guests.find(session, phone)
-            token = guests.issue_token(session, guest, utcnow(), timedelta(days=1))
+            token = guests.issue_token(session, guest, utcnow(), timedelta(days=1),
+                                       code_purpose="login")  # fmt: skip
             session.commit()
         return token
 

@@ -47,7 +47,8 @@ def seed(db: Database, guest_count: int = 4, kopecks: int = 100_000) -> Seeded:
             session.flush()
             ledger.move(session, guest.id, "adjustment", kopecks, actor="faults",
                         reason="стартовый баланс", now=now)  # fmt: skip
-            tokens[phone] = guests.issue_token(session, guest, now, timedelta(days=1))
+            tokens[phone] = guests.issue_token(session, guest, now, timedelta(days=1),
+                                               code_purpose="login")  # fmt: skip
             phones.append(phone)
         session.commit()
     return Seeded(key, phones, tokens)

@@ -16,7 +16,7 @@ from bonus_service.services.checkout import cancel, release_stale_holds
 from bonus_service.services.reconcile import reconcile
 from tests.conftest import PG_URL
 from tests.service.checkout_helpers import pickup
-from tests.service.helpers import ask_code, bearer, new_phone, problem_fields
+from tests.service.helpers import ask_code, bearer, login, new_phone, problem_fields
 
 
 def assert_ledger_matches_balances(app):
@@ -250,9 +250,19 @@ def test_the_code_of_an_operators_registration_is_no_consent_to_spend(shop):
     assert "Request a confirmation_code with POST /v1/auth/sms-code" in spend.get_json()["detail"]
     verified = shop.client.post("/v1/auth/verify", json={"phone": phone, "code": code})
     assert verified.status_code == 200  # the refusal spent none of its tries: it logs in
+    token = verified.get_json()["token"]
+    assert shop.me(token)["balance"] == "100.00"
+    # nor is the token it logged in with: it consented for 30 days (a security audit)
+    spend = shop.place(phone, pickup("400.00"), redeem="10", token=token)
+    assert spend.status_code == 403, spend.get_json()
+    assert problem_fields(spend) == {"X-Guest-Token": "a registration code's login is no consent"}
     with freeze_time(utcnow() + timedelta(minutes=2)):
         asked = ask_code(shop.client, shop.fake, phone)
         spend = shop.place(phone, pickup("400.00"), redeem="10", confirmation_code=asked)
+        assert spend.status_code == 201
+    with freeze_time(utcnow() + timedelta(minutes=4)):  # a token the guest's own code bought
+        spend = shop.place(phone, pickup("400.00"), redeem="10",
+                           token=login(shop.client, shop.fake, phone))  # fmt: skip
         assert spend.status_code == 201
 
 
