@@ -112,9 +112,15 @@ def _warn(db: Database, sender: sms.SmsSender, due: _Due) -> str | None:
         return None
     try:
         sender.send(due.phone, sms.texts.burn_warning(money(kopecks), due.burns_at.date()))
-    except Exception as error:  # any failure: the warning is retried next run
+    except Exception as error:
+        if getattr(error, "maybe_sent", False):
+            # the answer was lost, not the message: a retry would likely text twice, and one
+            # lost warning is better than two (the claim stays)
+            logger.warning("burn warning to guest %s may not have gone (%s); not retried",
+                           due.guest_id, error)  # fmt: skip
+            return "unavailable"
         logger.warning("burn warning to guest %s not sent: %s", due.guest_id, error)
-        _unclaim(db, due)
+        _unclaim(db, due)  # not sent: retried next run
         return "unavailable" if isinstance(error, sms.SmsUnavailable) else "failed"
     return "sent"
 

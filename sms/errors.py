@@ -21,4 +21,10 @@ class SmsUnavailable(SmsError):
     """The provider cannot take messages right now or we are misconfigured: answer 503.
 
     `code` is the provider's error code when it gave one (20003 for bad credentials), else None.
+    `maybe_sent`: the request reached the provider and its answer was lost (a read timeout, an
+    unreadable answer): the message may well be on its way, so a retry may text twice.
     """
+
+    def __init__(self, reason: str, code: int | None = None, *, maybe_sent: bool = False):
+        super().__init__(reason, code)
+        self.maybe_sent = maybe_sent

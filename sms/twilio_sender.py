@@ -59,15 +59,20 @@ class TwilioSender:
             message = self._client.messages.create(to=to, from_=self.from_number, body=body)
         except (TwilioRestException, TwilioServiceException) as exc:
             raise classify(exc) from exc
-        except requests.Timeout as exc:
-            raise SmsUnavailable(f"Twilio did not answer within {self.timeout} s") from exc
+        except requests.ConnectTimeout as exc:  # never reached Twilio: not sent
+            raise SmsUnavailable(f"Twilio did not connect within {self.timeout} s") from exc
+        except requests.Timeout as exc:  # asked, and the answer did not come: maybe sent
+            raise SmsUnavailable(f"Twilio did not answer within {self.timeout} s",
+                                 maybe_sent=True) from exc  # fmt: skip
         except requests.RequestException as exc:
             reason = f"no answer from Twilio at {self.api_base}: {type(exc).__name__}"
             raise SmsUnavailable(reason) from exc
         except (TwilioException, json.JSONDecodeError) as exc:
-            raise SmsUnavailable(f"Twilio gave an unreadable answer: {exc!r}") from exc
+            raise SmsUnavailable(f"Twilio gave an unreadable answer: {exc!r}",
+                                 maybe_sent=True) from exc  # fmt: skip
         if not message.sid:
-            raise SmsUnavailable("Twilio accepted the message but returned no sid")
+            raise SmsUnavailable("Twilio accepted the message but returned no sid",
+                                 maybe_sent=True)  # fmt: skip
         logger.info("SMS to %s accepted by Twilio as %s", masked(to), message.sid)
         return message.sid
 

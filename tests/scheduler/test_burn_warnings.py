@@ -141,3 +141,14 @@ def test_a_version_for_later_with_fewer_idle_months_is_warned_about_before_it_bu
     assert bodies(fake_twilio, guest.phone)[0].startswith(
         "ВилкиНет: 120 бонусов сгорят в ночь на 01.04.2025.")
     assert expire_balances(db, book, datetime(2025, 4, 1, 3, 0, tzinfo=MOSCOW)).guests == 1
+
+
+def test_a_warning_whose_answer_was_lost_is_not_texted_again(app, db, make_guest, fake_twilio):
+    """Twilio took the message and its answer timed out: the next run texted the guest the same
+    warning again (an expiry audit). A lost answer keeps the claim; a refused send does not."""
+    guest = make_guest(REGISTERED, last_order_at=LAST_ORDER)
+    fake_twilio.fail_next("hang")
+    report = warn(app, noon(3, 10))
+    assert (report.sent, report.failed) == (0, 1)
+    assert fetch(db, guest.id).warned_for is not None
+    assert warn(app, noon(3, 11)).sent == 0
