@@ -71,6 +71,8 @@ def send_burn_warnings(
         for due in batch:
             if not now < due.burns_at <= until:  # in the window of another version only
                 continue
+            if due.warned_for == due.burns_at:  # warned for this very date already
+                continue
             outcome = _warn(db, sender, due)
             if outcome is None:
                 continue
@@ -83,10 +85,12 @@ def send_burn_warnings(
 
 
 def _due(db, book, now, window, after) -> list[_Due]:
-    """The next batch of guests in the window not yet warned for their current burn date.
+    """The next batch of guests in the window with something to burn; the caller skips those
+    already warned for their current burn date.
 
-    A warning for an earlier burn date lies in the past (the guest has ordered since), while
-    the current one lies ahead of `now`; so `warned_for <= now` means "not warned for this one".
+    Whether a warning is for the current date is decided on the date itself, not on whether
+    it lies ahead: a cancelled last order or a shorter program can bring the date *forward*,
+    and a guest warned for the later one was never warned again (an expiry audit).
     """
     query = (
         select(Guest.id, Guest.phone, Guest.last_activity, Guest.warned_for)
@@ -95,7 +99,6 @@ def _due(db, book, now, window, after) -> list[_Due]:
             Guest.last_activity >= window[0],
             Guest.last_activity < window[1],
             Guest.balance > Guest.held,
-            Guest.warned_for.is_(None) | (Guest.warned_for <= now),
         )
         .order_by(Guest.id)
         .limit(BATCH_SIZE)

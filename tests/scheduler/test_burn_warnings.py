@@ -152,3 +152,30 @@ def test_a_warning_whose_answer_was_lost_is_not_texted_again(app, db, make_guest
     assert (report.sent, report.failed) == (0, 1)
     assert fetch(db, guest.id).warned_for is not None
     assert warn(app, noon(3, 11)).sent == 0
+
+
+def test_a_burn_date_brought_forward_after_a_warning_is_warned_about_again(
+    app, db, make_guest, fake_twilio
+):
+    """Warned for 16 March, then a version with 6 idle months from 12 March: the balance
+    burned on 12 March, before the date the guest had been told, with no second warning (an
+    expiry audit). The warning is for a date; another date is another warning."""
+    import copy
+
+    from rules import ProgramBook, load_program
+
+    published = app.extensions["bonus_rules"]
+    guest = make_guest(REGISTERED, last_order_at=LAST_ORDER)
+    assert warn(app, noon(3, 10)).sent == 1
+    shorter = copy.deepcopy(published.in_force(noon(3, 1)).data)
+    shorter.update(version="2025-03-12-six-months", effective_from="2025-03-12T00:00:00+03:00",
+                   expiry={"idle_months": 6})  # fmt: skip
+    book = ProgramBook([*published, load_program(shorter)])
+    send = lambda now: send_burn_warnings(  # noqa: E731
+        db, book, app.extensions["bonus_sms"], now
+    ).sent
+    assert send(noon(3, 11)) == 1
+    assert send(noon(3, 11) + timedelta(hours=1)) == 0  # once per date
+    assert [body[:49] for body in bodies(fake_twilio, guest.phone)] == [
+        "ВилкиНет: 120 бонусов сгорят в ночь на 16.03.2025",
+        "ВилкиНет: 120 бонусов сгорят в ночь на 12.03.2025"]
