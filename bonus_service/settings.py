@@ -112,6 +112,9 @@ class Settings:
     secret_key: str = ""
     sms_per_address_hour: int = 20
     sms_per_phone_hour: int = 5
+    # each code takes code_attempts guesses: per hour alone, 5 codes × 5 tries all day long
+    # were 600 guesses a day at one phone's six digits (a security audit)
+    sms_per_phone_day: int = 10
     console_failures_per_address: int = 20
     sms_resend_seconds: int = 60
     code_ttl_seconds: int = 300
@@ -157,6 +160,7 @@ _ENVIRONMENT = {
     "BONUS_SECRET_KEY": ("secret_key", _secret),
     "BONUS_SMS_PER_ADDRESS_HOUR": ("sms_per_address_hour", lambda n, r: _int(n, r, minimum=1)),
     "BONUS_SMS_PER_PHONE_HOUR": ("sms_per_phone_hour", lambda n, r: _int(n, r, minimum=1)),
+    "BONUS_SMS_PER_PHONE_DAY": ("sms_per_phone_day", lambda n, r: _int(n, r, minimum=1)),
     "BONUS_CONSOLE_FAILURES_PER_ADDRESS": (
         "console_failures_per_address",
         lambda n, r: _int(n, r, minimum=1),

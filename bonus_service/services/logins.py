@@ -18,6 +18,7 @@ from bonus_service.services import guests
 from bonus_service.settings import Settings
 
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ class CodeSent:
 
 def _too_many(detail: str, retry_after: float, limit: str | None = None) -> Problem:
     """429 with Retry-After; `limit` names which one when a code was refused ("phone_resend",
-    "phone_hour", "address_hour"): a page can then tell "enter the code you got" from "wait"."""
+    "phone_hour", "phone_day", "address_hour"): a page can then tell "enter the code you got"
+    from "wait"."""
     seconds = max(1, math.ceil(retry_after))
     extra = {"limit": limit} if limit else {}
     return Problem(
@@ -61,7 +63,8 @@ def _sends_since(session: Session, column, value: str, since: datetime) -> list[
 def check_limits(
     session: Session, settings: Settings, phone: str, address: str | None, now: datetime
 ) -> None:
-    by_phone = _sends_since(session, SmsSend.phone, phone, now - HOUR)
+    today = _sends_since(session, SmsSend.phone, phone, now - DAY)
+    by_phone = [sent for sent in today if sent > now - HOUR]
     if by_phone and (
         wait := by_phone[-1] + timedelta(seconds=settings.sms_resend_seconds) - now
     ) > timedelta(0):
@@ -75,6 +78,12 @@ def check_limits(
             "Too many codes for this phone this hour.",
             (by_phone[-settings.sms_per_phone_hour] + HOUR - now).total_seconds(),
             "phone_hour",
+        )
+    if len(today) >= settings.sms_per_phone_day:
+        raise _too_many(
+            "Too many codes for this phone today.",
+            (today[-settings.sms_per_phone_day] + DAY - now).total_seconds(),
+            "phone_day",
         )
     if address is None:
         return

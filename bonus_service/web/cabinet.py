@@ -67,6 +67,10 @@ def _login_step(errors: dict | None = None, phone: str = "", status: int = 200):
     return page, status
 
 
+# refusals that mean a code went to this phone lately: the guest may well hold it
+LIVE_CODE_LIMITS = ("phone_resend", "phone_hour", "phone_day")
+
+
 @blp.post("/code")
 def send_code():
     """Step one: text a login code to the phone (the API's limits and SMS path)."""
@@ -78,7 +82,7 @@ def send_code():
         session.pop(LOGIN_PHONE, None)
         return _login_step({error.field: error.message}, typed, 422)
     except Problem as problem:
-        if problem.extra.get("limit") in ("phone_resend", "phone_hour"):
+        if problem.extra.get("limit") in LIVE_CODE_LIMITS:
             # a code went to this phone a moment ago (the call center's registration, say):
             # the guest needs the step where it is typed, not the phone field again
             session[LOGIN_PHONE] = phone
@@ -96,7 +100,7 @@ def _send(phone: str) -> None:
 def _refused_send(problem: Problem, typed: str):
     """A limit or the SMS provider said no: say it beside the field that asked."""
     field = "resend" if LOGIN_PHONE in session else "phone"
-    if problem.extra.get("limit") in ("phone_resend", "phone_hour"):
+    if problem.extra.get("limit") in LIVE_CODE_LIMITS:
         message = (f"Код на этот номер уже отправлен — введите его. Новый код можно запросить "
                    f"через {_wait(problem)}.")
     elif problem.code == 429:

@@ -125,6 +125,22 @@ def test_the_sixth_code_in_an_hour_is_refused_until_the_first_ages_out(client, f
         assert client.post("/v1/auth/sms-code", json={"phone": phone}).status_code == 202
 
 
+def test_the_eleventh_code_in_a_day_is_refused_until_the_first_is_a_day_old(client, fake_twilio):
+    """Five codes an hour, each with five tries, all day long: 600 guesses a day at one phone's
+    code, and as many SMS to flood it with (a security audit)."""
+    phone = new_phone()
+    with freeze_time(START) as clock:
+        for _ in range(10):  # 13 minutes apart: never five within the hour
+            ask_code(client, fake_twilio, phone)
+            clock.tick(timedelta(minutes=13))
+        eleventh = client.post("/v1/auth/sms-code", json={"phone": phone})
+        assert eleventh.status_code == 429
+        assert eleventh.get_json()["limit"] == "phone_day"
+        assert int(eleventh.headers["Retry-After"]) == 24 * 3600 - 10 * 13 * 60
+        clock.tick(timedelta(seconds=24 * 3600 - 10 * 13 * 60))
+        assert client.post("/v1/auth/sms-code", json={"phone": phone}).status_code == 202
+
+
 @pytest.mark.parametrize("settings_overrides", [{"sms_per_address_hour": 3}])
 def test_one_address_may_ask_for_a_limited_number_of_codes(client, fake_twilio, settings_overrides):
     phones = [new_phone() for _ in range(4)]
