@@ -192,7 +192,8 @@ def expire_command(as_of, dry_run: bool, batch_size: int) -> None:
         )
     try:
         report = expire_balances(
-            get_db(), program.book(), now, batch_size=batch_size, dry_run=dry_run
+            get_db(), program.book(), now, batch_size=batch_size, dry_run=dry_run,
+            written_at=utcnow(),
         )
     except rules.ProgramError as error:  # no program in force then
         raise click.BadParameter(str(error), param_hint="--as-of") from None

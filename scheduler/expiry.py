@@ -62,7 +62,7 @@ class Batch:
 @dataclass(frozen=True)
 class _Terms:
     cutoff: datetime
-    now: datetime
+    written_at: datetime  # the entries' date
     version: str
     months: int
     wait_for_open_orders: bool
@@ -76,15 +76,18 @@ def expire_balances(
     batch_size: int = DEFAULT_BATCH_SIZE,
     dry_run: bool = False,
     on_batch: Callable[[Batch], None] | None = None,
+    written_at: datetime | None = None,
 ) -> ExpiryReport:
     """Burn every idle available balance as of `now` under the program then in force.
 
     `on_batch` is called after each committed batch (the lease's heartbeat); if it raises, the
-    run stops there with every earlier batch kept, and a rerun finishes the rest.
+    run stops there with every earlier batch kept, and a rerun finishes the rest. `written_at`
+    dates the entries when it differs from `now` (`bonus expire --as-of` a past moment: the
+    burn is written today, and an entry dated back would sit before credits it burned).
     """
     program = book.in_force(now)
-    terms = _Terms(rules.idle_cutoff(program, now), now, program.version, program.idle_months,
-                   program.open_orders == "wait")  # fmt: skip
+    terms = _Terms(rules.idle_cutoff(program, now), written_at or now, program.version,
+                   program.idle_months, program.open_orders == "wait")  # fmt: skip
     if dry_run:
         guests, kopecks = _would_burn(db, terms)
         return ExpiryReport(guests, kopecks, terms.cutoff, terms.version, dry_run=True)
@@ -180,7 +183,7 @@ def _burn_postgresql(session: Session, terms: _Terms, after: int, size: int) -> 
             "after": after,
             "size": size,
             "cutoff": terms.cutoff,
-            "now": terms.now,
+            "now": terms.written_at,
             "version": terms.version,
             "actor": ACTOR,
             **reason_params,
@@ -219,7 +222,7 @@ def _burn_sqlite(session: Session, terms: _Terms, after: int, size: int) -> Batc
                                     open_guests=_no_open_order("guests", terms))).bindparams(
             bindparam("cutoff", type_=UTCDateTime), bindparam("now", type_=UTCDateTime)
         ),
-        {"after": after, "last": last_id, "cutoff": terms.cutoff, "now": terms.now,
+        {"after": after, "last": last_id, "cutoff": terms.cutoff, "now": terms.written_at,
          "version": terms.version, "actor": ACTOR, **reason_params},
     ).rowcount  # fmt: skip
     burned = session.execute(

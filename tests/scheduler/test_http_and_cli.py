@@ -9,7 +9,13 @@ from freezegun import freeze_time
 
 from bonus_service.clock import utcnow
 from scheduler.jobs import expire_balances
-from tests.scheduler.conftest import MOSCOW, a_book, assert_ledger_matches_balances, fetch
+from tests.scheduler.conftest import (
+    MOSCOW,
+    a_book,
+    assert_ledger_matches_balances,
+    expiry_entries,
+    fetch,
+)
 from tests.service.checkout_helpers import Shop, pickup
 from tests.service.helpers import bearer, login
 
@@ -123,3 +129,14 @@ def test_a_malformed_as_of_is_refused(runner):
     result = runner.invoke(args=["bonus", "expire", "--as-of", "yesterday"])
     assert result.exit_code == 2
     assert "not an ISO date or date-time" in result.output
+
+
+def test_a_past_as_of_burns_as_of_then_in_entries_dated_now(runner, db, make_guest):
+    """Entries were dated at --as-of: a burn 20 months before the credit it burned, the ledger
+    out of order by date (an expiry audit)."""
+    guest = make_guest(REGISTERED, balance=10_000)
+    before = utcnow()
+    burned = runner.invoke(args=["bonus", "expire", "--as-of", "2025-03-16T03:00:00+03:00"])
+    assert burned.output.startswith("burned 1 balances"), burned.output
+    [entry] = expiry_entries(db, guest.id)
+    assert entry.created_at >= before
