@@ -152,7 +152,12 @@ class Complete(MethodView):
     @idempotent
     @blp.doc(security=CHECKOUT)
     @blp.response(200, CompletedOut)
-    @blp.alt_response(409, description="The order is not placed (completed or cancelled).")
+    @blp.alt_response(
+        409,
+        description="The order is not placed (completed or cancelled; `status_now` says "
+        "which), or its hold lapsed (status `expired`, after BONUS_HOLD_TTL_HOURS) and the "
+        "guest no longer has the bonuses it was to spend.",
+    )
     def post(self, order_id):
         """The order was paid and handed over: spend the hold and credit the accrual."""
         order, figures = checkout.complete(g.session, order_id, g.caller.name, utcnow())
