@@ -257,8 +257,9 @@ class CancelledOut(Schema):
     status = fields.String()
     released = Amount(metadata={"description": "Held bonuses released."})
     refunded = Amount(
-        metadata={"description": "Spent bonuses given back: none when the nightly expiry burned "
-                  "the balance after the order completed (they would have burned too)."}
+        metadata={"description": "Spent bonuses given back: none when the nightly expiry "
+                  "emptied the account after the order completed (they would have burned too; "
+                  "a departure from the contract, docs/checkout.md)."}
     )
     reversed = Amount(metadata={"description": "Accrued bonuses taken back."})
     written_off = Amount(

@@ -63,7 +63,9 @@ def build_program(data: Mapping) -> Program:
     accrual = sections.accrual(data["accrual"])
     redemption = sections.redemption(data["redemption"])
     quantum, mode = sections.rounding(setting["rounding"])
-    idle_months, month_end, cancelled_orders, open_orders = sections.expiry(setting["expiry"])
+    idle_months, month_end, cancelled_orders, open_orders, open_order_hours = sections.expiry(
+        setting["expiry"]
+    )
     reads = {name for rule in (*accrual, *redemption["exclusions"]) for name in rule.variables}
     program = Program(
         version=sections.version(data["version"]),
@@ -81,7 +83,7 @@ def build_program(data: Mapping) -> Program:
         quantum=quantum, rounding_mode=mode, round_accrual=rounder(quantum, mode),
         round_cap=rounder(quantum, "down"),  # a cap rounded up would break its own limit
         idle_months=idle_months, month_end=month_end, cancelled_orders=cancelled_orders,
-        open_orders=open_orders,
+        open_orders=open_orders, open_order_hours=open_order_hours,
         categories=sections.categories(setting["categories"]),
         uses_time=bool(reads & TIME_VARIABLES))
     _check_version_date(program)

@@ -60,6 +60,7 @@ class Program:
     month_end: str
     cancelled_orders: str  # "ignore": a cancelled order stops being the last order; "count"
     open_orders: str  # "wait": an open order keeps the balance from burning; "burn"
+    open_order_hours: int  # for how long after its placing, under "wait"
     categories: Mapping[str, str]
     uses_time: bool
 

@@ -108,9 +108,9 @@ def rounding(value: object) -> tuple[Decimal, str]:
     return schema.quantum(section["quantum"], "rounding.quantum"), mode
 
 
-def expiry(value: object) -> tuple[int, str, str, str]:
-    section = schema.section(value, "expiry", set(),
-                             {"idle_months", "month_end", "cancelled_orders", "open_orders"})
+def expiry(value: object) -> tuple[int, str, str, str, int]:
+    section = schema.section(value, "expiry", set(), {"idle_months", "month_end",
+                             "cancelled_orders", "open_orders", "open_order_hours"})
     idle_months = schema.whole(section.get("idle_months", 12), "expiry.idle_months", 1, 120)
     month_end = schema.choice(section.get("month_end", "clamp"), "expiry.month_end",
                               ("clamp", "roll"))
@@ -119,11 +119,13 @@ def expiry(value: object) -> tuple[int, str, str, str]:
     cancelled = schema.choice(section.get("cancelled_orders", "ignore"),
                               "expiry.cancelled_orders", ("ignore", "count"))
     # an order placed and not yet completed: "wait" (default) keeps the balance from burning
-    # until it is completed, cancelled or its hold lapses (the guest "made an order" in time,
-    # and the warning SMS asks for just that); "burn" counts completed orders only
+    # for open_order_hours after its placing (the guest "made an order" in time, and the
+    # warning SMS asks for just that); "burn" counts completed orders only
     open_orders = schema.choice(section.get("open_orders", "wait"), "expiry.open_orders",
                                 ("wait", "burn"))
-    return idle_months, month_end, cancelled, open_orders
+    open_hours = schema.whole(section.get("open_order_hours", 24), "expiry.open_order_hours",
+                              1, 720)
+    return idle_months, month_end, cancelled, open_orders, open_hours
 
 
 def categories(value: object) -> dict[str, str]:

@@ -5,8 +5,9 @@ from registration): exactly the guests with last activity before rules.idle_cuto
 which is the arithmetic /v1/me shows as burns_at. Only `balance - held` burns: bonuses held by an
 open order stay with it (spent at completion, or released by the hold timer and burned by a
 later run if the guest is still idle). Under the program's `expiry.open_orders: "wait"` (the
-default) a guest with an order still `placed` is not burned at all: the order may complete
-after the run, and the warning SMS asked for nothing more than an order.
+default) a guest with an order still `placed`, placed within `expiry.open_order_hours` (24),
+is not burned at all: the order may complete after the run, and the warning SMS asked for
+nothing more than an order; an order left open longer protects nothing.
 
 Each batch is set-based SQL whose write is conditional on the guest still being idle with
 something to burn, so a run racing an order, another run, or a crash burns each balance once,
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import bindparam, exists, func, select, text, update
@@ -65,7 +66,7 @@ class _Terms:
     written_at: datetime  # the entries' date
     version: str
     months: int
-    wait_for_open_orders: bool
+    open_since: datetime | None  # orders placed after it keep the balance ("wait"); or None
 
 
 def expire_balances(
@@ -86,8 +87,10 @@ def expire_balances(
     burn is written today, and an entry dated back would sit before credits it burned).
     """
     program = book.in_force(now)
+    open_since = (now - timedelta(hours=program.open_order_hours)
+                  if program.open_orders == "wait" else None)  # fmt: skip
     terms = _Terms(rules.idle_cutoff(program, now), written_at or now, program.version,
-                   program.idle_months, program.open_orders == "wait")  # fmt: skip
+                   program.idle_months, open_since)  # fmt: skip
     if dry_run:
         guests, kopecks = _would_burn(db, terms)
         return ExpiryReport(guests, kopecks, terms.cutoff, terms.version, dry_run=True)
@@ -106,25 +109,26 @@ def expire_balances(
 
 def _idle(terms: _Terms):
     """Guests idle since before the cutoff with something available to burn (and, under
-    "wait", no order still placed)."""
+    "wait", no order placed since `open_since` still open)."""
     idle = (Guest.last_activity < terms.cutoff) & (Guest.balance > Guest.held)
-    if terms.wait_for_open_orders:
-        idle &= ~exists().where(Order.guest_id == Guest.id, Order.status == "placed")
+    if terms.open_since is not None:
+        idle &= ~exists().where(Order.guest_id == Guest.id, Order.status == "placed",
+                                Order.placed_at > terms.open_since)  # fmt: skip
     return idle
 
 
-# the same "no order still placed" for the hand-written statements below, by the guests
-# table's name there
-_NO_OPEN_ORDER = {
-    "guests": "AND NOT EXISTS (SELECT 1 FROM orders AS o "
-    "WHERE o.guest_id = guests.id AND o.status = 'placed')",
-    "g": "AND NOT EXISTS (SELECT 1 FROM orders AS o "
-    "WHERE o.guest_id = g.id AND o.status = 'placed')",
-}
+# the same for the hand-written statements below, where the guests table is `g`
+_NO_OPEN_ORDER = (
+    "AND NOT EXISTS (SELECT 1 FROM orders AS o "
+    "WHERE o.guest_id = g.id AND o.status = 'placed' AND o.placed_at > :open_since)"
+)
 
 
-def _no_open_order(alias: str, terms: _Terms) -> str:
-    return _NO_OPEN_ORDER[alias] if terms.wait_for_open_orders else ""
+def _no_open_order(terms: _Terms) -> tuple[str, dict]:
+    """The condition and its parameter, or nothing under "burn"."""
+    if terms.open_since is None:
+        return "", {}
+    return _NO_OPEN_ORDER, {"open_since": terms.open_since}
 
 
 def _would_burn(db: Database, terms: _Terms) -> tuple[int, int]:
@@ -136,26 +140,28 @@ def _would_burn(db: Database, terms: _Terms) -> tuple[int, int]:
     return int(guests), int(kopecks)
 
 
-# PostgreSQL: one statement per batch. FOR UPDATE locks the batch, re-reading a row that a
-# concurrent order or adjustment committed meanwhile (and dropping it if no longer idle), so
-# batch.balance is the balance the UPDATE replaces; the UPDATE re-checks the condition on that
-# same latest row, and the INSERT takes its amounts from the UPDATE's RETURNING: the entries and
-# the balances cannot disagree. (No `g.balance = batch.balance` in the UPDATE: it would be
-# tested against the statement's snapshot, older than the locked row, and skip the guest.)
-_POSTGRESQL_BATCH = """
-WITH batch AS (
-    SELECT id, balance FROM guests
-    WHERE id > :after AND balance > held
-      AND COALESCE(last_order_at, registered_at) < :cutoff {open_guests}
-    ORDER BY id
-    LIMIT :size
-    FOR UPDATE
-), burned AS (
+# PostgreSQL: two statements per batch. The first locks the batch (FOR UPDATE waits for an
+# order or adjustment in flight and re-reads its row); the second burns, with a snapshot taken
+# after those locks, so it sees what the waited-for transactions wrote — the guest's row, and
+# the order an order's transaction inserted (a sub-select in the locking statement itself would
+# still read the statement's older snapshot: an order placed with a redeem while the batch
+# waited on its guest did not keep the balance, a review found). The rows stay locked, so
+# `old.balance` is the balance the UPDATE replaces, and the INSERT takes its amounts from the
+# UPDATE's RETURNING: the entries and the balances cannot disagree.
+_POSTGRESQL_LOCK = """
+SELECT id FROM guests
+WHERE id > :after AND balance > held AND COALESCE(last_order_at, registered_at) < :cutoff
+ORDER BY id
+LIMIT :size
+FOR UPDATE
+"""
+_POSTGRESQL_BURN = """
+WITH burned AS (
     UPDATE guests AS g SET balance = g.held
-    FROM batch
-    WHERE g.id = batch.id AND g.balance > g.held
-      AND COALESCE(g.last_order_at, g.registered_at) < :cutoff {open_g}
-    RETURNING g.id AS guest_id, batch.balance - g.held AS burned, g.held AS balance_after
+    FROM (SELECT id, balance FROM guests WHERE id = ANY(:ids)) AS old
+    WHERE g.id = old.id AND g.balance > g.held
+      AND COALESCE(g.last_order_at, g.registered_at) < :cutoff {open_orders}
+    RETURNING g.id AS guest_id, old.balance - g.held AS burned, g.held AS balance_after
 ), entries AS (
     INSERT INTO ledger_entries
         (guest_id, kind, amount, held_delta, balance_after, rules_version, actor, reason,
@@ -165,31 +171,29 @@ WITH batch AS (
     ORDER BY guest_id
     RETURNING amount
 )
-SELECT (SELECT max(id) FROM batch), (SELECT count(*) FROM entries),
-       (SELECT coalesce(-sum(amount), 0) FROM entries)
+SELECT count(*), coalesce(-sum(amount), 0) FROM entries
 """
 
 
 def _burn_postgresql(session: Session, terms: _Terms, after: int, size: int) -> Batch | None:
+    cutoff = bindparam("cutoff", type_=UTCDateTime)
+    ids = session.scalars(
+        text(_POSTGRESQL_LOCK).bindparams(cutoff),
+        {"after": after, "size": size, "cutoff": terms.cutoff},
+    ).all()
+    if not ids:
+        return None
     fragment, reason_params = reason_sql("burned", terms.months)
-    sql = _POSTGRESQL_BATCH.format(reason=fragment, open_guests=_no_open_order("guests", terms),
-                                   open_g=_no_open_order("g", terms))  # fmt: skip
-    statement = text(sql).bindparams(
-        bindparam("cutoff", type_=UTCDateTime), bindparam("now", type_=UTCDateTime)
-    )
-    last_id, guests, kopecks = session.execute(
+    open_orders, open_params = _no_open_order(terms)
+    statement = text(_POSTGRESQL_BURN.format(reason=fragment, open_orders=open_orders))
+    for name in ("cutoff", "now", *open_params):
+        statement = statement.bindparams(bindparam(name, type_=UTCDateTime))
+    guests, kopecks = session.execute(
         statement,
-        {
-            "after": after,
-            "size": size,
-            "cutoff": terms.cutoff,
-            "now": terms.written_at,
-            "version": terms.version,
-            "actor": ACTOR,
-            **reason_params,
-        },
-    ).one()
-    return None if last_id is None else Batch(last_id, int(guests), int(kopecks))
+        {"ids": list(ids), "cutoff": terms.cutoff, "now": terms.written_at,
+         "version": terms.version, "actor": ACTOR, **open_params, **reason_params},
+    ).one()  # fmt: skip
+    return Batch(max(ids), int(guests), int(kopecks))
 
 
 # SQLite: writers are serialised (the unit of work begins IMMEDIATE), so within the batch's
@@ -197,11 +201,11 @@ def _burn_postgresql(session: Session, terms: _Terms, after: int, size: int) -> 
 _SQLITE_ENTRIES = """
 INSERT INTO ledger_entries
     (guest_id, kind, amount, held_delta, balance_after, rules_version, actor, reason, created_at)
-SELECT id, 'expiry', -(balance - held), 0, held, :version, :actor, {reason}, :now
-FROM guests
-WHERE id > :after AND id <= :last AND balance > held
-  AND COALESCE(last_order_at, registered_at) < :cutoff {open_guests}
-ORDER BY id
+SELECT g.id, 'expiry', -(g.balance - g.held), 0, g.held, :version, :actor, {reason}, :now
+FROM guests AS g
+WHERE g.id > :after AND g.id <= :last AND g.balance > g.held
+  AND COALESCE(g.last_order_at, g.registered_at) < :cutoff {open_orders}
+ORDER BY g.id
 """
 
 
@@ -217,13 +221,14 @@ def _burn_sqlite(session: Session, terms: _Terms, after: int, size: int) -> Batc
             Guest.id > after, Guest.id <= last_id, idle
         )
     )
+    open_orders, open_params = _no_open_order(terms)
+    statement = text(_SQLITE_ENTRIES.format(reason=fragment, open_orders=open_orders))
+    for name in ("cutoff", "now", *open_params):
+        statement = statement.bindparams(bindparam(name, type_=UTCDateTime))
     entries = session.execute(
-        text(_SQLITE_ENTRIES.format(reason=fragment,
-                                    open_guests=_no_open_order("guests", terms))).bindparams(
-            bindparam("cutoff", type_=UTCDateTime), bindparam("now", type_=UTCDateTime)
-        ),
+        statement,
         {"after": after, "last": last_id, "cutoff": terms.cutoff, "now": terms.written_at,
-         "version": terms.version, "actor": ACTOR, **reason_params},
+         "version": terms.version, "actor": ACTOR, **open_params, **reason_params},
     ).rowcount  # fmt: skip
     burned = session.execute(
         update(GUESTS)

@@ -429,15 +429,21 @@ def _completion_entry(order_id):
 
 
 def _latest_burn(session: Session, guest_id: int) -> int | None:
-    """The id of the guest's latest expiry entry, if the nightly expiry ever burned theirs."""
+    """The id of the guest's latest expiry entry that left the account empty, if any.
+
+    Only such a burn settles what came before it: one that left bonuses held by an open order
+    (program setting `expiry.open_orders: "burn"`) let them be spent after it, and a cancel of
+    that later order gives them back (a review: settling across it made 100 bonuses).
+    """
     return session.scalar(
         select(func.max(LedgerEntry.id))
-        .where(LedgerEntry.guest_id == guest_id, LedgerEntry.kind == "expiry")
+        .where(LedgerEntry.guest_id == guest_id, LedgerEntry.kind == "expiry",
+               LedgerEntry.balance_after == 0)
     )  # fmt: skip
 
 
 def _burned_since_completion(session: Session, row: Order) -> bool:
-    """Did the nightly expiry burn the guest's balance after this order completed?
+    """Did the nightly expiry burn the guest's balance to nothing after this order completed?
 
     The guest's row is locked first, so a burn running now is either committed and seen, or
     waits for this cancel.
@@ -452,7 +458,7 @@ def _burned_since_completion(session: Session, row: Order) -> bool:
 def _settled_by_burn(session: Session, row: Order, actor: str, now: datetime) -> int:
     """A burn after the completion settled the order: cancel it moving no bonuses.
 
-    The burn took everything available, and it would have left the same without this order:
+    The burn left the account empty, and it would have left the same without this order:
     what the order spent would have burned too, what it earned was spent or burned. Giving the
     spend back or taking the accrual from what the guest has earned since would only make up
     a balance no order stands behind (a burn counted against several cancels minted bonuses;

@@ -103,12 +103,13 @@ class Reconciliation:
 
 
 def legal_sequences(
-    status: str, redeems: bool, accrues: bool, completed: bool
+    status: str, redeems: bool, accrues: bool, completed: bool, settled: bool = False
 ) -> tuple[tuple[str, ...], ...]:
     """The movement sequences services/checkout.py writes for an order in `status`.
 
     `redeems`/`accrues`: the order spends/earns bonuses of a registered guest; `completed`: it
-    was completed at some point (a cancelled order may have been).
+    was completed at some point (a cancelled order may have been); `settled`: a burn that
+    emptied the account came between its completion and its cancel (checkout._settled_by_burn).
     """
     paid = (("hold", "spend"), ("hold", "release", "hold", "spend")) if redeems else ((),)
     earned = ("accrual",) if accrues else ()
@@ -116,11 +117,11 @@ def legal_sequences(
         return (("hold",),) if redeems else ((),)
     if status == "completed":
         return tuple(p + earned for p in paid)
+    if status == "cancelled" and completed and settled:  # one zero reversal, nothing else
+        return tuple(p + earned + ("reversal",) for p in paid) if redeems or accrues else ((),)
     if status == "cancelled" and completed:
-        undone = [(("refund",) if redeems else ()) + (("reversal",) if accrues else ())]
-        if redeems or accrues:  # a burn after the completion settled it: one zero reversal
-            undone.append(("reversal",))
-        return tuple(dict.fromkeys(p + earned + u for p in paid for u in undone))
+        undone = (("refund",) if redeems else ()) + (("reversal",) if accrues else ())
+        return tuple(p + earned + undone for p in paid)
     if status in ("expired", "cancelled"):
         return (("hold", "release"),) if redeems else ((),)
     return ()
@@ -297,10 +298,40 @@ def _legal(counts):
         # a cancel that refunds a spend takes back what earlier cancels wrote off of the
         # bonuses spent (checkout._recover_written_off): more reversals on those orders
         more = status == "cancelled" and completed and accrues
-        cases.append(and_(*when, or_(*(_counts_are(counts, shape, more) for shape in shapes))))
+        legal = [_counts_are(counts, shape, more) for shape in shapes]
+        if status == "cancelled" and completed and redeems:
+            # no refund: only when a burn that emptied the account came in between
+            settled = legal_sequences(status, redeems, accrues, completed, settled=True)
+            legal += [and_(_counts_are(counts, _shape(seq)), _burned_in_between())
+                      for seq in settled]  # fmt: skip
+        cases.append(and_(*when, or_(*legal)))
     taken = func.coalesce(counts.c.reversed, 0)
     legal = or_(*cases) if cases else false()
     return and_(legal, taken >= -Order.accrual)  # never more than the order earned
+
+
+def _burned_in_between():
+    """SQL: an expiry that emptied the guest's account lies, in the ledger, after the order's
+    completion entries and before its cancel's reversal."""
+    own, burn = LedgerEntry.__table__.alias("own"), LedgerEntry.__table__.alias("burn")
+    completed = (
+        select(func.max(own.c.id))
+        .where(own.c.order_id == Order.id, own.c.kind.in_(("spend", "accrual")))
+        .correlate(Order)  # the order two levels out, not a FROM of its own
+        .scalar_subquery()
+    )
+    undone = (
+        select(func.min(own.c.id))
+        .where(own.c.order_id == Order.id, own.c.kind == "reversal")
+        .correlate(Order)
+        .scalar_subquery()
+    )
+    return (
+        select(burn.c.id)
+        .where(burn.c.guest_id == Order.guest_id, burn.c.kind == "expiry",
+               burn.c.balance_after == 0, burn.c.id > completed, burn.c.id < undone)
+        .exists()
+    )  # fmt: skip
 
 
 def _shape(sequence: tuple[str, ...]) -> tuple[int, ...]:
@@ -331,10 +362,9 @@ def _order_difference(session: Session, order_id: str) -> OrderDifference:
         select(LedgerEntry.kind).where(LedgerEntry.order_id == order_id).order_by(LedgerEntry.id)
     ).all()
     registered = order.guest_id is not None
-    expected = legal_sequences(
-        order.status,
-        registered and order.redeemed > 0,
-        registered and order.accrual > 0,
-        order.completed_at is not None,
+    facts = (order.status, registered and order.redeemed > 0, registered and order.accrual > 0,
+             order.completed_at is not None)  # fmt: skip
+    expected = legal_sequences(*facts) + tuple(
+        seq for seq in legal_sequences(*facts, settled=True) if seq not in legal_sequences(*facts)
     )
     return OrderDifference(order_id, order.status, tuple(found), expected)

@@ -62,11 +62,20 @@ def _orders_moved_whole(entries: list[LedgerEntry], orders: dict[str, Order]) ->
     """An order's entries add up to exactly what its status means; a guestless one has none."""
     moved: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     kinds: dict[str, set[str]] = defaultdict(set)
+    completed_at: dict[str, int] = {}  # the id of the order's last spend or accrual
+    undone_at: dict[str, int] = {}  # the id of its first reversal
+    emptying_burns = defaultdict(list)  # guest → ids of the expiries that left nothing
     for entry in entries:
+        if entry.kind == "expiry" and entry.balance_after == 0:
+            emptying_burns[entry.guest_id].append(entry.id)
         if entry.order_id is not None:
             moved[entry.order_id][0] += entry.amount
             moved[entry.order_id][1] += entry.held_delta
             kinds[entry.order_id].add(entry.kind)
+            if entry.kind in ("spend", "accrual"):
+                completed_at[entry.order_id] = entry.id
+            if entry.kind == "reversal":
+                undone_at.setdefault(entry.order_id, entry.id)
     for order_id, order in orders.items():
         amount, held = moved[order_id]
         if order.guest_id is None:
@@ -79,6 +88,8 @@ def _orders_moved_whole(entries: list[LedgerEntry], orders: dict[str, Order]) ->
             # a completed one gave back the spend and took ≤ its accrual; one that a burn
             # after its completion settled gave nothing back (no refund) and took nothing
             if "spend" in kinds[order_id] and "refund" not in kinds[order_id]:
+                assert any(completed_at[order_id] < burn < undone_at[order_id]
+                           for burn in emptying_burns[order.guest_id]), order_id  # fmt: skip
                 amount += order.redeemed
             assert held == 0 and 0 <= amount <= order.accrual, (order_id, amount, held)
         else:

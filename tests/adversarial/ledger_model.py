@@ -31,6 +31,7 @@ class OrderModel:
     accrual: int
     status: str = "placed"
     hold_expires_at: datetime | None = None
+    placed_at: datetime | None = None
     completed_at: datetime | None = None
     cancelled_at: datetime | None = None
     completed_tick: int | None = None  # where its completion falls among the burns
@@ -89,13 +90,14 @@ class ShopModel:
         percent = 10 if channel == "pickup" and total > ZONE_MIN else 3
         return (total - redeem) * percent // 100 // 100 * 100
 
-    def place(self, order_id, phone, channel, total, lunch, redeem, hold_until) -> int:
+    def place(self, order_id, phone, channel, total, lunch, redeem, hold_until,
+              placed_at: datetime | None = None) -> int:
         if order_id in self.orders:
             return 409
         if redeem > self.redeem_max(phone, channel, total, lunch):
             return 422
         accrual = self.accrual(phone, channel, total, redeem)
-        order = OrderModel(phone, phone in self.guests, redeem, accrual)
+        order = OrderModel(phone, phone in self.guests, redeem, accrual, placed_at=placed_at)
         if redeem:
             self.guests[phone].held += redeem
             order.hold_expires_at = hold_until
@@ -181,12 +183,16 @@ class ShopModel:
                 self.guests[order.phone].held -= order.redeemed
                 order.status = "expired"
 
-    def expire(self, cutoff: datetime, now: datetime | None = None) -> None:
-        """Idle since before `cutoff`: the available balance burns, held bonuses stay; a guest
-        with an order still placed is left alone (the program's expiry.open_orders "wait")."""
+    def expire(self, cutoff: datetime, now: datetime, open_since: datetime | None) -> None:
+        """Idle since before `cutoff`: the available balance burns, held bonuses stay; under
+        the program's expiry.open_orders "wait", a guest with an order placed after
+        `open_since` and still open is left alone. A burn that leaves nothing settles the
+        orders completed before it."""
         waiting = {order.phone for order in self.orders.values()
-                   if order.status == "placed" and order.registered}  # fmt: skip
+                   if open_since is not None and order.status == "placed" and order.registered
+                   and order.placed_at > open_since}  # fmt: skip
         for phone, guest in self.guests.items():
             if guest.last_activity < cutoff and guest.balance > guest.held and phone not in waiting:
-                guest.last_burn = self._tick()
+                if guest.held == 0:
+                    guest.last_burn = self._tick()
                 guest.balance = guest.held

@@ -8,6 +8,7 @@ the database must agree with tests.adversarial.ledger_model and keep the ledger'
 
 from __future__ import annotations
 
+import copy
 import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -64,6 +65,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     template: str = ""
     folder = None
+    book: rules.ProgramBook = BOOK
 
     phones = Bundle("phones")  # registered guests
     strangers = Bundle("strangers")  # phones that were not registered (at first)
@@ -150,7 +152,7 @@ class LedgerMachine(RuleBasedStateMachine):
         order_id, lunch = f"M-{next(_orders):06d}", lunch and channel == "cafe"
         redeem = pick_redeem(self.model.redeem_max(phone, channel, total, lunch), choice)
         status = self.model.place(
-            order_id, phone, channel, total, lunch, redeem, self.now + HOLD_TTL
+            order_id, phone, channel, total, lunch, redeem, self.now + HOLD_TTL, self.now
         )
         self.expect(
             status, lambda s: self._place(s, order_id, phone, channel, total, lunch, redeem)
@@ -185,7 +187,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(order_id=orders, phone=customers)
     def place_again(self, order_id, phone):
         """An id already used is 409 and moves nothing; a refused order's id is still free."""
-        status = self.model.place(order_id, phone, "pickup", 10_000, False, 0, None)
+        status = self.model.place(order_id, phone, "pickup", 10_000, False, 0, None, self.now)
         self.expect(status, lambda s: self._place(s, order_id, phone, "pickup", 10_000, False, 0))
 
     @rule(order_id=orders)
@@ -205,8 +207,10 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule()
     def nightly_expiry(self):
-        self.model.expire(rules.idle_cutoff(self.program, self.now), self.now)
-        expire_balances(self.db, BOOK, self.now)
+        wait = timedelta(hours=self.program.open_order_hours)
+        self.model.expire(rules.idle_cutoff(self.program, self.now), self.now,
+                          self.now - wait if self.program.open_orders == "wait" else None)
+        expire_balances(self.db, self.book, self.now)
 
     @rule(hours=st.sampled_from([1, 6, 25]))
     def later(self, hours):
@@ -221,7 +225,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @property
     def program(self) -> rules.Program:
-        return BOOK.in_force(self.now)
+        return self.book.in_force(self.now)
 
     @invariant()
     def ledger_agrees_with_the_model(self):
@@ -267,7 +271,17 @@ def north_zone(db: Database, now: datetime) -> None:
         session.commit()
 
 
+def burning_book() -> rules.ProgramBook:
+    """The published program with expiry.open_orders "burn": held bonuses outlive a burn."""
+    data = copy.deepcopy(BOOK.in_force(START).data)
+    data["expiry"] = {**data["expiry"], "open_orders": "burn"}
+    return rules.ProgramBook([rules.load_program(data)])
+
+
 @pytest.mark.slow
-def test_any_sequence_of_verbs_keeps_the_ledger_true_to_the_model(database_template, tmp_path):
-    LedgerMachine.template, LedgerMachine.folder = database_template, tmp_path
+@pytest.mark.parametrize("book", [BOOK, burning_book()], ids=["wait", "burn"])
+def test_any_sequence_of_verbs_keeps_the_ledger_true_to_the_model(database_template, tmp_path,
+                                                                   book):
+    LedgerMachine.template, LedgerMachine.folder, LedgerMachine.book = (
+        database_template, tmp_path, book)
     run_state_machine_as_test(LedgerMachine, settings=SETTINGS)

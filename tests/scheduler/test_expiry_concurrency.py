@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import text, update
@@ -13,7 +13,7 @@ from sqlalchemy import text, update
 import rules
 from bonus_service import ledger
 from bonus_service.db import Database
-from bonus_service.models import Guest
+from bonus_service.models import Guest, Order
 from scheduler.jobs import expire_balances
 from tests.scheduler.conftest import (
     MOSCOW,
@@ -80,6 +80,34 @@ def test_an_order_and_an_adjustment_committed_while_the_job_waits_are_respected(
     [entry] = expiry_entries(db, adjusted.id)
     assert (entry.amount, fetch(db, adjusted.id).balance) == (-5_700, 0)
     assert fetch(db, idle.id).balance == 0
+    assert_ledger_matches_balances(db)
+
+
+def test_an_order_placed_while_the_job_waits_keeps_the_balance(db, book, make_guest):
+    """An order placed with a redeem (its hold locks the guest's row) while the batch waits:
+    PostgreSQL re-read the row when the lock came, but the "no open order" test read the
+    statement's older snapshot, and all but the hold burned (a review). The burn now runs in
+    a statement of its own after the lock."""
+    guest = make_guest(REGISTERED, balance=20_000)
+    with db.unit_of_work() as session:
+        session.add(Order(
+            id="RACE-1", guest_id=guest.id, phone=guest.phone, channel="pickup", payload={},
+            total=100_000, redeemed=5_000, accrual=9_500, rules_version="test", explanation=[],
+            status="placed", placed_by="till", placed_at=NIGHT,
+            hold_expires_at=NIGHT + timedelta(hours=24),
+        ))  # fmt: skip
+        session.flush()
+        ledger.move(session, guest.id, "hold", 5_000, actor="till", reason="hold", now=NIGHT,
+                    order_id="RACE-1")  # fmt: skip
+        worker = threading.Thread(target=lambda: result.append(expire_balances(db, book, NIGHT)))
+        result: list = []
+        worker.start()
+        wait_until_blocked(db, worker)
+        session.commit()
+    worker.join(30)
+    [report] = result
+    assert (report.guests, report.kopecks) == (0, 0)
+    assert (fetch(db, guest.id).balance, fetch(db, guest.id).held) == (20_000, 5_000)
     assert_ledger_matches_balances(db)
 
 

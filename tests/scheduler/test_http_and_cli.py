@@ -78,6 +78,24 @@ def test_an_order_that_never_completes_keeps_the_balance_only_while_it_is_open(
     assert_ledger_matches_balances(db)
 
 
+def test_an_order_left_open_protects_the_balance_one_night_not_for_ever(
+    app, db, book, client, fake_twilio, make_key
+):
+    """An order without a redeem has no hold to lapse, so the timer never ends it: left
+    placed, it kept the balance from burning for good (a review). It counts for
+    BONUS_HOLD_TTL_HOURS after its placing, as a hold would."""
+    shop = a_shop(client, fake_twilio, make_key)
+    with freeze_time(datetime(2024, 3, 15, 11, 0, tzinfo=UTC)) as clock:
+        phone, _ = shop.guest("200")
+        clock.move_to(datetime(2025, 3, 15, 20, 0, tzinfo=UTC))  # 23:00, the last idle day
+        assert shop.place(phone, pickup("1000.00")).status_code == 201
+        clock.move_to(datetime(2025, 3, 16, 0, 0, tzinfo=UTC))  # 03:00: four hours later
+        assert expire_balances(db, book, utcnow()).kopecks == 0
+        clock.move_to(datetime(2025, 3, 17, 0, 0, tzinfo=UTC))  # 28 hours later
+        assert expire_balances(db, book, utcnow()).kopecks == 20_000
+    assert_ledger_matches_balances(db)
+
+
 def test_under_burn_only_the_bonuses_held_by_an_open_order_survive_the_night(
     app, db, book, client, fake_twilio, make_key
 ):

@@ -15,7 +15,7 @@ from bonus_service.models import Guest, LedgerEntry
 from bonus_service.services.checkout import cancel, release_stale_holds
 from bonus_service.services.reconcile import reconcile
 from tests.conftest import PG_URL
-from tests.service.checkout_helpers import pickup
+from tests.service.checkout_helpers import cafe, pickup
 from tests.service.helpers import ask_code, bearer, login, new_phone, problem_fields
 
 
@@ -163,6 +163,46 @@ def test_a_burn_is_not_counted_against_several_cancels(app, shop, sequence):
         answers = [shop.cancel(ids[name]) for name in sequence.split()]
     assert [answer.status_code for answer in answers] == [200, 200, 200]
     assert shop.me(token)["balance"] == "0.00"
+    assert reconcile(get_db(app), limit=10).differences == 0
+
+
+def test_a_burn_that_left_bonuses_held_settles_nothing(app, shop):
+    """B held 100 of A's bonuses through the burn and spent them after it; settling A across
+    that burn left 100 bonuses from nowhere once A and B were cancelled (a review). Only a
+    burn that empties the account settles what came before it."""
+    phone, _ = shop.guest("50")
+    with freeze_time(utcnow()) as clock:
+        a = shop.place(phone, pickup("1000.00")).get_json()["id"]
+        shop.complete(a)  # +100: 150
+        clock.tick(timedelta(days=400))
+        token = login(shop.client, shop.fake, phone)
+        b = shop.place(phone, pickup("1000.00"), redeem="100", token=token).get_json()["id"]
+        burn(app, phone)  # 50 burn, the 100 held stay
+        shop.complete(b)  # −100 +90: 90
+        cancelled = [shop.cancel(a).get_json(), shop.cancel(b).get_json()]
+        assert cancelled[0]["reversed"] == "90.00"
+        assert shop.me(token)["balance"] == "0.00"  # without A and B the 50 burned all the same
+    assert reconcile(get_db(app), limit=10).differences == 0
+
+
+def test_a_refund_after_an_emptying_burn_recovers_no_write_off_from_before_it(app, shop):
+    """A (completed before the burn) is settled by it; the 15 R spent were earned by D after
+    the burn, so R's refund gives them back to the guest and recovers nothing for A."""
+    phone, _ = shop.guest()
+    with freeze_time(utcnow()) as clock:
+        a = shop.place(phone, pickup("1000.00")).get_json()["id"]
+        shop.complete(a)  # +100
+        clock.tick(timedelta(days=400))
+        burn(app, phone)
+        d = shop.place(phone, pickup("500.00")).get_json()["id"]
+        shop.complete(d)  # +15
+        token = login(shop.client, shop.fake, phone)
+        r = shop.place(phone, cafe("75.00"), redeem="15", token=token).get_json()["id"]
+        shop.complete(r)  # −15 +1: 1
+        assert shop.cancel(a).get_json()["reversed"] == "0.00"
+        second = shop.cancel(r).get_json()
+    assert (second["refunded"], second["recovered"], second["balance"]) == (
+        "15.00", "0.00", "15.00")
     assert reconcile(get_db(app), limit=10).differences == 0
 
 
