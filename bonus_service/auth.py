@@ -116,22 +116,7 @@ def require_scope(*scopes: str):
 
 
 TOKENS = GuestToken.__table__
-_TOKEN_GUEST = select(TOKENS.c.guest_id).where(
-    TOKENS.c.token_hash == bindparam("token_hash"),
-    TOKENS.c.revoked_at.is_(None),
-    TOKENS.c.expires_at > bindparam("now", type_=TOKENS.c.expires_at.type),
-)
-
-
-def guest_id_from_token(session: Session, token: str | None, now: datetime) -> int | None:
-    """The id of the guest a live token belongs to, or None (one indexed Core SELECT)."""
-    if not token or not token.startswith(GUEST_TOKEN_PREFIX):
-        return None
-    rows = run(session, _TOKEN_GUEST, {"token_hash": digest(token), "now": now})
-    return rows[0][0] if rows else None
-
-
-_TOKEN_CONSENT = select(TOKENS.c.guest_id, TOKENS.c.code_purpose).where(
+_TOKEN = select(TOKENS.c.guest_id, TOKENS.c.code_purpose).where(
     TOKENS.c.token_hash == bindparam("token_hash"),
     TOKENS.c.revoked_at.is_(None),
     TOKENS.c.expires_at > bindparam("now", type_=TOKENS.c.expires_at.type),
@@ -139,12 +124,19 @@ _TOKEN_CONSENT = select(TOKENS.c.guest_id, TOKENS.c.code_purpose).where(
 
 
 def token_holder(session: Session, token: str | None, now: datetime) -> tuple[int, bool] | None:
-    """(guest id, whether the token is consent to spend) for a live token, or None. A token
-    bought with an operator's registration code is none: that code is no consent either."""
+    """(guest id, whether the token is consent to spend) for a live token, or None (one
+    indexed Core SELECT). A token bought with an operator's registration code is no consent:
+    that code is none either."""
     if not token or not token.startswith(GUEST_TOKEN_PREFIX):
         return None
-    rows = run(session, _TOKEN_CONSENT, {"token_hash": digest(token), "now": now})
+    rows = run(session, _TOKEN, {"token_hash": digest(token), "now": now})
     return (rows[0][0], rows[0][1] != "registration") if rows else None
+
+
+def guest_id_from_token(session: Session, token: str | None, now: datetime) -> int | None:
+    """The id of the guest a live token belongs to, or None."""
+    holder = token_holder(session, token, now)
+    return holder[0] if holder else None
 
 
 def guest_from_token(session: Session, token: str | None, now: datetime) -> Guest | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -18,20 +19,41 @@ def _instance_secret(instance_path: str) -> bytes:
     path = Path(instance_path) / "secret.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Written whole under a name of its own, then linked into place: workers starting
-        # together keep whichever linked first, and none reads a file still being written
-        # (created in place, a second worker could read it empty and hash codes with no key).
-        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
+        _create(path)
+    return _read_written(path)
+
+
+def _create(path: Path) -> None:
+    """Write a new key whole under a name of its own, then link it into place: workers
+    starting together keep whichever linked first, and none reads a file still being written
+    (created in place, a second worker could read it empty and hash codes with no key). Where
+    the filesystem has no hard links, the key is created in place, and readers wait for it."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    key = secrets.token_hex(32)
+    with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(key)
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    except OSError:  # no hard links here (some network and FUSE filesystems)
         try:
-            os.link(draft, path)
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+                out.write(key)
         except FileExistsError:
             pass
-        finally:
-            draft.unlink()
-    return path.read_text().strip().encode()
+    finally:
+        draft.unlink()
+
+
+def _read_written(path: Path) -> bytes:
+    """The key in `path`, once a worker creating it in place has written it."""
+    for _ in range(200):
+        key = path.read_text().strip()
+        if key:
+            return key.encode()
+        time.sleep(0.01)
+    raise RuntimeError(f"{path} is empty: delete it (a new key is made) or set BONUS_SECRET_KEY")
 
 
 def init_app(app: Flask, config: Settings) -> None:

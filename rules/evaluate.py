@@ -13,9 +13,12 @@ from rules.russian import bonuses, bonuses_genitive, rub, spent_in
 
 ANONYMOUS = Explanation("guest.anonymous", "Укажите номер телефона: копить и тратить бонусы "
                         "могут только зарегистрированные гости")
+# an order's phone may be any valid number (a landline, abroad), not one that may register:
+# the text says what registration takes rather than promising it
 UNREGISTERED = Explanation("guest.unregistered", "Гость не зарегистрирован в бонусной программе: "
-                           "бонусы не начисляются и не списываются. Зарегистрироваться можно "
-                           "на сайте vilkinet.ru или у оператора колл-центра")
+                           "бонусы не начисляются и не списываются. Зарегистрироваться по номеру "
+                           "мобильного телефона можно на сайте vilkinet.ru или у оператора "
+                           "колл-центра")
 NO_RULE = Explanation("accrual.none", "Ни одно правило начисления не подходит к заказу: "
                       "бонусы не начисляются")
 ON_REQUEST = Explanation("redeem.on_request", "Бонусы списываются только по запросу гостя")

@@ -37,17 +37,23 @@ def normalise_phone(
 # number raises, and lru_cache keeps no result for a call that raised.
 @functools.lru_cache(maxsize=8192)
 def _normalised(text: str, region: str, allowed_country_codes: frozenset[int]) -> str:
+    number = _valid(text, region)
+    if number.country_code not in allowed_country_codes:
+        raise PhoneError(f"country code +{number.country_code} is not served")
+    if phonenumbers.number_type(number) not in _TEXTABLE_TYPES:
+        raise PhoneError("the phone number is not a mobile number and cannot receive SMS")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _valid(text: str, region: str) -> phonenumbers.PhoneNumber:
+    """The number `text` writes, if it is a valid one anywhere."""
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException as exc:
         raise PhoneError("the phone number could not be read") from exc
     if not phonenumbers.is_valid_number(number):
         raise PhoneError("the phone number is not a valid number")
-    if number.country_code not in allowed_country_codes:
-        raise PhoneError(f"country code +{number.country_code} is not served")
-    if phonenumbers.number_type(number) not in _TEXTABLE_TYPES:
-        raise PhoneError("the phone number is not a mobile number and cannot receive SMS")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return number
 
 
 def normalise_any_phone(raw: str, *, region: str = "RU") -> str:
@@ -60,13 +66,7 @@ def normalise_any_phone(raw: str, *, region: str = "RU") -> str:
 
 @functools.lru_cache(maxsize=8192)
 def _any_normalised(text: str, region: str) -> str:
-    try:
-        number = phonenumbers.parse(text, region)
-    except NumberParseException as exc:
-        raise PhoneError("the phone number could not be read") from exc
-    if not phonenumbers.is_valid_number(number):
-        raise PhoneError("the phone number is not a valid number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return phonenumbers.format_number(_valid(text, region), phonenumbers.PhoneNumberFormat.E164)
 
 
 def _typed_text(raw: object) -> str:

@@ -6,6 +6,7 @@ import logging
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -66,7 +67,7 @@ class TwilioSender:
                                  maybe_sent=True) from exc  # fmt: skip
         except requests.RequestException as exc:
             reason = f"no answer from Twilio at {self.api_base}: {type(exc).__name__}"
-            raise SmsUnavailable(reason) from exc
+            raise SmsUnavailable(reason, maybe_sent=_after_sending(exc)) from exc
         except (TwilioException, json.JSONDecodeError) as exc:
             raise SmsUnavailable(f"Twilio gave an unreadable answer: {exc!r}",
                                  maybe_sent=True) from exc  # fmt: skip
@@ -75,6 +76,20 @@ class TwilioSender:
                                  maybe_sent=True)  # fmt: skip
         logger.info("SMS to %s accepted by Twilio as %s", masked(to), message.sid)
         return message.sid
+
+
+def _after_sending(exc: requests.RequestException) -> bool:
+    """Did the failure come after the request was written? A connection that was refused,
+    timed out or failed its TLS handshake carried nothing; one dropped while waiting for the
+    answer (Twilio's side closing it, a broken answer) may have carried the message."""
+    if isinstance(exc, requests.exceptions.SSLError | requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        cause = exc.args[0] if exc.args else None
+        unreached = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
+        return not isinstance(getattr(cause, "reason", cause), unreached)
+    return isinstance(exc, requests.exceptions.ChunkedEncodingError
+                      | requests.exceptions.ContentDecodingError)  # fmt: skip
 
 
 def _client(account_sid: str, auth_token: str, api_base: str, timeout: float) -> Client:

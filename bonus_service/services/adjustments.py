@@ -48,12 +48,14 @@ def adjust(
         raise invalid("amount", "must not be zero")
     if not why.strip():
         raise invalid("reason", "must say why, not be blank")
-    if amount % step:  # a balance of 25.50 leaves half a bonus nothing can ever spend
-        raise invalid("amount", f"must be a multiple of {step} bonuses: the rules in force "
-                      "spend bonuses in such steps", step=money(kopecks(step)))  # fmt: skip
     guest = guests.find(session, phone)
     if guest is None:
         raise Problem(404, "No guest is registered with this phone.", title="Not Found")
+    # a balance of 25.50 leaves half a bonus nothing can ever spend; an amount that brings a
+    # balance of before the rule back to whole steps is what mends it
+    if amount % step and (money(guest.balance) + amount) % step:
+        raise invalid("amount", f"must be a multiple of {step} bonuses: the rules in force "
+                      "spend bonuses in such steps", step=money(kopecks(step)))  # fmt: skip
     _refuse_over_a_difference(session, guest.id)
     moved = ledger.move(
         session,

@@ -67,8 +67,9 @@ def _login_step(errors: dict | None = None, phone: str = "", status: int = 200):
     return page, status
 
 
-# refusals that mean a code went to this phone lately: the guest may well hold it
-LIVE_CODE_LIMITS = ("phone_resend", "phone_hour", "phone_day")
+# refusals that mean a code went to this phone lately: the guest may well hold it (the daily
+# limit does not: its last code may be hours old and long expired)
+LIVE_CODE_LIMITS = ("phone_resend", "phone_hour")
 
 
 @blp.post("/code")

@@ -15,7 +15,7 @@ CODE = re.compile(r"[0-9]{6}")  # ASCII: \d would pass other scripts' digits to 
 MAX_REASON = 500
 PHONE_EXAMPLE = "Например: 8 912 345-67-89"
 AMOUNT_EXAMPLE = (
-    "Сумма — число с не более чем двумя знаками после запятой, до 10 000 000. "
+    "Сумма — число бонусов, до 10 000 000. "
     "Например: 150 или 1 000."
 )
 

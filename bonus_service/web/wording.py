@@ -52,11 +52,15 @@ def day(moment: date | datetime) -> str:
 
 
 def wait(seconds: int) -> str:
-    """'45 секунд', '1 минуту', '12 минут' — for 'try again in ...' (kept on one line)."""
+    """'45 секунд', '1 минуту', '12 минут', '4 часа' — for 'try again in ...' (kept on one
+    line); from two hours on, whole hours rounded up (the daily code limit: «240 минут»)."""
     if seconds < 60:
         return f"{seconds}\u00a0{plural(seconds, 'секунду', 'секунды', 'секунд')}"
     minutes = -(-seconds // 60)
-    return f"{minutes}\u00a0{plural(minutes, 'минуту', 'минуты', 'минут')}"
+    if minutes <= 120:
+        return f"{minutes}\u00a0{plural(minutes, 'минуту', 'минуты', 'минут')}"
+    hours = -(-minutes // 60)
+    return f"{hours}\u00a0{plural(hours, 'час', 'часа', 'часов')}"
 
 
 # What the audit's detail keys and coded values say on the console (unknown ones as stored).

@@ -63,11 +63,11 @@ class ShopModel:
         return 201
 
     def adjust(self, phone: str, amount: int) -> int:
-        if amount % 100:  # balances stay in whole bonuses
-            return 422
         guest = self.guests.get(phone)
         if guest is None:
             return 404
+        if (guest.balance + amount) % 100:  # balances stay in whole bonuses
+            return 422
         if amount == 0 or guest.available + amount < 0:
             return 422
         guest.balance += amount

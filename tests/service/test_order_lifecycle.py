@@ -465,6 +465,23 @@ def test_an_adjustment_keeps_the_balance_in_whole_bonuses(app, shop, amount):
     assert_ledger_matches_balances(app)
 
 
+def test_a_balance_left_with_a_part_of_a_bonus_can_be_mended(app, shop):
+    """25.50 credited before adjustments were whole: the 0.50 that makes it whole again is
+    accepted (a review); any other part of a bonus is not."""
+    phone, token = shop.guest("25")
+    with get_db(app).unit_of_work() as session:
+        guest_id = session.scalar(select(Guest.id).where(Guest.phone == phone))
+        ledger.move(session, guest_id, "adjustment", 50, actor="old release", reason="до правила",
+                    now=utcnow())  # fmt: skip
+        session.commit()
+    adjust = lambda amount: shop.client.post(  # noqa: E731
+        f"/v1/guests/{phone}/adjustments", json={"amount": amount, "reason": "округление"},
+        headers=bearer(shop.operator))
+    assert adjust("-0.25").status_code == 422
+    assert adjust("-0.50").status_code == 201
+    assert shop.me(token)["balance"] == "25.00"
+
+
 def test_adjusting_an_unknown_guest_is_404(shop):
     response = shop.client.post(
         f"/v1/guests/{new_phone()}/adjustments",

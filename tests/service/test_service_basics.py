@@ -186,10 +186,15 @@ def test_no_secret_key_beside_postgresql_is_warned_about(tmp_path, caplog):
     assert "BONUS_SECRET_KEY" not in caplog.text
 
 
-def test_workers_starting_together_share_one_whole_instance_key(tmp_path):
+@pytest.mark.parametrize("hard_links", [True, False])
+def test_workers_starting_together_share_one_whole_instance_key(tmp_path, monkeypatch, hard_links):
     """The key file was created in place and then written: a worker starting a moment later
-    could read it empty and hash every login code with no key at all."""
+    could read it empty and hash every login code with no key at all. Where the filesystem
+    has no hard links (os.link refused, as on some network mounts) the same holds."""
     from concurrent.futures import ProcessPoolExecutor
+
+    if not hard_links:
+        monkeypatch.setattr(os, "link", lambda *_: (_ for _ in ()).throw(PermissionError(1, "no")))
 
     from bonus_service.secrets_store import _instance_secret
 

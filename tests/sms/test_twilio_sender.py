@@ -97,10 +97,15 @@ def test_a_hanging_twilio_is_unavailable_once_the_timeout_passes(fake_twilio):
     assert "0.5 s" in caught.value.reason
 
 
-def test_a_dropped_connection_is_unavailable(fake_twilio, twilio_sender):
+def test_a_dropped_connection_is_unavailable_and_may_have_carried_the_message(
+    fake_twilio, twilio_sender
+):
+    """Dropped after the request was written: Twilio may have queued it, so a burn warning
+    must not be retried (a review); a refused connection carried nothing (below)."""
     fake_twilio.fail_next("drop")
-    with pytest.raises(SmsUnavailable):
+    with pytest.raises(SmsUnavailable) as caught:
         twilio_sender.send(GUEST, "Код: 004217")
+    assert caught.value.maybe_sent
 
 
 def test_a_stopped_twilio_refusing_connections_is_unavailable():
@@ -112,6 +117,7 @@ def test_a_stopped_twilio_refusing_connections_is_unavailable():
         sender.send(GUEST, "Код: 004217")
     assert time.monotonic() - started < 2.0
     assert "no answer from Twilio" in caught.value.reason
+    assert not caught.value.maybe_sent
 
 
 def test_only_the_rejected_number_fails(fake_twilio, twilio_sender):

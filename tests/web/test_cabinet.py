@@ -43,6 +43,22 @@ def test_asking_for_another_code_too_soon_says_how_long_to_wait(client, fake_twi
     assert len(fake_twilio.messages_to(phone)) == 1
 
 
+def test_the_daily_code_limit_says_when_in_hours_and_asks_for_no_code(client, fake_twilio):
+    """The 24-hour limit took the guest to the code step («Код … уже отправлен — введите
+    его»), though the last code was hours old and long expired (a review)."""
+    phone = new_phone()
+    with freeze_time(datetime(2026, 3, 2, 6, 0, tzinfo=UTC)) as clock:
+        for _ in range(10):
+            assert ask_code(client, phone).status_code == 303
+            client.post("/cabinet/phone", data={"csrf_token": csrf_token(client)})  # back
+            clock.tick(13 * 60)
+        refused = ask_code(client, phone)
+    page = text(refused)
+    assert refused.status_code == 429
+    assert "Слишком часто. Новый код можно запросить через 22\u00a0часа." in page
+    assert 'name="code"' not in page
+
+
 def test_a_guest_the_call_center_registered_can_type_the_code_from_the_sms(
     client, fake_twilio, make_key
 ):
