@@ -67,13 +67,7 @@ def test_an_order_and_an_adjustment_committed_while_the_job_waits_are_respected(
         session.execute(update(Guest).where(Guest.id == orders.id).values(last_order_at=NIGHT))
         ledger.move(session, adjusted.id, "adjustment", 700, actor="operator", reason="gift",
                     now=NIGHT)  # fmt: skip
-        worker = threading.Thread(target=lambda: result.append(expire_balances(db, book, NIGHT)))
-        result: list = []
-        worker.start()
-        wait_until_blocked(db, worker)
-        session.commit()
-    worker.join(30)
-    [report] = result
+        report = expire_while_held(db, book, session)
     assert (report.guests, report.kopecks) == (2, 5_000 + 5_700)
     assert fetch(db, orders.id).balance == 5_000
     assert expiry_entries(db, orders.id) == []
@@ -99,16 +93,23 @@ def test_an_order_placed_while_the_job_waits_keeps_the_balance(db, book, make_gu
         session.flush()
         ledger.move(session, guest.id, "hold", 5_000, actor="till", reason="hold", now=NIGHT,
                     order_id="RACE-1")  # fmt: skip
-        worker = threading.Thread(target=lambda: result.append(expire_balances(db, book, NIGHT)))
-        result: list = []
-        worker.start()
-        wait_until_blocked(db, worker)
-        session.commit()
-    worker.join(30)
-    [report] = result
+        report = expire_while_held(db, book, session)
     assert (report.guests, report.kopecks) == (0, 0)
     assert (fetch(db, guest.id).balance, fetch(db, guest.id).held) == (20_000, 5_000)
     assert_ledger_matches_balances(db)
+
+
+def expire_while_held(db: Database, book, session):
+    """Run the nightly job while `session` holds its writes, commit them once the job waits
+    for them, and return the job's report."""
+    result: list = []
+    worker = threading.Thread(target=lambda: result.append(expire_balances(db, book, NIGHT)))
+    worker.start()
+    wait_until_blocked(db, worker)
+    session.commit()
+    worker.join(30)
+    [report] = result
+    return report
 
 
 def wait_until_blocked(db: Database, worker: threading.Thread) -> None:

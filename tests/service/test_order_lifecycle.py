@@ -123,15 +123,21 @@ def burn(app, phone: str) -> None:
         session.commit()
 
 
+def earned_then_burned(app, shop, clock, phone: str) -> str:
+    """An order that earned 100, then 400 idle days and the burn that empties the account."""
+    order = shop.place(phone, pickup("1000.00")).get_json()["id"]
+    shop.complete(order)
+    clock.tick(timedelta(days=400))
+    burn(app, phone)
+    return order
+
+
 def test_an_order_completed_before_a_burn_is_cancelled_moving_nothing(app, shop):
     """A's 100 burned; the 30 C earned since are the guest's. A's cancel took them (reversed
     30, «уже израсходованы» 70) though nothing was spent (a money audit)."""
     phone, token = shop.guest()
     with freeze_time(utcnow()) as clock:
-        a = shop.place(phone, pickup("1000.00")).get_json()["id"]
-        shop.complete(a)  # +100
-        clock.tick(timedelta(days=400))
-        burn(app, phone)
+        a = earned_then_burned(app, shop, clock, phone)
         c = shop.place(phone, pickup("300.00")).get_json()["id"]
         shop.complete(c)  # +9
         cancelled = shop.cancel(a).get_json()
@@ -190,10 +196,7 @@ def test_a_refund_after_an_emptying_burn_recovers_no_write_off_from_before_it(ap
     the burn, so R's refund gives them back to the guest and recovers nothing for A."""
     phone, _ = shop.guest()
     with freeze_time(utcnow()) as clock:
-        a = shop.place(phone, pickup("1000.00")).get_json()["id"]
-        shop.complete(a)  # +100
-        clock.tick(timedelta(days=400))
-        burn(app, phone)
+        a = earned_then_burned(app, shop, clock, phone)
         d = shop.place(phone, pickup("500.00")).get_json()["id"]
         shop.complete(d)  # +15
         token = login(shop.client, shop.fake, phone)
