@@ -170,7 +170,8 @@ def new_guests(base: str, db: Database, key: str) -> list[tuple[str, str]]:
         )
     with db.unit_of_work() as session:  # tokens as a login would issue them, minus the SMS
         guests = session.scalars(select(Guest).where(Guest.phone.in_(phones))).all()
-        tokens = {g.phone: issue_token(session, g, utcnow(), timedelta(days=1)) for g in guests}
+        tokens = {g.phone: issue_token(session, g, utcnow(), timedelta(days=1),
+                                       code_purpose="login") for g in guests}  # fmt: skip
         session.commit()
     return [(phone, tokens[phone]) for phone in phones]
 

@@ -97,7 +97,8 @@ def setup(url: str):
                 assert status in (201, 409), answer
             with db.unit_of_work() as session:
                 guest = session.query(Guest).filter_by(phone=phone).one()
-                token = issue_token(session, guest, utcnow(), timedelta(days=1))
+                token = issue_token(session, guest, utcnow(), timedelta(days=1),
+                                    code_purpose="login")
                 session.commit()
             guests.append((phone, token))
     return app, auth, guests
