@@ -8,6 +8,7 @@ from decimal import Decimal
 import phonenumbers
 from flask import Flask, current_app
 
+from bonus_service.clock import utcnow
 from bonus_service.fields import money
 from rules.expiry import last_day_to_order
 from rules.russian import bonuses, plural, rub, zone_time
@@ -121,6 +122,13 @@ def _plain(key: str, value: object) -> str:
     return str(value)
 
 
+def passed(moment: datetime) -> bool:
+    """Has this moment come? A burn date that has passed with bonuses left means the next
+    nightly run burns them (a cancelled last order moved it back, an operator credited an
+    idle guest): «в ночь на» a past day would say nothing true."""
+    return moment <= utcnow()
+
+
 def zone_words() -> str:
     """How the pages' times are meant: «по московскому времени» (BONUS_TIMEZONE)."""
     return zone_time(current_app.extensions["bonus_settings"].tz.key)
@@ -138,5 +146,6 @@ def init_app(app: Flask) -> None:
         "details": details,
         "who": who,
         "last_day_to_order": last_day_to_order,
+        "passed": passed,
     }.items():
         app.add_template_filter(function, name)

@@ -204,3 +204,22 @@ def test_the_card_says_what_the_burn_date_counts_from_beside_a_cancelled_last_or
     page = text(client.get("/console/guest", query_string={"phone": phone}))
     assert f"{dropped} от " in page and "— отменён" in page
     assert "Срок сгорания идёт от</dt>" in page and "последнего оплаченного заказа, " in page
+
+
+def test_a_burn_date_that_has_passed_is_said_as_the_next_night(app, client, shop):
+    """An operator's credit to a guest idle for over a year burns at the next nightly run;
+    the card said «в ночь на» a day long gone (an expiry audit). Both pages say it now."""
+    from freezegun import freeze_time
+
+    from tests.web.pages import cabinet_login
+
+    with freeze_time("2024-01-10 09:00:00"):
+        phone, _ = shop.guest()
+    shop.adjust(phone, "300", "компенсация")
+    operator_client(app, client)
+    page = text(client.get("/console/guest", query_string={"phone": phone}))
+    said = 'data-testid="burns-at">при ближайшем ночном сгорании: срок без заказов уже прошёл'
+    assert said in page
+    guest_client = app.test_client()
+    cabinet_login(guest_client, shop.fake, phone)
+    assert "Бонусы сгорят <strong>этой ночью</strong>" in text(guest_client.get("/cabinet"))
