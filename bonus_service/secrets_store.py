@@ -24,26 +24,15 @@ def _instance_secret(instance_path: str) -> bytes:
 
 
 def _create(path: Path) -> None:
-    """Write a new key whole under a name of its own, then link it into place: workers
-    starting together keep whichever linked first, and none reads a file still being written
-    (created in place, a second worker could read it empty and hash codes with no key). Where
-    the filesystem has no hard links, the key is created in place, and readers wait for it."""
-    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    key = secrets.token_hex(32)
-    with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
-        out.write(key)
+    """Create the key file once: workers starting together keep whichever created it first
+    (O_EXCL), and the others wait in `_read_written` until it is written (read at once, a
+    second worker could find it empty and hash codes with no key)."""
     try:
-        os.link(draft, path)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        pass
-    except OSError:  # no hard links here (some network and FUSE filesystems)
-        try:
-            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
-                out.write(key)
-        except FileExistsError:
-            pass
-    finally:
-        draft.unlink()
+        return
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_hex(32))
 
 
 def _read_written(path: Path) -> bytes:

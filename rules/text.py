@@ -174,7 +174,7 @@ def _promo_clause(limit: int) -> str:
 
 def _hours(count: int) -> str:
     """«24 часов» after «в течение»: the genitive (1 часа, 2 часов, 21 часа)."""
-    return f"{count} {'часа' if count % 10 == 1 and count % 100 != 11 else 'часов'}"
+    return f"{count} {plural(count, 'часа', 'часов', 'часов')}"
 
 
 def _during(count: int) -> str:

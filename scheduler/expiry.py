@@ -23,6 +23,7 @@ from decimal import Decimal
 
 from sqlalchemy import bindparam, exists, func, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
 
 import rules
 from bonus_service.db import Database
@@ -183,16 +184,8 @@ def _burn_postgresql(session: Session, terms: _Terms, after: int, size: int) -> 
     ).all()
     if not ids:
         return None
-    fragment, reason_params = reason_sql("burned", terms.months)
-    open_orders, open_params = _no_open_order(terms)
-    statement = text(_POSTGRESQL_BURN.format(reason=fragment, open_orders=open_orders))
-    for name in ("cutoff", "now", *open_params):
-        statement = statement.bindparams(bindparam(name, type_=UTCDateTime))
-    guests, kopecks = session.execute(
-        statement,
-        {"ids": list(ids), "cutoff": terms.cutoff, "now": terms.written_at,
-         "version": terms.version, "actor": ACTOR, **open_params, **reason_params},
-    ).one()  # fmt: skip
+    statement, params = _writing(_POSTGRESQL_BURN, terms, "burned")
+    guests, kopecks = session.execute(statement, {"ids": list(ids), **params}).one()
     return Batch(max(ids), int(guests), int(kopecks))
 
 
@@ -215,21 +208,13 @@ def _burn_sqlite(session: Session, terms: _Terms, after: int, size: int) -> Batc
     last_id = session.scalar(select(func.max(batch.subquery().c.id)))
     if last_id is None:
         return None
-    fragment, reason_params = reason_sql("(balance - held)", terms.months)
     kopecks = session.scalar(
         select(func.coalesce(func.sum(Guest.balance - Guest.held), 0)).where(
             Guest.id > after, Guest.id <= last_id, idle
         )
     )
-    open_orders, open_params = _no_open_order(terms)
-    statement = text(_SQLITE_ENTRIES.format(reason=fragment, open_orders=open_orders))
-    for name in ("cutoff", "now", *open_params):
-        statement = statement.bindparams(bindparam(name, type_=UTCDateTime))
-    entries = session.execute(
-        statement,
-        {"after": after, "last": last_id, "cutoff": terms.cutoff, "now": terms.written_at,
-         "version": terms.version, "actor": ACTOR, **open_params, **reason_params},
-    ).rowcount  # fmt: skip
+    statement, params = _writing(_SQLITE_ENTRIES, terms, "(balance - held)")
+    entries = session.execute(statement, {"after": after, "last": last_id, **params}).rowcount
     burned = session.execute(
         update(GUESTS)
         .where(GUESTS.c.id > after, GUESTS.c.id <= last_id, idle)
@@ -239,6 +224,19 @@ def _burn_sqlite(session: Session, terms: _Terms, after: int, size: int) -> Batc
     if len(burned) != entries:
         raise RuntimeError("expiry batch changed under the write lock")  # cannot happen
     return Batch(last_id, entries, int(kopecks))
+
+
+def _writing(sql: str, terms: _Terms, kopecks: str) -> tuple[TextClause, dict]:
+    """A batch's writing statement: `sql` with the reason for the `kopecks` column and the
+    open-order test put in, and the parameters both databases' statements take."""
+    fragment, reason_params = reason_sql(kopecks, terms.months)
+    open_orders, open_params = _no_open_order(terms)
+    statement = text(sql.format(reason=fragment, open_orders=open_orders))
+    for name in ("cutoff", "now", *open_params):
+        statement = statement.bindparams(bindparam(name, type_=UTCDateTime))
+    params = {"cutoff": terms.cutoff, "now": terms.written_at, "version": terms.version,
+              "actor": ACTOR, **open_params, **reason_params}  # fmt: skip
+    return statement, params
 
 
 def reason_sql(kopecks: str, months: int) -> tuple[str, dict]:

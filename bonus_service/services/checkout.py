@@ -383,12 +383,13 @@ def cancel(
         _move(session, row, "release", row.redeemed, actor, now)
         moved["released"] = row.redeemed
     if row.guest_id is not None and row.status == "completed":
-        if _burned_since_completion(session, row):
+        burn = _latest_burn(session, row.guest_id)
+        if _settled(session, row, burn):
             moved["written_off"] = _settled_by_burn(session, row, actor, now)
         else:
             moved.update(_unwind(session, row, actor, now))
             if row.redeemed:
-                moved["recovered"] = _recover_written_off(session, row, actor, now)
+                moved["recovered"] = _recover_written_off(session, row, burn, actor, now)
         if cancelled_orders == "ignore":
             _forget_last_order(session, row)
     row.status, row.cancelled_at = "cancelled", now
@@ -418,12 +419,15 @@ def _forget_last_order(session: Session, row: Order) -> None:
     )
 
 
-def _completion_entry(order_id):
-    """The id of the order's last completion entry (its spend or accrual): the place of its
-    completion in the guest's ledger, which ids order as the guest's row lock did."""
+def completion_entry(order_id):
+    """SQL: the id of the order's last completion entry (its spend or accrual), the place of
+    its completion in the guest's ledger, whose ids follow the guest's row lock. `order_id`
+    may be `Order.id` of an enclosing query, however deep (reconcile's)."""
+    entry = LedgerEntry.__table__.alias("completion")
     return (
-        select(func.max(LedgerEntry.id))
-        .where(LedgerEntry.order_id == order_id, LedgerEntry.kind.in_(("spend", "accrual")))
+        select(func.max(entry.c.id))
+        .where(entry.c.order_id == order_id, entry.c.kind.in_(("spend", "accrual")))
+        .correlate(Order)
         .scalar_subquery()
     )
 
@@ -431,10 +435,14 @@ def _completion_entry(order_id):
 def _latest_burn(session: Session, guest_id: int) -> int | None:
     """The id of the guest's latest expiry entry that left the account empty, if any.
 
+    The guest's row is locked first, so a burn running now is either committed and seen, or
+    waits for this cancel.
+
     Only such a burn settles what came before it: one that left bonuses held by an open order
     (program setting `expiry.open_orders: "burn"`) let them be spent after it, and a cancel of
     that later order gives them back (a review: settling across it made 100 bonuses).
     """
+    session.get(Guest, guest_id, populate_existing=True, with_for_update=True)
     return session.scalar(
         select(func.max(LedgerEntry.id))
         .where(LedgerEntry.guest_id == guest_id, LedgerEntry.kind == "expiry",
@@ -442,17 +450,12 @@ def _latest_burn(session: Session, guest_id: int) -> int | None:
     )  # fmt: skip
 
 
-def _burned_since_completion(session: Session, row: Order) -> bool:
-    """Did the nightly expiry burn the guest's balance to nothing after this order completed?
-
-    The guest's row is locked first, so a burn running now is either committed and seen, or
-    waits for this cancel.
-    """
-    session.get(Guest, row.guest_id, populate_existing=True, with_for_update=True)
-    burn, completed = _latest_burn(session, row.guest_id), session.scalar(
-        select(_completion_entry(row.id))
-    )
-    return burn is not None and completed is not None and burn > completed
+def _settled(session: Session, row: Order, burn: int | None) -> bool:
+    """Did that burn (`_latest_burn`) come after this order completed?"""
+    if burn is None:
+        return False
+    completed = session.scalar(select(completion_entry(row.id)))
+    return completed is not None and burn > completed
 
 
 def _settled_by_burn(session: Session, row: Order, actor: str, now: datetime) -> int:
@@ -506,7 +509,9 @@ def _unwind(session: Session, row: Order, actor: str, now: datetime) -> dict:
     )
 
 
-def _recover_written_off(session: Session, row: Order, actor: str, now: datetime) -> int:
+def _recover_written_off(
+    session: Session, row: Order, burn: int | None, actor: str, now: datetime
+) -> int:
     """Take back what earlier cancels wrote off, from the spend this cancel gave back.
 
     An accrual the guest had spent on this order could not be taken back when its own order
@@ -518,8 +523,9 @@ def _recover_written_off(session: Session, row: Order, actor: str, now: datetime
     once waits, then counts this one's reversal). Bonuses are not told apart once credited, so
     any write-off still open is settled first, whichever order it came from (with every order
     cancelled, in any sequence, the guest ends where they began: a property test holds it).
-    Only orders completed after the guest's latest burn are owed anything: the burn settled
-    the ones before it (see `_settled_by_burn`), this order among them if it were one.
+    Only orders completed after the guest's latest emptying `burn` are owed anything: the
+    burn settled the ones before it (see `_settled_by_burn`), this order among them if it
+    were one.
     """
     taken = (
         select(LedgerEntry.order_id, func.sum(LedgerEntry.amount).label("taken"))
@@ -535,9 +541,8 @@ def _recover_written_off(session: Session, row: Order, actor: str, now: datetime
                Order.completed_at.is_not(None), open_write_off > 0)
         .order_by(Order.cancelled_at, Order.id)
     )  # fmt: skip
-    burn = _latest_burn(session, row.guest_id)
     if burn is not None:
-        owing = owing.where(_completion_entry(Order.id) > burn)
+        owing = owing.where(completion_entry(Order.id) > burn)
     owed = session.execute(owing).all()
     if not owed:
         return 0

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from bonus_service.db import Database
 from bonus_service.fields import money
 from bonus_service.models import Guest, LedgerEntry, Order
+from bonus_service.services.checkout import completion_entry
 
 LIMIT = 1000  # differences listed per check: enough to see any systematic fault
 ORDER_KINDS = ("hold", "spend", "release", "accrual", "refund", "reversal")
@@ -314,12 +315,6 @@ def _burned_in_between():
     """SQL: an expiry that emptied the guest's account lies, in the ledger, after the order's
     completion entries and before its cancel's reversal."""
     own, burn = LedgerEntry.__table__.alias("own"), LedgerEntry.__table__.alias("burn")
-    completed = (
-        select(func.max(own.c.id))
-        .where(own.c.order_id == Order.id, own.c.kind.in_(("spend", "accrual")))
-        .correlate(Order)  # the order two levels out, not a FROM of its own
-        .scalar_subquery()
-    )
     undone = (
         select(func.min(own.c.id))
         .where(own.c.order_id == Order.id, own.c.kind == "reversal")
@@ -329,7 +324,8 @@ def _burned_in_between():
     return (
         select(burn.c.id)
         .where(burn.c.guest_id == Order.guest_id, burn.c.kind == "expiry",
-               burn.c.balance_after == 0, burn.c.id > completed, burn.c.id < undone)
+               burn.c.balance_after == 0, burn.c.id > completion_entry(Order.id),
+               burn.c.id < undone)
         .exists()
     )  # fmt: skip
 
@@ -364,7 +360,6 @@ def _order_difference(session: Session, order_id: str) -> OrderDifference:
     registered = order.guest_id is not None
     facts = (order.status, registered and order.redeemed > 0, registered and order.accrual > 0,
              order.completed_at is not None)  # fmt: skip
-    expected = legal_sequences(*facts) + tuple(
-        seq for seq in legal_sequences(*facts, settled=True) if seq not in legal_sequences(*facts)
-    )
+    usual = legal_sequences(*facts)
+    expected = usual + tuple(s for s in legal_sequences(*facts, settled=True) if s not in usual)
     return OrderDifference(order_id, order.status, tuple(found), expected)

@@ -51,30 +51,33 @@ def guest():
         phone = fields.phone(typed)
     except fields.FieldError as error:
         return _home(422, search={error.field: error.message}, search_value=typed)
-    now = utcnow()
-    with unit_of_work() as db_session:
-        found = guests.look_up(db_session, phone, actor(), now)
-        db_session.commit()
-    if found is None:
+    view = _looked_up(phone, request.args.get("before", type=int))
+    if view is None:
         shown = wording.phone(phone)
         message = f"Гость с номером {shown} не зарегистрирован."
         return _home(404, {"phone": message}, search_value=typed, register_value=shown)
-    with unit_of_work(write=False) as db_session:
-        view = guest_card.card(db_session, found, now, request.args.get("before", type=int))
     return render_template("console_guest.html", card=view, errors={}, form={})
 
 
-def _card_page(phone: str, errors: dict, status: int, form):
-    """The card again, with the form's errors: a view of the guest's data like any other,
-    so audited like the search (a refused adjustment showed any phone's card unaudited)."""
+def _looked_up(phone: str, before: int | None = None) -> guest_card.GuestCard | None:
+    """The guest's card, the lookup audited (committed) first; None for an unknown phone.
+    Every card shown is a lookup: the one beside a refused form too (shown unaudited, it let
+    an operator read any phone's card without a trace)."""
     now = utcnow()
     with unit_of_work() as db_session:
         found = guests.look_up(db_session, phone, actor(), now)
         db_session.commit()
     if found is None:
-        abort(404)
+        return None
     with unit_of_work(write=False) as db_session:
-        view = guest_card.card(db_session, found, now)
+        return guest_card.card(db_session, found, now, before)
+
+
+def _card_page(phone: str, errors: dict, status: int, form):
+    """The card again, with the form's errors."""
+    view = _looked_up(phone)
+    if view is None:
+        abort(404)
     return render_template("console_guest.html", card=view, errors=errors, form=form), status
 
 
