@@ -49,8 +49,7 @@ def _run(db, chain: list[tuple[int, int]], start: int, cancel_order: list[int]) 
         order = make_order("pickup", total, False)
         with db.unit_of_work() as session:
             quoted = checkout.quote(session, PROGRAM, PHONE, order, money(0), now)
-            redeem = quoted.decision.redeem_max * share // 100 // 1 * 1
-            redeem = money(int(redeem * 100) // 100 * 100)  # whole bonuses
+            redeem = money(int(quoted.decision.redeem_max * share // 100) * 100)  # whole
             row, _ = checkout.place(
                 session, PROGRAM, order_id=f"C-{n:03d}", phone=PHONE, order=order, redeem=redeem,
                 actor="test", now=now, hold_ttl=timedelta(hours=24), consent=lambda _id: None,

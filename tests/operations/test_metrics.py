@@ -12,7 +12,9 @@ from sqlalchemy import select
 from bonus_service import create_app, ledger
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db
+from bonus_service.metrics import check_multiprocess_dir
 from bonus_service.models import Guest
+from bonus_service.settings import SettingsError
 from tests.e2e.conftest import Gunicorn, server_environment
 from tests.service.checkout_helpers import delivery
 from tests.service.helpers import bearer
@@ -158,16 +160,17 @@ def test_under_gunicorn_any_worker_reports_the_requests_of_every_worker_past_and
     assert len(list(metrics_dir.glob("counter_*.db"))) >= 2
 
 
-def test_a_missing_multiprocess_directory_stops_start_up(tmp_path):
+def test_a_missing_multiprocess_directory_stops_start_up(tmp_path, monkeypatch):
     """Every request was a 500 after its effect committed (an order placed, the answer lost)."""
-    from bonus_service.metrics import check_multiprocess_dir
-    from bonus_service.settings import SettingsError
-
     check_multiprocess_dir({})
     check_multiprocess_dir({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
     for bad in (str(tmp_path / "not-mounted"), ""):
         with pytest.raises(SettingsError, match="PROMETHEUS_MULTIPROC_DIR"):
             check_multiprocess_dir({"PROMETHEUS_MULTIPROC_DIR": bad})
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "not-mounted"))
+    with pytest.raises(SettingsError, match="PROMETHEUS_MULTIPROC_DIR"):  # the app checks it
+        create_app({"database_url": f"sqlite:///{tmp_path}/x.db", "secret_key": "s" * 16,
+                    "scheduler_enabled": False})  # fmt: skip
 
 
 def test_the_daily_jobs_last_finished_runs_are_shown_for_alerting(app, client):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
 from bonus_service.models import Guest
+from rules import ProgramBook, load_program
 from scheduler.jobs import expire_balances, send_burn_warnings
 from tests.scheduler.conftest import MOSCOW, fetch
 
@@ -19,11 +21,20 @@ def noon(month: int, day: int, year: int = 2025) -> datetime:
     return datetime(year, month, day, 12, 0, tzinfo=MOSCOW)
 
 
-def warn(app, now: datetime, **kwargs):
+def warn(app, now: datetime, book=None, **kwargs):
     return send_burn_warnings(
-        app.extensions["bonus_db"], app.extensions["bonus_rules"], app.extensions["bonus_sms"],
-        now, **kwargs,
+        app.extensions["bonus_db"], book or app.extensions["bonus_rules"],
+        app.extensions["bonus_sms"], now, **kwargs,
     )  # fmt: skip
+
+
+def with_six_months_from(app, starts: str) -> ProgramBook:
+    """The published book and a later version with 6 idle months, in force from `starts`."""
+    published = app.extensions["bonus_rules"]
+    shorter = copy.deepcopy(published.in_force(noon(3, 1)).data)
+    shorter.update(version=f"{starts}-six-months", effective_from=f"{starts}T00:00:00+03:00",
+                   expiry={"idle_months": 6})  # fmt: skip
+    return ProgramBook([*published, load_program(shorter)])
 
 
 def bodies(fake_twilio, phone: str) -> list[str]:
@@ -122,22 +133,11 @@ def test_a_version_for_later_with_fewer_idle_months_is_warned_about_before_it_bu
     """Warnings and /v1/me took the burn date from the version in force now: a version
     published for 1 April with 6 idle months burned a balance idle since September at its start
     without the guest's one warning."""
-    import copy
-
-    from rules import ProgramBook, load_program
-
-    published = app.extensions["bonus_rules"]
-    shorter = copy.deepcopy(published.in_force(noon(3, 1)).data)
-    shorter.update(version="2025-04-01-six-months", effective_from="2025-04-01T00:00:00+03:00",
-                   expiry={"idle_months": 6})  # fmt: skip
-    book = ProgramBook([*published, load_program(shorter)])
+    book = with_six_months_from(app, "2025-04-01")
     guest = make_guest(REGISTERED, last_order_at=datetime(2024, 9, 15, 14, 0, tzinfo=MOSCOW))
     assert book.burns_at(guest.last_order_at, noon(3, 20)) == datetime(2025, 4, 1, tzinfo=MOSCOW)
-    send = lambda now: send_burn_warnings(  # noqa: E731
-        db, book, app.extensions["bonus_sms"], now
-    ).sent
-    assert send(noon(3, 24)) == 0  # eight days before the new version: not yet
-    assert send(noon(3, 25)) == 1
+    assert warn(app, noon(3, 24), book).sent == 0  # eight days before the new version: not yet
+    assert warn(app, noon(3, 25), book).sent == 1
     assert bodies(fake_twilio, guest.phone)[0].startswith(
         "ВилкиНет: 120 бонусов сгорят в ночь на 01.04.2025.")
     assert expire_balances(db, book, datetime(2025, 4, 1, 3, 0, tzinfo=MOSCOW)).guests == 1
@@ -160,22 +160,11 @@ def test_a_burn_date_brought_forward_after_a_warning_is_warned_about_again(
     """Warned for 16 March, then a version with 6 idle months from 12 March: the balance
     burned on 12 March, before the date the guest had been told, with no second warning (an
     expiry audit). The warning is for a date; another date is another warning."""
-    import copy
-
-    from rules import ProgramBook, load_program
-
-    published = app.extensions["bonus_rules"]
     guest = make_guest(REGISTERED, last_order_at=LAST_ORDER)
     assert warn(app, noon(3, 10)).sent == 1
-    shorter = copy.deepcopy(published.in_force(noon(3, 1)).data)
-    shorter.update(version="2025-03-12-six-months", effective_from="2025-03-12T00:00:00+03:00",
-                   expiry={"idle_months": 6})  # fmt: skip
-    book = ProgramBook([*published, load_program(shorter)])
-    send = lambda now: send_burn_warnings(  # noqa: E731
-        db, book, app.extensions["bonus_sms"], now
-    ).sent
-    assert send(noon(3, 11)) == 1
-    assert send(noon(3, 11) + timedelta(hours=1)) == 0  # once per date
+    book = with_six_months_from(app, "2025-03-12")
+    assert warn(app, noon(3, 11), book).sent == 1
+    assert warn(app, noon(3, 11) + timedelta(hours=1), book).sent == 0  # once per date
     assert [body[:49] for body in bodies(fake_twilio, guest.phone)] == [
         "ВилкиНет: 120 бонусов сгорят в ночь на 16.03.2025",
         "ВилкиНет: 120 бонусов сгорят в ночь на 12.03.2025"]

@@ -73,7 +73,7 @@ def test_an_order_that_never_completes_keeps_the_balance_only_while_it_is_open(
         clock.move_to(datetime(2025, 3, 16, 0, 0, tzinfo=UTC))
         assert expire_balances(db, book, utcnow()).kopecks == 0
         assert shop.cancel(placed).status_code == 200
-        clock.move_to(datetime(2025, 3, 17, 0, 0, tzinfo=UTC))
+        clock.move_to(datetime(2025, 3, 16, 1, 0, tzinfo=UTC))  # still within the 24 hours
         assert expire_balances(db, book, utcnow()).kopecks == 20_000
     assert_ledger_matches_balances(db)
 
@@ -82,8 +82,8 @@ def test_an_order_left_open_protects_the_balance_one_night_not_for_ever(
     app, db, book, client, fake_twilio, make_key
 ):
     """An order without a redeem has no hold to lapse, so the timer never ends it: left
-    placed, it kept the balance from burning for good (a review). It counts for
-    BONUS_HOLD_TTL_HOURS after its placing, as a hold would."""
+    placed, it kept the balance from burning for good (a review). It counts for the
+    program's expiry.open_order_hours (24) after its placing."""
     shop = a_shop(client, fake_twilio, make_key)
     with freeze_time(datetime(2024, 3, 15, 11, 0, tzinfo=UTC)) as clock:
         phone, _ = shop.guest("200")

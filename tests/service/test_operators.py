@@ -98,7 +98,7 @@ def test_a_registration_checks_the_key_before_the_body_and_keeps_its_refusal(
     """As on every idempotent call: no key is 400 whatever the body; a 422 for a bad body is
     the key's answer, so the same key with another body is 422 too, and nothing is texted."""
     operator = make_key("operator")
-    headers = {"Authorization": f"Bearer {operator}"}
+    headers = bearer(operator, None)
     assert client.post("/v1/guests", json={"phone": "nonsense"}, headers=headers).status_code == 400
     headers["Idempotency-Key"] = "reg-bad-first"
     bad = client.post("/v1/guests", json={"phone": "nonsense"}, headers=headers)
@@ -120,7 +120,7 @@ def test_a_duplicate_overtaken_by_its_own_first_call_replays_its_answer(
 
     from bonus_service import idempotency
 
-    headers = {"Authorization": f"Bearer {make_key('operator')}", "Idempotency-Key": "K-race"}
+    headers = bearer(make_key("operator"), "K-race")
     phone = new_phone()
 
     def post():

@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bonus_service import ledger
 from bonus_service.clock import utcnow
@@ -210,9 +210,9 @@ def test_a_refund_after_an_emptying_burn_recovers_no_write_off_from_before_it(ap
 
 
 def test_a_write_off_before_a_burn_is_not_recovered_after_it(app, shop):
-    """A's 100 were spent on B and A was cancelled (written off 69); then everything burned.
-    B, completed before the burn, is cancelled moving nothing: no refund, so nothing to
-    recover, and the 15 D earned since stay the guest's."""
+    """A's 100 were spent on B and A was cancelled (written off 50); then everything burned.
+    B, completed before the burn, is cancelled moving nothing; R, after it, spends the 15 D
+    earned since, and its refund recovers nothing of A's write-off from before the burn."""
     phone, token = shop.guest()
     with freeze_time(utcnow()) as clock:
         a = shop.place(phone, pickup("1000.00")).get_json()["id"]
@@ -225,8 +225,13 @@ def test_a_write_off_before_a_burn_is_not_recovered_after_it(app, shop):
         d = shop.place(phone, pickup("500.00")).get_json()["id"]
         shop.complete(d)  # +15
         second = shop.cancel(b).get_json()
-    assert (second["refunded"], second["recovered"], second["balance"]) == (
-        "0.00", "0.00", "15.00")
+        assert (second["refunded"], second["recovered"], second["balance"]) == (
+            "0.00", "0.00", "15.00")
+        token = login(shop.client, shop.fake, phone)
+        r = shop.place(phone, cafe("75.00"), redeem="15", token=token).get_json()["id"]
+        shop.complete(r)  # −15 +1
+        third = shop.cancel(r).get_json()
+    assert (third["refunded"], third["recovered"], third["balance"]) == ("15.00", "0.00", "15.00")
     assert reconcile(get_db(app), limit=10).differences == 0
 
 
@@ -406,8 +411,6 @@ def test_an_unknown_order_is_404(shop):
 def test_an_adjustment_over_a_balance_that_disagrees_with_the_ledger_is_refused(app, shop):
     """It would move the balance and the ledger alike, mending nothing, and write a wrong
     balance_after into the append-only ledger, which reconcile then reports for good."""
-    from sqlalchemy import update
-
     phone, _ = shop.guest("100")
     with get_db(app).unit_of_work() as session:  # a bug, or a hand, changed the row
         session.execute(update(Guest).where(Guest.phone == phone).values(balance=15_000))
@@ -477,9 +480,10 @@ def test_a_balance_left_with_a_part_of_a_bonus_can_be_mended(app, shop):
         ledger.move(session, guest_id, "adjustment", 50, actor="old release", reason="до правила",
                     now=utcnow())  # fmt: skip
         session.commit()
-    adjust = lambda amount: shop.client.post(  # noqa: E731
-        f"/v1/guests/{phone}/adjustments", json={"amount": amount, "reason": "округление"},
-        headers=bearer(shop.operator))
+    def adjust(amount: str):
+        return shop.client.post(f"/v1/guests/{phone}/adjustments", headers=bearer(shop.operator),
+                                json={"amount": amount, "reason": "округление"})  # fmt: skip
+
     assert adjust("-0.25").status_code == 422
     assert adjust("-0.50").status_code == 201
     assert shop.me(token)["balance"] == "25.00"

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.service.checkout_helpers import cafe, delivery, pickup
+from tests.service.helpers import bearer, new_phone
 
 
 def _earn(shop, order, expected_accrual):
@@ -87,8 +88,6 @@ def test_two_promo_codes_are_refused(shop):
 
 
 def test_an_unknown_phone_is_served_with_zero_bonuses_and_the_reason(shop):
-    from tests.service.helpers import new_phone
-
     phone = new_phone()
     quote = shop.quote(delivery("1000.00"), phone).get_json()
     assert (quote["accrual"], quote["redeem_max"], quote["available"]) == ("0.00", "0.00", "0.00")
@@ -114,7 +113,7 @@ def test_a_phone_that_cannot_register_still_orders_with_zero_bonuses(shop, typed
     assert placed.status_code == 201, placed.get_json()
     assert shop.complete(placed.get_json()["id"]).get_json()["accrued"] == "0.00"
     order = shop.client.get(f"/v1/orders/{placed.get_json()['id']}",
-                            headers={"Authorization": f"Bearer {shop.checkout}"})  # fmt: skip
+                            headers=bearer(shop.checkout, None))  # fmt: skip
     assert order.get_json()["phone"] == stored
 
 

@@ -122,5 +122,6 @@ def test_a_code_for_one_purpose_is_the_same_every_time_and_differs_for_another()
     elsewhere = {code_for(b"another secret", "registration", "7", f"key-{n}", "+79123456789")
                  for n in range(2, 40)}  # fmt: skip
     assert elsewhere != others  # unpredictable without the secret
+    assert made != code_for(SECRET, "login", "7", "key-1", "+79123456789")  # another purpose
     with pytest.raises(ValueError):
         code_for(b"", "registration", "x")

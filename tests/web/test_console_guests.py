@@ -2,6 +2,7 @@
 
 import re
 
+from freezegun import freeze_time
 from sqlalchemy import select
 
 from bonus_service.clock import utcnow
@@ -10,7 +11,7 @@ from bonus_service.models import AuditEntry, Guest
 from bonus_service.services import audit
 from tests.fake_twilio import CODE
 from tests.service.helpers import new_phone
-from tests.web.pages import console_login, csrf_token, make_operator, text
+from tests.web.pages import cabinet_login, console_login, csrf_token, make_operator, text
 
 SEEN = re.compile(r'name="seen" value="(\d+)"')
 
@@ -209,10 +210,6 @@ def test_the_card_says_what_the_burn_date_counts_from_beside_a_cancelled_last_or
 def test_a_burn_date_that_has_passed_is_said_as_the_next_night(app, client, shop):
     """An operator's credit to a guest idle for over a year burns at the next nightly run;
     the card said «в ночь на» a day long gone (an expiry audit). Both pages say it now."""
-    from freezegun import freeze_time
-
-    from tests.web.pages import cabinet_login
-
     with freeze_time("2024-01-10 09:00:00"):
         phone, _ = shop.guest()
     shop.adjust(phone, "300", "компенсация")
