@@ -41,6 +41,7 @@ def evaluate(program: Program, order: Order, guest: GuestState | None, *,
              now: datetime) -> Decision:
     """Decide what the order earns and may spend under `program`, and say why; writes nothing."""
     local = _local(program, now)
+    order = program.recognise(order)
     redeem = _requested(redeem)
     zone_min = _zone_minimum(program, order, zone_min_order)
     check_promo_codes(len(order.promo_codes), program.max_promo_codes)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
-from rules import schema, sections
+from rules import categories, schema, sections
 from rules.conditions import category_named
 from rules.errors import ProgramError
 from rules.evaluate import evaluate_example
@@ -19,7 +19,7 @@ TOP_REQUIRED = {"version", "effective_from", "accrual", "redemption"}
 TOP_OPTIONAL = {"title", "timezone", "rounding", "accrual_base", "categories",
                 "max_promo_codes", "expiry"}
 DEFAULTS = {"timezone": "Europe/Moscow", "title": "Бонусная программа ВилкиНет",
-            "rounding": {"mode": "down", "quantum": "1"}, "accrual_base": "paid",
+            "rounding": {"mode": "down", "quantum": "1"}, "accrual_base": "total",
             "max_promo_codes": 1, "expiry": {}, "categories": {}}
 
 
@@ -66,6 +66,7 @@ def build_program(data: Mapping) -> Program:
     idle_months, month_end, cancelled_orders, open_orders, open_order_hours = sections.expiry(
         setting["expiry"]
     )
+    menu = categories.read(setting["categories"])
     reads = {name for rule in (*accrual, *redemption["exclusions"]) for name in rule.variables}
     program = Program(
         version=sections.version(data["version"]),
@@ -78,13 +79,13 @@ def build_program(data: Mapping) -> Program:
         cap_share=redemption["max_percent"] / sections.HUNDRED,
         zone_minimum_channels=redemption["zone_minimum_channels"],
         exclusions=tuple(rule.rule for rule in redemption["exclusions"]),
-        redemption_example=redemption["example"],
+        redemption_examples=redemption["examples"],
         max_promo_codes=schema.whole(setting["max_promo_codes"], "max_promo_codes", 0, 10),
         quantum=quantum, rounding_mode=mode, round_accrual=rounder(quantum, mode),
         round_cap=rounder(quantum, "down"),  # a cap rounded up would break its own limit
         idle_months=idle_months, month_end=month_end, cancelled_orders=cancelled_orders,
         open_orders=open_orders, open_order_hours=open_order_hours,
-        categories=sections.categories(setting["categories"]),
+        categories=menu.labels, category_codes=menu.codes,
         uses_time=bool(reads & TIME_VARIABLES))
     _check_version_date(program)
     _check_examples(program)
@@ -142,7 +143,8 @@ def _check_examples(program: Program) -> None:
     for i, rule in enumerate(program.accrual):
         if rule.example is not None:
             moment = example_moment(program, rule.example).astimezone(program.timezone)
-            chosen = program.accrual_rule(example_order(rule.example), moment)
+            order = program.recognise(example_order(rule.example))
+            chosen = program.accrual_rule(order, moment)
             if chosen is not rule:
                 picked = chosen.id if chosen else "no rule"
                 when = ""
@@ -151,16 +153,16 @@ def _check_examples(program: Program) -> None:
                             'the example an "at" when its own rule decides')
                 raise ProgramError(f"accrual[{i}].example", f"is decided by {picked!r}, not by "
                                    f"{rule.id!r}{when}")
-    example = program.redemption_example
-    if example is not None:
-        # the text shows it under "for a delivery order, keep the zone's minimum": it must be
-        # such an order, and show a cap (an excluded order's 0 would contradict the sentence)
+    for i, example in enumerate(program.redemption_examples):
+        # the text shows them under "for a delivery order, keep the zone's minimum": each must
+        # be such an order, and show a cap (an excluded order's 0 would contradict the sentence)
+        path = f"redemption.examples[{i}]"
         if example["channel"] not in program.zone_minimum_channels:
-            raise ProgramError("redemption.example.channel", "must be a channel of "
+            raise ProgramError(f"{path}.channel", "must be a channel of "
                                "zone_minimum_channels: the example shows the zone minimum")
         if evaluate_example(program, example).redeem_max <= 0:
-            raise ProgramError("redemption.example", "allows no redemption at all: an example "
-                               "of the cap must show one")
+            raise ProgramError(path, "allows no redemption at all: an example of the cap must "
+                               "show one")
 
 
 def _check_reachable(program: Program) -> None:

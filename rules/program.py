@@ -1,11 +1,12 @@
 """A program version: its data as published and its rules compiled for evaluation."""
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from rules.categories import normalise
 from rules.decision import Explanation
 from rules.order import Item, Order
 
@@ -50,7 +51,7 @@ class Program:
     cap_share: Decimal
     zone_minimum_channels: frozenset[str]
     exclusions: tuple[Exclusion, ...]
-    redemption_example: Mapping | None
+    redemption_examples: tuple[Mapping, ...]
     max_promo_codes: int
     quantum: Decimal
     rounding_mode: str
@@ -61,8 +62,21 @@ class Program:
     cancelled_orders: str  # "ignore": a cancelled order stops being the last order; "count"
     open_orders: str  # "wait": an open order keeps the balance from burning; "burn"
     open_order_hours: int  # for how long after its placing, under "wait"
-    categories: Mapping[str, str]
+    categories: Mapping[str, str]  # code → published label
+    category_codes: Mapping[str, str]  # normalised code, label or alias → code
     uses_time: bool
+
+    def recognise(self, order: Order) -> Order:
+        """The order with each item's category as the program's code (`Business_Lunch`,
+        «Бизнес-ланч» → `business_lunch`), so that a condition naming the code sees it; the
+        order itself when every category already is a code or unknown."""
+        codes = self.category_codes
+        named = {label: codes.get(normalise(label), label) for label in order.categories}
+        if all(label == code for label, code in named.items()):
+            return order
+        items = tuple(item._replace(category=named[item.category]) if item.category else item
+                      for item in order.items)
+        return replace(order, items=items)
 
     def accrual_rule(self, order: Order, local: datetime | None) -> AccrualRule | None:
         """The first accrual rule whose condition holds, or None."""

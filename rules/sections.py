@@ -55,7 +55,7 @@ def _unique_ids(ids: list[str], path: str) -> None:
 def redemption(value: object) -> dict:
     path = "redemption"
     section = schema.section(value, path, {"max_percent"},
-                             {"zone_minimum_channels", "exclusions", "example"})
+                             {"zone_minimum_channels", "exclusions", "examples", "example"})
     channels = schema.listing(section.get("zone_minimum_channels", []),
                               schema.at(path, "zone_minimum_channels"), empty=True)
     exclusions = schema.listing(section.get("exclusions", []), schema.at(path, "exclusions"),
@@ -69,9 +69,19 @@ def redemption(value: object) -> dict:
             schema.choice(c, f"{path}.zone_minimum_channels[{i}]", ZONED_CHANNELS)
             for i, c in enumerate(channels)),
         "exclusions": compiled,
-        "example": _example(section.get("example"), schema.at(path, "example"),
-                            {"zone_min_order"}),
+        "examples": _cap_examples(section, path),
     }
+
+
+def _cap_examples(section: dict, path: str) -> tuple[dict, ...]:
+    """`examples`, a list of cap examples; `example`, one, as earlier files wrote it."""
+    if "example" in section and "examples" in section:
+        raise ProgramError(schema.at(path, "example"), "give either example or examples")
+    if "example" in section:
+        return (_example(section["example"], schema.at(path, "example"), {"zone_min_order"}),)
+    listed = schema.listing(section.get("examples", []), schema.at(path, "examples"), empty=True)
+    return tuple(_example(e, f"{path}.examples[{i}]", {"zone_min_order"})
+                 for i, e in enumerate(listed))
 
 
 def _exclusion(value: object, path: str) -> _Compiled:
@@ -127,10 +137,5 @@ def expiry(value: object) -> tuple[int, str, str, str, int]:
                               1, 720)
     return idle_months, month_end, cancelled, open_orders, open_hours
 
-
-def categories(value: object) -> dict[str, str]:
-    names = schema.section(value, "categories", set(), set(value) if isinstance(value, dict)
-                           else set())
-    return {code: schema.text(name, f"categories.{code}") for code, name in names.items()}
 
 

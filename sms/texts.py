@@ -37,7 +37,7 @@ def burn_warning(amount: int | Decimal, burns_on: date) -> str:
     last_day = last_day_to_order(burns_on)
     return (
         f"ВилкиНет: {bonuses(Decimal(amount))} {burns} в ночь на "
-        f"{burns_on:%d.%m.%Y}. Сделайте заказ до конца {last_day:%d.%m}, чтобы сохранить {keep}."
+        f"{burns_on:%d.%m}. Сделайте заказ до конца {last_day:%d.%m}, чтобы сохранить {keep}."
     )
 
 

@@ -84,11 +84,12 @@ class ShopModel:
         return max(0, limit) // 100 * 100
 
     def accrual(self, phone: str, channel: str, total: int, redeem: int) -> int:
-        """3%, or 10% for pickup over 500.00, of what is paid in money; down to whole roubles."""
+        """3%, or 10% for pickup over 500.00, of the order amount whatever is redeemed; down to
+        whole roubles."""
         if phone not in self.guests:
             return 0
         percent = 10 if channel == "pickup" and total > ZONE_MIN else 3
-        return (total - redeem) * percent // 100 // 100 * 100
+        return total * percent // 100 // 100 * 100
 
     def place(self, order_id, phone, channel, total, lunch, redeem, hold_until,
               placed_at: datetime | None = None) -> int:

@@ -71,12 +71,12 @@ def test_latency_is_a_histogram_per_route_template(client):
 def test_bonuses_accrued_spent_and_burned_are_read_from_the_ledger(shop, app, client):
     phone, token = shop.guest("100.00")
     placed = shop.place(phone, delivery("1000.00"), "50.00", token)
-    assert shop.complete(placed.get_json()["id"]).status_code == 200  # accrues 3% of 950 → 28
+    assert shop.complete(placed.get_json()["id"]).status_code == 200  # accrues 3% of 1000 → 30
     other, other_token = shop.guest("10.00")
     assert shop.place(other, delivery("600.00"), "4.00", other_token).status_code == 201
     with get_db(app).unit_of_work() as session:  # the expiry job's entry for one idle balance
         guest_id = session.scalar(select(Guest.id).where(Guest.phone == phone))
-        ledger.move(session, guest_id, "expiry", 7_800, actor="expiry-job", reason="test",
+        ledger.move(session, guest_id, "expiry", 8_000, actor="expiry-job", reason="test",
                     now=utcnow())  # fmt: skip
         session.commit()
 
@@ -84,10 +84,10 @@ def test_bonuses_accrued_spent_and_burned_are_read_from_the_ledger(shop, app, cl
 
     plain = frozenset()
     assert figures[("bonus_database_up", plain)] == 1
-    assert figures[("bonus_accrued_bonuses_total", plain)] == 28
+    assert figures[("bonus_accrued_bonuses_total", plain)] == 30
     assert figures[("bonus_spent_bonuses_total", plain)] == 50
-    assert figures[("bonus_burned_bonuses_total", plain)] == 78
-    assert figures[("bonus_outstanding_bonuses", plain)] == 10  # 100 − 50 + 28 − 78, and 10
+    assert figures[("bonus_burned_bonuses_total", plain)] == 80
+    assert figures[("bonus_outstanding_bonuses", plain)] == 10  # 100 − 50 + 30 − 80, and 10
     assert figures[("bonus_held_bonuses", plain)] == 4
     assert figures[("bonus_guests_with_bonuses", plain)] == 1
 

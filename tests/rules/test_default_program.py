@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from rules import Decision, GuestState, OrderError, evaluate
+from rules import Decision, GuestState, OrderError, evaluate, load_program
 from tests.rules.orders import NOW, RICH, an_order
 
 D = Decimal
@@ -105,9 +105,10 @@ def test_two_promo_codes_are_refused(program):
     assert refused.value.errors == {"promo_codes": "at most 1 promo code per order"}
 
 
-def test_accrual_is_on_the_total_less_the_redeemed_bonuses(program):
+def test_accrual_is_on_the_order_amount_whatever_is_redeemed(program):
+    """«3% от каждого заказа»: paying 200 of 1000 with bonuses still earns 30."""
     decision = decide(program, an_order("delivery", "1000.00"), redeem="200.00")
-    assert (decision.accrual, decision.redeem) == (D("24.00"), D("200.00"))
+    assert (decision.accrual, decision.redeem) == (D("30.00"), D("200.00"))
     assert "redeem.requested" in rules_of(decision)
 
 
@@ -118,11 +119,9 @@ def test_redeem_max_is_offered_even_when_nothing_is_requested(program):
 
 
 def test_redeeming_over_the_cap_is_still_decided_and_said(program):
-    """The accrual is that of what can be spent (the cap), not of the refused request: a
-    quote said 21 where no order could earn other than 24 (journey audit)."""
     decision = decide(program, an_order("delivery", "1000.00"), redeem="300.00")
     assert (decision.redeem_max, decision.redeem, decision.accrual) == (
-        D("200.00"), D("300.00"), D("24.00"))
+        D("200.00"), D("300.00"), D("30.00"))
     assert rules_of(decision)[-1] == "redeem.over_max"
 
 
@@ -133,18 +132,19 @@ def test_an_excluded_order_earns_on_its_whole_total_whatever_is_asked(program):
 
 def test_a_redeem_with_kopecks_is_decided_and_said_not_whole(program):
     decision = decide(program, an_order("delivery", "1000.00"), redeem="10.50")
-    assert (decision.redeem_max, decision.accrual) == (D("200.00"), D("29.00"))
+    assert (decision.redeem_max, decision.accrual) == (D("200.00"), D("30.00"))
     assert not decision.redeem_in_steps
     assert decision.explanation[-1] == (
         "redeem.not_whole", "Бонусы списываются только целыми: запрошено к списанию 10,50 бонуса")
 
 
 def test_a_redeem_with_kopecks_quotes_the_accrual_of_the_whole_bonuses_it_could_spend(program):
-    """10% of 989.50 is 98 bonuses, which no order earns: 10.50 cannot be placed, and 10
-    (the most of it that can) earns 99 (a money audit)."""
-    decision = decide(program, an_order("pickup", "1000.00"), redeem="10.50")
+    """Under a program of the paid amount, 10% of 989.50 is 98 bonuses, which no order earns:
+    10.50 cannot be placed, and 10 (the most of it that can) earns 99."""
+    paid = load_program({**program.data, "accrual_base": "paid"})
+    decision = decide(paid, an_order("pickup", "1000.00"), redeem="10.50")
     assert decision.accrual == D("99.00") == decide(
-        program, an_order("pickup", "1000.00"), redeem="10").accrual
+        paid, an_order("pickup", "1000.00"), redeem="10").accrual
 
 
 @pytest.mark.parametrize(("balance", "most"), [
@@ -205,3 +205,19 @@ def test_redeem_must_be_a_non_negative_decimal(program):
     for bad in (D("-1"), 5.0, D("NaN")):
         with pytest.raises(ValueError, match="redeem"):
             evaluate(program, an_order("pickup"), RICH, redeem=bad, now=NOW)
+
+
+@pytest.mark.parametrize("label", ["business_lunch", "Business_Lunch", "business-lunch ",
+                                   "BUSINESS LUNCH", "Бизнес-ланч", "бизнес ланч",
+                                   "Бизнес-ланчи", "бизнес–ланч"])
+def test_a_business_lunch_is_recognised_however_the_till_labels_it(program, label):
+    """Tills write categories their own way; each of these is the program's business lunch,
+    so a cafe order holding it spends nothing and earns 3%."""
+    decision = decide(program, an_order("cafe", "1000.00", categories=[label]), redeem="100")
+    assert (decision.accrual, decision.redeem_max) == (D("30.00"), D("0.00"))
+    assert "cafe_business_lunch" in rules_of(decision)
+
+
+def test_a_label_like_no_category_of_the_program_changes_nothing(program):
+    decision = decide(program, an_order("cafe", "1000.00", categories=["Бизнес-завтрак"]))
+    assert decision.redeem_max == D("200.00")

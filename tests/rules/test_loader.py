@@ -79,15 +79,28 @@ def test_the_data_is_a_copy_the_caller_cannot_change_underneath():
     (setting(("max_promo_codes",), True), "max_promo_codes", "must be a whole number"),
     (setting(("accrual", 0, "when"), True), "accrual[1]",
      "is never reached: accrual[0] ('cafe_business_lunch') comes first and always holds"),
-    (setting(("redemption", "example"), {"channel": "pickup", "total": "800.00",
-                                         "zone_min_order": "700.00"}),
-     "redemption.example.channel", "must be a channel of zone_minimum_channels"),
-    (setting(("redemption", "example"), {"channel": "delivery", "total": "500.00",
-                                         "zone_min_order": "500.00"}),
-     "redemption.example", "allows no redemption at all"),
+    (setting(("redemption", "examples", 1), {"channel": "pickup", "total": "800.00",
+                                             "zone_min_order": "700.00"}),
+     "redemption.examples[1].channel", "must be a channel of zone_minimum_channels"),
+    (setting(("redemption", "examples", 0), {"channel": "delivery", "total": "500.00",
+                                             "zone_min_order": "500.00"}),
+     "redemption.examples[0]", "allows no redemption at all"),
+    (setting(("redemption", "example"), {"channel": "delivery", "total": "800.00"}),
+     "redemption.example", "give either example or examples"),
+    # an alias shared by two categories: an order holding it could not be told to either
+    (setting(("categories", "lunch_set"), {"label": "Комплексный обед",
+                                           "aliases": ["business lunch"]}),
+     "categories.lunch_set.aliases[0]",
+     "'business lunch' names both 'business_lunch' and 'lunch_set': a till writing it "
+     "could not be told which"),
+    (setting(("categories", "Business-Lunch"), "Бизнес обед"),
+     "categories.Business-Lunch", "'Business-Lunch' names both 'business_lunch' and "
+     "'Business-Lunch': a till writing it could not be told which"),
+    (setting(("categories", "business_lunch", "aliases"), ["--"]),
+     "categories.business_lunch.aliases[0]", "must hold a letter or a digit"),
     # a typo in a category would silently stop the business-lunch exclusion from applying
-    (setting(("redemption", "exclusions", 1, "when", "and", 1, "in", 0), "bizlunch"),
-     "redemption.exclusions[1].when.and[1].in[0]",
+    (setting(("redemption", "exclusions", 0, "when", "and", 1, "in", 0), "bizlunch"),
+     "redemption.exclusions[0].when.and[1].in[0]",
      "unknown category 'bizlunch': name it in categories (known: business_lunch)"),
     (setting(("redemption", "zone_minimum_channels"), ["boat"]),
      "redemption.zone_minimum_channels[0]", "must be one of: delivery"),
@@ -136,6 +149,17 @@ def test_a_bad_program_is_refused_naming_the_field_and_reason(change, path, reas
     assert error.path == path
     assert reason in error.reason
     assert f"{path}: " in str(error)
+
+
+def test_a_category_may_be_a_bare_label_or_repeat_its_own_label_as_an_alias():
+    data = copy.deepcopy(DEFAULT)
+    data["categories"] = {"business_lunch": {"label": "Бизнес-ланч",
+                                             "aliases": ["бизнес ланч", "Комбо"]},
+                          "soup": "Супы"}
+    program = load_program(data)
+    assert program.categories == {"business_lunch": "Бизнес-ланч", "soup": "Супы"}
+    assert program.category_codes["комбо"] == "business_lunch"
+    assert program.category_codes["супы"] == "soup"
 
 
 def test_a_file_error_names_the_file(tmp_path):

@@ -51,9 +51,17 @@ def test_the_redeem_cap_always_rounds_down_whatever_the_mode(program):
     assert (decision.accrual, decision.redeem_max) == (D("100.00"), D("199.00"))
 
 
-def test_accrual_on_the_whole_total_when_the_program_says_so(program):
-    gross = with_settings(program, accrual_base="total")
-    assert accrual(gross, an_order("delivery", "1000.00"), redeem="200.00") == D("30.00")
+def test_accrual_on_the_paid_amount_when_the_program_says_so(program):
+    """A program may earn on what money paid: 3% of 1000 − 200 is 24 (the default: 30)."""
+    paid = with_settings(program, accrual_base="paid")
+    assert accrual(paid, an_order("delivery", "1000.00"), redeem="200.00") == D("24.00")
+    assert accrual(program, an_order("delivery", "1000.00"), redeem="200.00") == D("30.00")
+
+
+def test_a_program_that_names_no_accrual_base_earns_on_the_order_amount(program):
+    data = copy.deepcopy(program.data)
+    del data["accrual_base"]
+    assert load_program(data).accrual_base == "total"
 
 
 def test_the_promo_code_limit_is_a_program_setting(program):

@@ -112,7 +112,7 @@ def test_under_burn_only_the_bonuses_held_by_an_open_order_survive_the_night(
         me = shop.me(token)
         assert (me["balance"], me["available"], me["burns_at"]) == ("40.00", "0.00", None)
         assert shop.complete(placed.get_json()["id"]).status_code == 200
-        assert shop.me(token)["balance"] == "96.00"  # 40 spent, 10% of the 960 paid credited
+        assert shop.me(token)["balance"] == "100.00"  # 40 spent, 10% of the 1000 credited
     assert_ledger_matches_balances(db)
 
 

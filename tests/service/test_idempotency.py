@@ -36,7 +36,7 @@ def test_the_same_request_a_hundred_times_has_one_effect(app, shop):
     assert {c.status_code for c in completes} == {200}
     assert len({c.data for c in completes}) == 1
     assert _entries(app, oid) == 3  # hold, spend, accrual
-    assert shop.me(token)["balance"] == "60.00"
+    assert shop.me(token)["balance"] == "62.00"
     assert_ledger_matches_balances(app)
 
 

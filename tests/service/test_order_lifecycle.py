@@ -41,9 +41,9 @@ def test_place_holds_then_complete_spends_and_credits(app, shop):
         "100.00",
         "20.00",
     )
-    assert placed["accrual"] == "9.00"  # 3% of 320 paid
+    assert placed["accrual"] == "12.00"  # 3% of the order's 400
     done = shop.complete(placed["id"]).get_json()
-    assert (done["status"], done["accrued"], done["balance"]) == ("completed", "9.00", "29.00")
+    assert (done["status"], done["accrued"], done["balance"]) == ("completed", "12.00", "32.00")
     me = shop.me(token)
     assert me["last_order_at"] is not None
     kinds = [e["kind"] for e in shop.history(token)]
@@ -69,9 +69,9 @@ def test_cancel_after_completion_refunds_the_spend_and_takes_back_the_accrual(ap
     phone, token = shop.guest("100")
     placed = shop.place(phone, pickup("600.00"), redeem="100", token=token).get_json()
     shop.complete(placed["id"])
-    assert shop.me(token)["balance"] == "50.00"  # 100 − 100 + 10% of 500
+    assert shop.me(token)["balance"] == "60.00"  # 100 − 100 + 10% of 600
     body = shop.cancel(placed["id"]).get_json()
-    assert (body["refunded"], body["reversed"], body["written_off"]) == ("100.00", "50.00", "0.00")
+    assert (body["refunded"], body["reversed"], body["written_off"]) == ("100.00", "60.00", "0.00")
     assert shop.me(token)["balance"] == "100.00"
     assert_ledger_matches_balances(app)
 
@@ -80,35 +80,34 @@ def test_a_spent_accrual_cannot_be_taken_back_below_zero(app, shop):
     phone, token = shop.guest()
     first = shop.place(phone, pickup("1000.00")).get_json()
     shop.complete(first["id"])  # earns 100
-    second = shop.place(phone, pickup("1000.00"), redeem="100", token=token).get_json()
-    shop.complete(second["id"])  # spends 100, earns 90
+    second = shop.place(phone, pickup("500.00"), redeem="100", token=token).get_json()
+    shop.complete(second["id"])  # spends 100, earns 15
     body = shop.cancel(first["id"]).get_json()
-    assert (body["reversed"], body["written_off"], body["balance"]) == ("90.00", "10.00", "0.00")
+    assert (body["reversed"], body["written_off"], body["balance"]) == ("15.00", "85.00", "0.00")
     reversal = shop.history(token)[0]
     assert reversal["kind"] == "reversal"
     assert reversal["reason"] == (
-        f"Списано 90 бонусов из 100 начисленных за отменённый заказ {first['id']}, "
-        "а 10 бонусов уже израсходованы")
+        f"Списано 15 бонусов из 100 начисленных за отменённый заказ {first['id']}, "
+        "а 85 бонусов уже израсходованы")
     assert_ledger_matches_balances(app)
 
 
 def test_cancelling_an_order_whose_accrual_paid_another_then_that_one_mints_nothing(app, shop):
-    """A earns 100, B spends them: cancel A (31 of its 100 already spent: written off), then
-    B, whose refund brings those bonuses back. The guest must end where they began, 19; the
-    write-off used to stay, and 31 bonuses came from nowhere (journey audit)."""
+    """A earns 100, B spends them: cancel A (21 of its 100 already spent: written off), then
+    B, whose refund brings those bonuses back. The guest must end where they began, 19."""
     phone, token = shop.guest("19")
     a = shop.place(phone, pickup("1000.00")).get_json()["id"]
     shop.complete(a)  # +100: 119
     b = shop.place(phone, pickup("600.00"), redeem="100", token=token).get_json()["id"]
-    shop.complete(b)  # −100 +50: 69
+    shop.complete(b)  # −100 +60: 79
     first = shop.cancel(a).get_json()
-    assert (first["reversed"], first["written_off"], first["balance"]) == ("69.00", "31.00", "0.00")
+    assert (first["reversed"], first["written_off"], first["balance"]) == ("79.00", "21.00", "0.00")
     second = shop.cancel(b).get_json()
     assert (second["refunded"], second["reversed"], second["recovered"]) == (
-        "100.00", "50.00", "31.00")
+        "100.00", "60.00", "21.00")
     assert second["balance"] == "19.00" == shop.me(token)["balance"]
     assert shop.history(token)[0]["reason"] == (
-        f"Списан 31 бонус, начисленный за отменённый заказ {a}: он вернулся на счёт с отменой "
+        f"Списан 21 бонус, начисленный за отменённый заказ {a}: он вернулся на счёт с отменой "
         f"заказа {b}")
     assert_ledger_matches_balances(app)
     assert reconcile(get_db(app), limit=10).differences == 0
@@ -184,9 +183,9 @@ def test_a_burn_that_left_bonuses_held_settles_nothing(app, shop):
         token = login(shop.client, shop.fake, phone)
         b = shop.place(phone, pickup("1000.00"), redeem="100", token=token).get_json()["id"]
         burn(app, phone)  # 50 burn, the 100 held stay
-        shop.complete(b)  # −100 +90: 90
+        shop.complete(b)  # −100 +100: 100
         cancelled = [shop.cancel(a).get_json(), shop.cancel(b).get_json()]
-        assert cancelled[0]["reversed"] == "90.00"
+        assert cancelled[0]["reversed"] == "100.00"
         assert shop.me(token)["balance"] == "0.00"  # without A and B the 50 burned all the same
     assert reconcile(get_db(app), limit=10).differences == 0
 
@@ -201,7 +200,7 @@ def test_a_refund_after_an_emptying_burn_recovers_no_write_off_from_before_it(ap
         shop.complete(d)  # +15
         token = login(shop.client, shop.fake, phone)
         r = shop.place(phone, cafe("75.00"), redeem="15", token=token).get_json()["id"]
-        shop.complete(r)  # −15 +1: 1
+        shop.complete(r)  # −15 +2: 2
         assert shop.cancel(a).get_json()["reversed"] == "0.00"
         second = shop.cancel(r).get_json()
     assert (second["refunded"], second["recovered"], second["balance"]) == (
@@ -210,7 +209,7 @@ def test_a_refund_after_an_emptying_burn_recovers_no_write_off_from_before_it(ap
 
 
 def test_a_write_off_before_a_burn_is_not_recovered_after_it(app, shop):
-    """A's 100 were spent on B and A was cancelled (written off 50); then everything burned.
+    """A's 100 were spent on B and A was cancelled (written off 40); then everything burned.
     B, completed before the burn, is cancelled moving nothing; R, after it, spends the 15 D
     earned since, and its refund recovers nothing of A's write-off from before the burn."""
     phone, token = shop.guest()
@@ -218,8 +217,8 @@ def test_a_write_off_before_a_burn_is_not_recovered_after_it(app, shop):
         a = shop.place(phone, pickup("1000.00")).get_json()["id"]
         shop.complete(a)  # +100
         b = shop.place(phone, pickup("600.00"), redeem="100", token=token).get_json()["id"]
-        shop.complete(b)  # −100 +50: 50
-        assert shop.cancel(a).get_json()["written_off"] == "50.00"
+        shop.complete(b)  # −100 +60: 60
+        assert shop.cancel(a).get_json()["written_off"] == "40.00"
         clock.tick(timedelta(days=400))
         burn(app, phone)
         d = shop.place(phone, pickup("500.00")).get_json()["id"]
@@ -229,7 +228,7 @@ def test_a_write_off_before_a_burn_is_not_recovered_after_it(app, shop):
             "0.00", "0.00", "15.00")
         token = login(shop.client, shop.fake, phone)
         r = shop.place(phone, cafe("75.00"), redeem="15", token=token).get_json()["id"]
-        shop.complete(r)  # −15 +1
+        shop.complete(r)  # −15 +2
         third = shop.cancel(r).get_json()
     assert (third["refunded"], third["recovered"], third["balance"]) == ("15.00", "0.00", "15.00")
     assert reconcile(get_db(app), limit=10).differences == 0
@@ -253,7 +252,7 @@ def test_a_stale_hold_is_released_by_the_timer(app, shop):
     assert order.get_json()["status"] == "expired"
     # the shop may still complete it while the bonuses are there
     assert shop.complete(placed["id"]).status_code == 200
-    assert shop.me(token)["balance"] == "60.00"  # 100 − 50 + 3% of 350
+    assert shop.me(token)["balance"] == "62.00"  # 100 − 50 + 3% of 400
     assert_ledger_matches_balances(app)
 
 
@@ -591,9 +590,9 @@ def test_an_accrual_spent_by_the_order_that_held_it_is_written_off(app, shop):
     shop.complete(first["id"])  # earns 100
     second = shop.place(phone, pickup("500.00"), redeem="100", token=token).get_json()
     assert shop.cancel(first["id"]).status_code == 409
-    shop.complete(second["id"])  # spends the 100, earns 3% of 400 = 12
+    shop.complete(second["id"])  # spends the 100, earns 3% of 500 = 15
     body = shop.cancel(first["id"]).get_json()
-    assert (body["reversed"], body["written_off"], body["balance"]) == ("12.00", "88.00", "0.00")
+    assert (body["reversed"], body["written_off"], body["balance"]) == ("15.00", "85.00", "0.00")
     assert_ledger_matches_balances(app)
 
 
@@ -623,17 +622,17 @@ def test_two_cancels_at_once_recover_a_write_off_once(app, shop):
     """A's cancel wrote off 20 of its 100, spent on B and C. Cancelling B and C at the same
     time, each would count the 20 as still owed unless the second waits for the first: it
     does, on the guest's row, which the refund writes before the write-offs are counted."""
-    phone, token = shop.guest("69")
+    phone, token = shop.guest("65")
     a = shop.place(phone, pickup("1000.00")).get_json()["id"]
-    shop.complete(a)  # +100: 169
+    shop.complete(a)  # +100: 165
     b = shop.place(phone, pickup("300.00"), redeem="60", token=token).get_json()["id"]
-    shop.complete(b)  # −60 +7: 116
+    shop.complete(b)  # −60 +9: 114
     c = shop.place(phone, pickup("200.00"), redeem="40", token=token).get_json()["id"]
-    shop.complete(c)  # −40 +4: 80
+    shop.complete(c)  # −40 +6: 80
     assert shop.cancel(a).get_json()["written_off"] == "20.00"
     moved_b, moved_c = cancel_beside_another(get_db(app), b, c)
     assert (moved_b["recovered"], moved_c["recovered"]) == (2_000, 0)
-    assert shop.me(token)["balance"] == "69.00"
+    assert shop.me(token)["balance"] == "65.00"
     assert reconcile(get_db(app), limit=10).differences == 0
 
 
@@ -646,9 +645,9 @@ def test_a_cancel_that_only_earned_waits_for_a_refund_in_flight(app, shop):
     phone, token = shop.guest()
     a = shop.place(phone, pickup("1000.00")).get_json()["id"]
     shop.complete(a)  # +100
-    b = shop.place(phone, pickup("1000.00"), redeem="100", token=token).get_json()["id"]
-    shop.complete(b)  # −100 +90: 90
-    _, moved_a = cancel_beside_another(get_db(app), b, a)  # unlocked, A read 90, wrote off 10
+    b = shop.place(phone, pickup("500.00"), redeem="100", token=token).get_json()["id"]
+    shop.complete(b)  # −100 +15: 15
+    _, moved_a = cancel_beside_another(get_db(app), b, a)  # unlocked, A read 15, wrote off 85
     assert (moved_a["reversed"], moved_a["written_off"]) == (10_000, 0)
     assert shop.me(token)["balance"] == "0.00"
     assert reconcile(get_db(app), limit=10).differences == 0

@@ -24,7 +24,8 @@ def test_the_published_rules_are_a_russian_page_rendered_from_the_data(client, s
     assert '<html lang="ru">' in text
     assert "10%" in text and "3%" in text and "20%" in text
     assert "1 бонус = 1 рубл" in text
-    assert "Версия 2024-01-01-default, действует с 01.01.2024" in text
+    assert "Бонусная программа ВилкиНет — правила с 01.01.2024" in text
+    assert "<small>Версия правил: 2024-01-01-default</small>" in text
     assert "«Север» — 500 ₽" in text
 
 
@@ -55,9 +56,10 @@ def test_a_later_program_version_takes_over_and_the_earlier_is_listed(tmp_path, 
     assert len(body["versions"]) == 2
     page = client.get("/rules").get_data(as_text=True)
     assert "Предыдущие версии" in page
-    assert "Версия 2024-01-01-default: действовала с 01.01.2024 до 01.12.2024" in page
-    # the earlier version's own text says so too, not "действует с"
-    assert "Версия 2024-01-01-default, действовала с 01.01.2024 00:00 до 01.12.2024" in page
+    assert "Правила с 01.01.2024 до 01.12.2024" in page
+    # the earlier version's own text says so too, not "правила с"
+    assert "Бонусная программа ВилкиНет — правила, действовавшие с 01.01.2024 до 01.12.2024" \
+        in page
 
 
 def test_a_version_published_for_later_is_announced_before_it_takes_effect(
@@ -84,9 +86,10 @@ def test_a_version_published_for_later_is_announced_before_it_takes_effect(
     assert [v["version"] for v in body["upcoming"]] == ["2099-winter"]
     assert [v["version"] for v in body["versions"]] == ["2024-01-01-default"]
     page = client.get("/rules").get_data(as_text=True)
-    assert "Правила меняются: с 01.01.2099 00:00 вступают в силу новые правила" in page
-    assert "Версия 2099-winter: вступает в силу 01.01.2099 00:00" in page
-    assert "Версия 2099-winter, вступает в силу 01.01.2099 00:00 по московскому времени" in page
+    assert "С 01.01.2099 действуют новые правила" in page
+    assert "<summary>Новые правила с 01.01.2099</summary>" in page
+    assert "Бонусная программа ВилкиНет — новые правила с 01.01.2099" in page
+    assert "<small>Версия правил: 2099-winter</small>" in page
     assert page.index('data-version="2024-01-01-default"') < page.index("Новые правила")
 
 

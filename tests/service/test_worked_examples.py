@@ -45,9 +45,9 @@ def test_delivery_of_800_in_a_zone_with_minimum_500_redeems_at_most_160(shop):
     assert placed.status_code == 201
     assert placed.get_json()["available"] == "840.00"
     completed = shop.complete(placed.get_json()["id"]).get_json()
-    # accrual on the money paid: 3% of 640 = 19.20 → 19
-    assert completed["accrued"] == "19.00"
-    assert shop.me(token)["balance"] == "859.00"
+    # accrual on the order amount: 3% of 800 = 24, whatever bonuses paid
+    assert completed["accrued"] == "24.00"
+    assert shop.me(token)["balance"] == "864.00"
 
 
 def test_delivery_of_550_with_minimum_500_redeems_at_most_50(shop):
@@ -129,10 +129,10 @@ def test_a_quote_without_a_phone_shows_what_the_order_would_earn(shop):
     assert (quote["accrual"], quote["redeem_max"]) == ("100.00", "0.00")
 
 
-def test_accrual_is_on_the_money_paid_after_redemption(shop):
+def test_accrual_is_on_the_order_amount_whatever_is_redeemed(shop):
     phone, _ = shop.guest("1000")
     quote = shop.quote(delivery("1000.00"), phone, redeem="200").get_json()
-    assert quote["accrual"] == "24.00"
+    assert quote["accrual"] == "30.00"
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ def test_the_login_code_text_reads_as_published():
 
 def test_the_burn_warning_reads_as_published():
     assert texts.burn_warning(120, date(2026, 12, 5)) == (
-        "ВилкиНет: 120 бонусов сгорят в ночь на 05.12.2026. "
+        "ВилкиНет: 120 бонусов сгорят в ночь на 05.12. "
         "Сделайте заказ до конца 04.12, чтобы сохранить их."
     )
 
