@@ -121,6 +121,9 @@ class Nginx:
     def log(self) -> str:
         return (self.prefix / "logs" / "error.log").read_text(errors="replace")
 
+    def access_log(self) -> str:
+        return (self.prefix / "logs" / "access.log").read_text(errors="replace")
+
     def stop(self) -> None:
         self.process.terminate()  # SIGTERM: nginx's fast shutdown
         try:
@@ -170,16 +173,17 @@ class SlowBodies:
         "Content-Type: application/json\r\nContent-Length: 200\r\n\r\n"
     )
 
-    def __init__(self, url: str, count: int):
+    def __init__(self, url: str, count: int, trickle: bool = True):
         host, port = url.removeprefix("http://").split(":")
         self.sockets = [
             socket.create_connection((host, int(port)), timeout=5) for _ in range(count)
         ]
         for connection in self.sockets:
             connection.sendall(self.HEAD.encode())
-        self.stopped = threading.Event()
+        self.started, self.stopped = time.monotonic(), threading.Event()
         self.thread = threading.Thread(target=self._trickle, daemon=True)
-        self.thread.start()
+        if trickle:
+            self.thread.start()
 
     def _trickle(self) -> None:
         while not self.stopped.wait(1.0):
@@ -189,9 +193,23 @@ class SlowBodies:
                 except OSError:  # dropped by the server: fine, it is not held then
                     pass
 
+    def dropped_within(self, seconds: float) -> bool:
+        """Every socket was closed by the server, without an answer, `seconds` after start."""
+        for connection in self.sockets:
+            connection.settimeout(max(0.1, self.started + seconds - time.monotonic()))
+            try:
+                if connection.recv(1024):
+                    return False
+            except ConnectionResetError:  # reset_timedout_connection
+                pass
+            except TimeoutError:
+                return False
+        return True
+
     def close(self) -> None:
         self.stopped.set()
-        self.thread.join(5)
+        if self.thread.is_alive():
+            self.thread.join(5)
         for connection in self.sockets:
             connection.close()
 
@@ -203,6 +221,7 @@ def healthz_seconds(url: str) -> float:
 
 
 def test_fifty_slow_bodies_do_not_delay_healthz_behind_nginx(front_door):
+    stalled = SlowBodies(front_door.url, 1, trickle=False)  # sends half a body, then nothing
     slow = SlowBodies(front_door.url, 50)
     try:
         time.sleep(2)  # every body has started to arrive, a byte a second
@@ -211,6 +230,9 @@ def test_fifty_slow_bodies_do_not_delay_healthz_behind_nginx(front_door):
         assert slow.thread.is_alive()  # the bodies were still trickling in throughout
     finally:
         slow.close()
+    # the stalled one is dropped by nginx after client_body_timeout (10 s), unanswered
+    assert stalled.dropped_within(15)
+    assert '"POST /v1/auth/sms-code HTTP/1.1" 408' in front_door.nginx.access_log()
     # the same trickle straight at one instance holds both its workers: the control that
     # shows the sockets above are slow enough to freeze gunicorn without the front door
     instance = front_door.instances[0]
