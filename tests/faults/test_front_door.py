@@ -1,6 +1,6 @@
 """The front door: deploy/nginx as shipped, in front of two gunicorn instances on PostgreSQL.
 
-nginx runs unprivileged on a free port with its own prefix under the test's tmp dir. Its
+nginx runs on a free unprivileged port with its own prefix under the test's tmp dir. Its
 configuration is a minimal main file of the test's own (pid, logs, temp dirs, one `listen`) that
 includes deploy/nginx/bonus-proxy.conf unchanged and deploy/nginx/bonus-upstream.conf with its
 `server` lines pointed at the test's instances. Traffic stays on 127.0.0.0/8; a client that must
@@ -19,7 +19,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from bonus_service.models import LedgerEntry, Order, SmsSend
 from bonus_service.services.reconcile import reconcile
 from tests.adversarial.ledger_invariants import assert_ledger_invariants
 from tests.conftest import PG_URL
-from tests.e2e.conftest import ROOT, Gunicorn, free_port
+from tests.e2e.conftest import ROOT, Gunicorn, free_port, server_environment
 from tests.faults.conftest import seed, wait_until
 
 DEPLOY = ROOT / "deploy" / "nginx"
@@ -97,6 +96,7 @@ class Nginx:
             f"    include {DEPLOY / 'bonus-proxy.conf'};\n  }}\n"
             "}\n"
         )  # fmt: skip
+        self.process: subprocess.Popen | None = None
         self.command = [binary, "-p", str(prefix), "-e", str(prefix / "logs" / "error.log"),
                         "-c", str(prefix / "nginx.conf")]  # fmt: skip
 
@@ -126,6 +126,8 @@ class Nginx:
         return (self.prefix / "logs" / "access.log").read_text(errors="replace")
 
     def stop(self) -> None:
+        if self.process is None:
+            return
         self.process.terminate()  # SIGTERM: nginx's fast shutdown
         try:
             self.process.wait(timeout=10)
@@ -145,24 +147,30 @@ class FrontDoor:
 
 
 @pytest.fixture
-def front_door(request, database_url, serve, tmp_path) -> Iterator[FrontDoor]:
+def front_door(request, database_url, fake_twilio, tmp_path) -> Iterator[FrontDoor]:
     """Two instances as production runs them (BONUS_PROXY_HOPS=1), nginx in front."""
     binary = nginx_binary()
-    environment = getattr(request, "param", {})
-    with ThreadPoolExecutor(2) as boot:  # the two start side by side
-        instances = list(boot.map(
-            lambda _: serve(database_url, workers=2, BONUS_PROXY_HOPS="1", **environment), (1, 2)
-        ))  # fmt: skip
-    nginx = Nginx(binary, tmp_path / "nginx", [i.url.removeprefix("http://") for i in instances])
-    nginx.start()
+    environ = {**server_environment(database_url, fake_twilio), "BONUS_PROXY_HOPS": "1",
+               **getattr(request, "param", {})}  # fmt: skip
+    # both boot side by side; each stops (with its workers) whatever the test did
+    instances = [Gunicorn(environ, tmp_path / f"gunicorn-{n}.log", workers=2) for n in (1, 2)]
+    nginx = None
     try:
+        for instance in instances:
+            instance.wait_ready()
+        nginx = Nginx(
+            binary, tmp_path / "nginx", [i.url.removeprefix("http://") for i in instances]
+        )
+        nginx.start()
         yield FrontDoor(nginx, instances)
     finally:
-        nginx.stop()
-        # pytest shows a test's captured output only when it fails
-        print(f"---- nginx error log ----\n{nginx.log()}")
-        for n, instance in enumerate(instances):
-            print(f"---- gunicorn {n} log ----\n{instance.log()}")
+        if nginx is not None:
+            nginx.stop()
+            print(f"---- nginx error log ----\n{nginx.log()}")
+        for instance in instances:
+            instance.stop()
+            # pytest shows a test's captured output only when it fails
+            print(f"---- {instance.log_path.name} ----\n{instance.log()}")
 
 
 # ---- a slow or stalled client cannot hold a worker -------------------------------------------
