@@ -274,8 +274,22 @@ class CancelledOut(Schema):
     available = Amount(allow_none=True)
 
 
+class OrderQuery(Strict):
+    client = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=80),
+        metadata={
+            "description": "Operator scope: the client whose order it is (order ids are unique "
+            "per client). A checkout key finds its own client's orders only."
+        },
+    )
+
+
 class OrderOut(Schema):
     id = fields.String()
+    client = fields.String(
+        metadata={"description": "The client (integration) the order belongs to."}
+    )
     status = fields.String(
         metadata={
             "description": "placed, completed, cancelled, or expired "
