@@ -115,7 +115,8 @@ class Orders(MethodView):
     )
     @blp.alt_response(429, description="Too many wrong confirmation codes; ask for a new one.")
     @blp.alt_response(
-        409, description="This client already used the order id (ids are unique per client)."
+        409, description="The order id is already used. Order ids are unique per client: "
+        "another client's order of the same id is no conflict."
     )
     @blp.alt_response(422, description="Bad order, or redeem over redeem_max.")
     def post(self, args):
