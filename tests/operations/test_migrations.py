@@ -7,7 +7,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy import MetaData, create_engine, select, text
 
 from bonus_service import create_app
 from bonus_service.auth import digest
@@ -100,15 +100,16 @@ def test_0008_gives_existing_orders_entries_and_keys_to_their_clients(blank_url)
         tables.reflect(connection)
         t = tables.tables
         connection.execute(t["api_clients"].insert(), [
-            {"id": 1, "name": "site", "key_hash": digest(site_key), "scopes": "checkout",
+            {"name": "site", "key_hash": digest(site_key), "scopes": "checkout",
              "created_at": at, "revoked_at": None},
-            {"id": 2, "name": "cafe-pos-12", "key_hash": digest(till_key), "scopes": "checkout",
+            {"name": "cafe-pos-12", "key_hash": digest(till_key), "scopes": "checkout",
              "created_at": at, "revoked_at": at},
         ])  # fmt: skip
-        connection.execute(t["guests"].insert(), [
-            {"id": 1, "phone": "+79120000001", "registered_at": at, "balance": 3_000, "held": 0},
-        ])  # fmt: skip
-        order = {"guest_id": 1, "phone": "+79120000001", "channel": "pickup", "payload": {},
+        ids = dict(connection.execute(select(t["api_clients"].c.name, t["api_clients"].c.id)).all())
+        guest = connection.execute(t["guests"].insert().returning(t["guests"].c.id), [
+            {"phone": "+79120000001", "registered_at": at, "balance": 3_000, "held": 0},
+        ]).scalar_one()  # fmt: skip
+        order = {"guest_id": guest, "phone": "+79120000001", "channel": "pickup", "payload": {},
                  "total": 100_000, "redeemed": 0, "accrual": 3_000, "rules_version": "v",
                  "explanation": [], "placed_at": at, "completed_at": None}  # fmt: skip
         connection.execute(t["orders"].insert(), [
@@ -118,12 +119,12 @@ def test_0008_gives_existing_orders_entries_and_keys_to_their_clients(blank_url)
             {**order, "id": "OLD-1", "status": "placed", "placed_by": "a-till-long-gone"},
         ])  # fmt: skip
         connection.execute(t["ledger_entries"].insert(), [
-            {"guest_id": 1, "kind": "accrual", "amount": 3_000, "held_delta": 0,
+            {"guest_id": guest, "kind": "accrual", "amount": 3_000, "held_delta": 0,
              "balance_after": 3_000, "order_id": "WEB-1", "rules_version": "v",
              "actor": "site", "reason": "начисление", "created_at": at},
         ])  # fmt: skip
         connection.execute(t["idempotency_keys"].insert(), [
-            {"client_id": 1, "key": "retry-1", "request_hash": "h", "status_code": 201,
+            {"client_id": ids["site"], "key": "retry-1", "request_hash": "h", "status_code": 201,
              "content_type": "application/json", "body": b"{}", "created_at": at},
         ])  # fmt: skip
 
@@ -147,10 +148,11 @@ def test_0008_gives_existing_orders_entries_and_keys_to_their_clients(blank_url)
         claim = connection.execute(text("SELECT client_id, key FROM idempotency_keys")).one()
     db.dispose()
     assert owners == {"WEB-1": "site", "T-1": "cafe-pos-12", "OLD-1": "a-till-long-gone"}
-    assert tuple(entry) == (1, "WEB-1")
+    assert tuple(entry) == (ids["site"], "WEB-1")
     assert tuple(orphan) == (True, 0)
-    assert [tuple(k) for k in keys] == [(1, digest(site_key), False), (2, digest(till_key), True)]
-    assert tuple(claim) == (1, "retry-1")
+    assert [tuple(k) for k in keys] == [
+        (ids["site"], digest(site_key), False), (ids["cafe-pos-12"], digest(till_key), True)]
+    assert tuple(claim) == (ids["site"], "retry-1")
 
     app = _app_on(blank_url)
     http = app.test_client()
