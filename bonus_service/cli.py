@@ -25,7 +25,14 @@ from bonus_service.auth import (
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db
 from bonus_service.migrate import schema, upgrade
-from bonus_service.models import KEY_ID_LENGTH, ApiClient, ApiKey, LedgerEntry
+from bonus_service.models import (
+    CLIENT_NAME,
+    CLIENT_NAME_LENGTH,
+    KEY_ID_LENGTH,
+    ApiClient,
+    ApiKey,
+    LedgerEntry,
+)
 from bonus_service.services import audit, operators
 from bonus_service.services.liability import liability
 from bonus_service.services.reconcile import reconcile
@@ -88,17 +95,18 @@ def _moment(_ctx, _param, value: str | None):
 
 
 YEARS = (2000, 2999)
-CLIENT_NAME_LENGTH = 80
 
 
 def _client_name(_ctx, _param, value: str) -> str:
-    """A client's name is the actor of its every ledger entry and audit line: printable."""
-    if not value or value != value.strip() or not value.isprintable():
-        raise click.BadParameter(
-            f"{value!r}: a name is printable text without leading or trailing spaces"
-        )
+    """A client's name is the actor of its every ledger entry and audit line, and what an
+    operator names in `GET /v1/orders/{id}?client=`."""
     if len(value) > CLIENT_NAME_LENGTH:
         raise click.BadParameter(f"at most {CLIENT_NAME_LENGTH} characters, not {len(value)}")
+    if not re.fullmatch(CLIENT_NAME, value):
+        raise click.BadParameter(
+            f"{value!r}: a name is letters, digits, '_', '.' and '-', with single spaces "
+            "between words (e.g. cafe-pos-12)"
+        )
     return value
 
 

@@ -73,6 +73,11 @@ class ApiClient(Base):
         return frozenset(self.scopes.split())
 
 
+# A client's name: the actor of its ledger entries and audit lines, and what an operator writes
+# in `?client=`; words (letters of any script, digits, `_`), `.` and `-`, single spaces between.
+CLIENT_NAME = r"[\w.-]+(?: [\w.-]+)*"
+CLIENT_NAME_LENGTH = 80
+
 # A key is named by the first hex digits of its SHA-256 (what `sha256sum` prints of it), so
 # an operator can tell which key a deployment holds without the service showing a key again.
 KEY_ID_LENGTH = 8

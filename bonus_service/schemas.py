@@ -14,6 +14,7 @@ from bonus_service.fields import (
     SignedAmount,
     amount_text,
 )
+from bonus_service.models import CLIENT_NAME, CLIENT_NAME_LENGTH
 
 
 class Strict(Schema):
@@ -277,7 +278,14 @@ class CancelledOut(Schema):
 class OrderQuery(Strict):
     client = fields.String(
         load_default=None,
-        validate=validate.Length(min=1, max=80),
+        validate=[
+            validate.Length(min=1, max=CLIENT_NAME_LENGTH),
+            validate.Regexp(
+                f"^{CLIENT_NAME}$",
+                error="a client's name is letters, digits, '_', '.' and '-', with single "
+                "spaces between words",
+            ),
+        ],
         metadata={
             "description": "Operator scope: the client whose order it is (order ids are unique "
             "per client). A checkout key finds its own client's orders only."
