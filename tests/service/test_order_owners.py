@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bonus_service.db import get_db
 from bonus_service.models import AuditEntry
 from tests.service.checkout_helpers import pickup
-from tests.service.helpers import bearer
+from tests.service.helpers import bearer, problem_fields
 
 WEBSITE_ORDER = "WEB-2026-000777"
 NEVER_USED = "WEB-2026-000999"  # as long as WEBSITE_ORDER: bodies compare character by character
@@ -142,3 +142,31 @@ def test_the_spec_says_how_an_operator_names_an_orders_client(client):
     names = {p["name"]: p for p in operation["parameters"] if p["in"] == "query"}
     assert "client" in names
     assert "409" in operation["responses"] and "404" in operation["responses"]
+
+
+def test_a_key_with_both_scopes_reads_its_own_order_of_a_shared_id_without_naming_it(
+    shop, make_key
+):
+    """The call center places orders too: its own order of an id is what it reads by that id,
+    whoever else used the id."""
+    call_center = make_key("checkout", "operator", name="call-center-2")
+    guest, _ = shop.guest()
+    stranger, _ = shop.guest()
+    place(shop, shop.checkout, WEBSITE_ORDER, stranger)
+    place(shop, call_center, WEBSITE_ORDER, guest, "200.00")
+
+    own = shop.client.get(f"/v1/orders/{WEBSITE_ORDER}", headers=bearer(call_center, None))
+    named = shop.client.get(
+        f"/v1/orders/{WEBSITE_ORDER}?client=site", headers=bearer(call_center, None)
+    )
+
+    assert (own.get_json()["client"], own.get_json()["phone"]) == ("call-center-2", guest)
+    assert (named.get_json()["client"], named.get_json()["phone"]) == ("site", stranger)
+
+
+def test_a_malformed_client_name_is_422_naming_it(shop):
+    answer = shop.client.get(
+        f"/v1/orders/{WEBSITE_ORDER}?client=site%27--", headers=bearer(shop.operator, None)
+    )
+    assert answer.status_code == 422
+    assert "query.client" in problem_fields(answer)
