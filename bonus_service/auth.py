@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bonus_service.clock import utcnow
 from bonus_service.db import run, unit_of_work
-from bonus_service.models import ApiClient, Guest, GuestToken
+from bonus_service.models import ApiClient, ApiKey, Guest, GuestToken
 from bonus_service.problems import Problem
 
 SCOPES = ("checkout", "operator", "admin")
@@ -25,7 +25,7 @@ GUEST_TOKEN_PREFIX = "gt_"  # noqa: S105 - a prefix, not a secret
 
 @dataclass(frozen=True)
 class Caller:
-    """An authenticated API client, as views see it."""
+    """An authenticated API client, as views see it (whichever of its keys called)."""
 
     id: int
     name: str
@@ -38,17 +38,22 @@ def digest(secret: str) -> str:
 
 
 def create_client(session: Session, name: str, scopes: list[str], now: datetime) -> str:
-    """Store a new client and return its key, which is never stored or shown again."""
+    """Store a new client with its first key and return the key, never stored or shown again."""
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {unknown or 'none'}")
+    client = ApiClient(name=name, scopes=" ".join(sorted(set(scopes))), created_at=now)
+    session.add(client)
+    session.flush()
+    return add_key(session, client, now)[0]
+
+
+def add_key(session: Session, client: ApiClient, now: datetime) -> tuple[str, ApiKey]:
+    """A new key for the client (its other keys keep working): the key, shown once, and its row."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    session.add(
-        ApiClient(
-            name=name, key_hash=digest(key), scopes=" ".join(sorted(set(scopes))), created_at=now
-        )
-    )
-    return key
+    row = ApiKey(client_id=client.id, key_hash=digest(key), created_at=now)
+    session.add(row)
+    return key, row
 
 
 def _bearer() -> str | None:
@@ -72,8 +77,13 @@ def _lookup(key_hash: str) -> Caller | None:
     if hit is not None and hit[1] > time.monotonic():
         return hit[0]
     with unit_of_work(write=False) as session:
-        client = session.scalar(select(ApiClient).where(ApiClient.key_hash == key_hash))
-    if client is None or client.revoked_at is not None:
+        found = session.execute(
+            select(ApiClient, ApiKey.revoked_at)
+            .join(ApiKey, ApiKey.client_id == ApiClient.id)
+            .where(ApiKey.key_hash == key_hash)
+        ).first()
+    client = found[0] if found else None
+    if client is None or client.revoked_at is not None or found[1] is not None:
         cache.pop(key_hash, None)
         return None
     caller = Caller(client.id, client.name, client.scope_set)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from datetime import datetime
 
@@ -14,11 +15,24 @@ from sqlalchemy.exc import OperationalError
 
 import rules
 from bonus_service import program
-from bonus_service.auth import KEY_CACHE_SECONDS, SCOPES, create_client, forget_cached_keys
+from bonus_service.auth import (
+    KEY_CACHE_SECONDS,
+    SCOPES,
+    add_key,
+    create_client,
+    forget_cached_keys,
+)
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db
 from bonus_service.migrate import schema, upgrade
-from bonus_service.models import ApiClient, LedgerEntry
+from bonus_service.models import (
+    CLIENT_NAME,
+    CLIENT_NAME_LENGTH,
+    KEY_ID_LENGTH,
+    ApiClient,
+    ApiKey,
+    LedgerEntry,
+)
 from bonus_service.services import audit, operators
 from bonus_service.services.liability import liability
 from bonus_service.services.reconcile import reconcile
@@ -81,17 +95,18 @@ def _moment(_ctx, _param, value: str | None):
 
 
 YEARS = (2000, 2999)
-CLIENT_NAME_LENGTH = 80
 
 
 def _client_name(_ctx, _param, value: str) -> str:
-    """A client's name is the actor of its every ledger entry and audit line: printable."""
-    if not value or value != value.strip() or not value.isprintable():
-        raise click.BadParameter(
-            f"{value!r}: a name is printable text without leading or trailing spaces"
-        )
+    """A client's name is the actor of its every ledger entry and audit line, and what an
+    operator names in `GET /v1/orders/{id}?client=`."""
     if len(value) > CLIENT_NAME_LENGTH:
         raise click.BadParameter(f"at most {CLIENT_NAME_LENGTH} characters, not {len(value)}")
+    if not re.fullmatch(CLIENT_NAME, value):
+        raise click.BadParameter(
+            f"{value!r}: a name is letters, digits, '_', '.' and '-', with single spaces "
+            "between words (e.g. cafe-pos-12)"
+        )
     return value
 
 
@@ -127,7 +142,8 @@ def create_client_command(name: str, scopes: tuple[str, ...]) -> None:
 
 @bonus.command("list-clients")
 def list_clients_command() -> None:
-    """The API clients: name, scopes, created, revoked, and when its key last moved bonuses."""
+    """The API clients (name, scopes, created, revoked, when it last moved bonuses), each
+    followed by its keys (key id, created, revoked)."""
     last_moved = (
         select(LedgerEntry.actor, func.max(LedgerEntry.created_at).label("at"))
         .group_by(LedgerEntry.actor)
@@ -139,11 +155,18 @@ def list_clients_command() -> None:
             .outerjoin(last_moved, last_moved.c.actor == ApiClient.name)
             .order_by(ApiClient.name)
         ).all()
+        keys = session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)).all()
     for client, moved_at in rows:
-        revoked = f"revoked {client.revoked_at:%Y-%m-%d %H:%M}" if client.revoked_at else "active"
         moved = f"{moved_at:%Y-%m-%d %H:%M}" if moved_at else "never"
         click.echo(f"{client.name}\t{client.scopes}\tcreated {client.created_at:%Y-%m-%d %H:%M}"
-                   f"\t{revoked}\tlast moved bonuses {moved} (UTC)")
+                   f"\t{_revoked(client)}\tlast moved bonuses {moved} (UTC)")
+        for key in (k for k in keys if k.client_id == client.id):
+            click.echo(f"  key {key.key_id}\tcreated {key.created_at:%Y-%m-%d %H:%M}"
+                       f"\t{_revoked(key)}")
+
+
+def _revoked(row: ApiClient | ApiKey) -> str:
+    return f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
 
 
 @bonus.command("serve", context_settings={"ignore_unknown_options": True})
@@ -294,15 +317,20 @@ def simulate_command(rules_file: str, since, until, top: int, batch_size: int) -
         click.echo(line)
 
 
+def _client(session, name: str) -> ApiClient:
+    client = session.scalar(select(ApiClient).where(ApiClient.name == name))
+    if client is None:
+        raise click.ClickException(f"no client named {name!r}")
+    return client
+
+
 @bonus.command("revoke-client")
 @click.argument("name")
 def revoke_client_command(name: str) -> None:
-    """Revoke an API client's key: calls with it are 401 (running workers: within 10 s)."""
+    """Revoke an API client, every key of it: calls are 401 (running workers: within 10 s)."""
 
     with get_db().unit_of_work() as session:
-        client = session.scalar(select(ApiClient).where(ApiClient.name == name))
-        if client is None:
-            raise click.ClickException(f"no client named {name!r}")
+        client = _client(session, name)
         if client.revoked_at is None:
             client.revoked_at = utcnow()
             audit.record(session, "cli", "client.revoke", name, client.revoked_at)
@@ -311,6 +339,63 @@ def revoke_client_command(name: str) -> None:
     click.echo(
         f"client {name!r} revoked at {client.revoked_at.isoformat()}; running workers "
         f"refuse it within {KEY_CACHE_SECONDS:.0f} s"
+    )
+
+
+@bonus.command("rotate-key")
+@click.argument("name")
+def rotate_key_command(name: str) -> None:
+    """Print a new key for the client; its other keys work until `bonus revoke-key`."""
+
+    now = utcnow()
+    with get_db().unit_of_work() as session:
+        client = _client(session, name)
+        if client.revoked_at is not None:
+            raise click.ClickException(
+                f"client {name!r} was revoked at {client.revoked_at.isoformat()}: it gets no "
+                "new key (create another client)"
+            )
+        key, row = add_key(session, client, now)
+        audit.record(session, "cli", "client.rotate_key", name, now, key_id=row.key_id)
+        session.commit()
+    click.echo(key)
+    click.echo(
+        f"key {row.key_id} added to client {name!r}; its other keys work until "
+        f"`bonus revoke-key {name} KEY_ID` (`bonus list-clients` lists them)",
+        err=True,
+    )
+
+
+def _key_id(_ctx, _param, value: str) -> str:
+    if not re.fullmatch(f"[0-9a-fA-F]{{{KEY_ID_LENGTH}}}", value):
+        raise click.BadParameter(
+            f"{value!r}: a key id is the {KEY_ID_LENGTH} hex digits `bonus list-clients` shows"
+        )
+    return value.lower()
+
+
+@bonus.command("revoke-key")
+@click.argument("name")
+@click.argument("key_id", callback=_key_id)
+def revoke_key_command(name: str, key_id: str) -> None:
+    """Revoke one key of a client (its other keys keep working; running workers: within 10 s)."""
+
+    with get_db().unit_of_work() as session:
+        client = _client(session, name)
+        keys = session.scalars(select(ApiKey).where(ApiKey.client_id == client.id)).all()
+        key = next((k for k in keys if k.key_id == key_id), None)
+        if key is None:
+            raise click.ClickException(f"client {name!r} has no key {key_id}")
+        if key.revoked_at is None:
+            key.revoked_at = utcnow()
+            audit.record(session, "cli", "client.revoke_key", name, key.revoked_at, key_id=key_id)
+            session.commit()
+        live = sum(1 for k in keys if k.revoked_at is None)
+    forget_cached_keys()
+    left = f"{live} live key{'' if live == 1 else 's'} left" if live else "no live key left"
+    click.echo(
+        f"key {key_id} of client {name!r} revoked at {key.revoked_at.isoformat()}; running "
+        f"workers refuse it within {KEY_CACHE_SECONDS:.0f} s; {left}"
     )
 
 

@@ -114,17 +114,20 @@ def move(
     actor: str,
     reason: str,
     now: datetime,
+    order_client_id: int | None = None,
     order_id: str | None = None,
     rules_version: str | None = None,
     last_order_at: datetime | None = None,
 ) -> Movement | None:
     """Apply one movement of `amount` kopecks; None (and nothing written) if it would overdraw.
 
+    An order's movement names it by (`order_client_id`, `order_id`): ids are unique per client.
     `last_order_at` also records a completed order in the same statement (saves a round trip).
     """
     moved = move_many(
         session, guest_id, [Step(kind, amount, reason)], actor=actor, now=now,
-        order_id=order_id, rules_version=rules_version, last_order_at=last_order_at,
+        order_client_id=order_client_id, order_id=order_id, rules_version=rules_version,
+        last_order_at=last_order_at,
     )  # fmt: skip
     return moved[0] if moved else None
 
@@ -136,6 +139,7 @@ def move_many(
     *,
     actor: str,
     now: datetime,
+    order_client_id: int | None = None,
     order_id: str | None = None,
     rules_version: str | None = None,
     last_order_at: datetime | None = None,
@@ -149,8 +153,8 @@ def move_many(
     params = _bounds(guest_id, deltas)
     if last_order_at is not None:
         params["last_order_at"] = last_order_at
-    common = {"order_id": order_id, "rules_version": rules_version, "actor": actor,
-              "created_at": now}  # fmt: skip
+    common = {"order_client_id": order_client_id, "order_id": order_id,
+              "rules_version": rules_version, "actor": actor, "created_at": now}  # fmt: skip
     if session.get_bind().dialect.name == "postgresql":  # the entries went in with the UPDATE
         found = _move_in_one_statement(session, steps, deltas, params, common)
         if found is None:
@@ -220,9 +224,11 @@ def _pg_statement(steps: int, touch_last_order: bool):
             RETURNING balance, held
         ), entries AS (
             INSERT INTO ledger_entries (guest_id, kind, amount, held_delta, balance_after,
-                                        order_id, rules_version, actor, reason, created_at)
+                                        order_client_id, order_id, rules_version, actor,
+                                        reason, created_at)
             SELECT :guest_id, s.kind, s.amount, s.held_delta, moved.balance - :delta + s.through,
-                   :order_id, :rules_version, :actor, s.reason, :created_at
+                   CAST(:order_client_id AS INTEGER), :order_id, :rules_version, :actor,
+                   s.reason, :created_at
               FROM moved, (VALUES {rows}) AS s (kind, amount, held_delta, through, reason, n)
              ORDER BY s.n
             RETURNING id

@@ -47,15 +47,44 @@ def upgrade(db: Database) -> Schema:
     """Upgrade to head in one transaction; a schema a later release migrated is left as it is."""
     config = alembic_config(db)
     engine = db.engine.execution_options(sqlite_begin="IMMEDIATE") if db.is_sqlite else db.engine
-    with engine.begin() as connection:
-        if not db.is_sqlite:
-            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK})
-        before = _schema(config, connection)
-        if before.ahead:
-            return before  # alembic would stop at the revision it cannot locate
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-        return _schema(config, connection)
+    with engine.connect() as connection:
+        if db.is_sqlite:
+            _sqlite_foreign_keys(connection, on=False)
+        try:
+            with connection.begin():
+                if not db.is_sqlite:
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK}
+                    )
+                before = _schema(config, connection)
+                if before.ahead:
+                    return before  # alembic would stop at the revision it cannot locate
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                if db.is_sqlite:
+                    _no_dangling_references(connection)
+                return _schema(config, connection)
+        finally:
+            if db.is_sqlite:
+                _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection, *, on: bool) -> None:
+    """SQLite changes a table by copying it and dropping the old one, which enforced foreign
+    keys refuse for a table others refer to (alembic's batch mode: they must be off). The
+    pragma is ignored inside a transaction, so it goes on the DBAPI connection before BEGIN."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    finally:
+        cursor.close()
+
+
+def _no_dangling_references(connection) -> None:
+    """What the foreign keys would have refused, found before the upgrade commits."""
+    found = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if found:
+        raise RuntimeError(f"the upgrade left rows whose references dangle: {found[:5]}")
 
 
 def schema(db: Database) -> Schema:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -57,10 +58,12 @@ class Base(DeclarativeBase):
 
 
 class ApiClient(Base):
+    """An integration (`site`, `cafe-pos-12`): it owns its orders and Idempotency-Keys, and
+    holds one or more keys (several while one is rotated). Revoked, every key of it is."""
+
     __tablename__ = "api_clients"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
-    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -68,6 +71,31 @@ class ApiClient(Base):
     @property
     def scope_set(self) -> frozenset[str]:
         return frozenset(self.scopes.split())
+
+
+# A client's name: the actor of its ledger entries and audit lines, and what an operator writes
+# in `?client=`; words (letters of any script, digits, `_`), `.` and `-`, single spaces between.
+CLIENT_NAME = r"[\w.-]+(?: [\w.-]+)*"
+CLIENT_NAME_LENGTH = 80
+
+# A key is named by the first hex digits of its SHA-256 (what `sha256sum` prints of it), so
+# an operator can tell which key a deployment holds without the service showing a key again.
+KEY_ID_LENGTH = 8
+
+
+class ApiKey(Base):
+    """One key of a client, stored as its SHA-256."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def key_id(self) -> str:
+        return self.key_hash[:KEY_ID_LENGTH]
 
 
 class Guest(Base):
@@ -184,11 +212,14 @@ class Zone(Base):
 
 
 class Order(Base):
+    """An order of one client: its id is the client's, unique per client only."""
+
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint("redeemed >= 0 AND accrual >= 0 AND total >= 0", name="amounts"),
         Index("ix_orders_status_hold_expires_at", "status", "hold_expires_at"),
     )
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id"), primary_key=True)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     guest_id: Mapped[int | None] = mapped_column(ForeignKey("guests.id"), index=True)
     phone: Mapped[str] = mapped_column(String(16))
@@ -212,7 +243,14 @@ class LedgerEntry(Base):
     """One bonus movement. Append-only: a correction is a new entry."""
 
     __tablename__ = "ledger_entries"
-    __table_args__ = (Index("ix_ledger_entries_guest_id_id", "guest_id", "id"),)
+    __table_args__ = (
+        Index("ix_ledger_entries_guest_id_id", "guest_id", "id"),
+        Index("ix_ledger_entries_order", "order_client_id", "order_id"),
+        ForeignKeyConstraint(["order_client_id", "order_id"], ["orders.client_id", "orders.id"],
+                             name="fk_ledger_entries_order_orders"),
+        # a composite foreign key with one column NULL is checked by no database
+        CheckConstraint("(order_id IS NULL) = (order_client_id IS NULL)", name="order_whole"),
+    )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     guest_id: Mapped[int] = mapped_column(ForeignKey("guests.id"))
     kind: Mapped[str] = mapped_column(String(20))
@@ -221,7 +259,9 @@ class LedgerEntry(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     held_delta: Mapped[int] = mapped_column(BigInteger, default=0)
     balance_after: Mapped[int] = mapped_column(BigInteger)
-    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    # the order it moves bonuses for: (its client, its id)
+    order_client_id: Mapped[int | None] = mapped_column(Integer)
+    order_id: Mapped[str | None] = mapped_column(String(64))
     rules_version: Mapped[str | None] = mapped_column(String(80))
     actor: Mapped[str] = mapped_column(String(80))
     reason: Mapped[str] = mapped_column(Text)

@@ -14,6 +14,7 @@ from bonus_service.fields import (
     SignedAmount,
     amount_text,
 )
+from bonus_service.models import CLIENT_NAME, CLIENT_NAME_LENGTH
 
 
 class Strict(Schema):
@@ -274,8 +275,29 @@ class CancelledOut(Schema):
     available = Amount(allow_none=True)
 
 
+class OrderQuery(Strict):
+    client = fields.String(
+        load_default=None,
+        validate=[
+            validate.Length(min=1, max=CLIENT_NAME_LENGTH),
+            validate.Regexp(
+                f"^{CLIENT_NAME}$",
+                error="a client's name is letters, digits, '_', '.' and '-', with single "
+                "spaces between words",
+            ),
+        ],
+        metadata={
+            "description": "Operator scope: the client whose order it is (order ids are unique "
+            "per client). A checkout key finds its own client's orders only."
+        },
+    )
+
+
 class OrderOut(Schema):
     id = fields.String()
+    client = fields.String(
+        metadata={"description": "The client (integration) the order belongs to."}
+    )
     status = fields.String(
         metadata={
             "description": "placed, completed, cancelled, or expired "

@@ -28,7 +28,13 @@ class BonusApi(Api):
 
 
 SECURITY_SCHEMES = {
-    "apiKey": {"type": "http", "scheme": "bearer", "description": "A channel client's API key."},
+    "apiKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A channel client's API key. A client (an integration: `site`, "
+        "`cafe-pos-12`) may hold several keys at once, so a key rotates without downtime; its "
+        "orders and Idempotency-Keys belong to the client, whichever of its keys calls.",
+    },
     "guestToken": {
         "type": "http",
         "scheme": "bearer",

@@ -6,7 +6,6 @@ from decimal import Decimal
 from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 import rules
 from bonus_service import program
@@ -14,12 +13,13 @@ from bonus_service.auth import require_scope
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db, unit_of_work
 from bonus_service.idempotency import idempotent
-from bonus_service.models import LedgerEntry, Order
+from bonus_service.models import Order
 from bonus_service.problems import Problem
 from bonus_service.schemas import (
     CancelledOut,
     CompletedOut,
     OrderOut,
+    OrderQuery,
     PlacedOut,
     PlaceIn,
     QuoteIn,
@@ -33,6 +33,10 @@ blp = Blueprint(
 )
 CHECKOUT = [{"apiKey": []}]
 ZERO = Decimal("0")
+NOT_OURS = (
+    "This client has no order of that id: another client's order of the same id is not "
+    "found either (ids are unique per client)."
+)
 
 
 def order_problem(error: rules.OrderError) -> Problem:
@@ -110,7 +114,10 @@ class Orders(MethodView):
         "(`attempts_left` says how many tries the code has left).",
     )
     @blp.alt_response(429, description="Too many wrong confirmation codes; ask for a new one.")
-    @blp.alt_response(409, description="The order id is already used.")
+    @blp.alt_response(
+        409, description="The order id is already used. Order ids are unique per client: "
+        "another client's order of the same id is no conflict."
+    )
     @blp.alt_response(422, description="Bad order, or redeem over redeem_max.")
     def post(self, args):
         """Place an order: hold the bonuses it spends (needs consent when redeem > 0)."""
@@ -121,6 +128,7 @@ class Orders(MethodView):
                 session,
                 program.in_force(now),
                 order_id=args["id"],
+                client_id=g.caller.id,
                 phone=args["phone"],
                 order=args["order"],
                 redeem=redeem,
@@ -152,6 +160,7 @@ class Complete(MethodView):
     @idempotent
     @blp.doc(security=CHECKOUT)
     @blp.response(200, CompletedOut)
+    @blp.alt_response(404, description=NOT_OURS)
     @blp.alt_response(
         409,
         description="The order is not placed (completed or cancelled; `status_now` says "
@@ -160,7 +169,9 @@ class Complete(MethodView):
     )
     def post(self, order_id):
         """The order was paid and handed over: spend the hold and credit the accrual."""
-        order, figures = checkout.complete(g.session, order_id, g.caller.name, utcnow())
+        order, figures = checkout.complete(
+            g.session, g.caller.id, order_id, g.caller.name, utcnow()
+        )
         accrued = order.accrual if order.guest_id is not None else 0
         return {
             "id": order.id,
@@ -177,6 +188,7 @@ class Cancel(MethodView):
     @idempotent
     @blp.doc(security=CHECKOUT)
     @blp.response(200, CancelledOut)
+    @blp.alt_response(404, description=NOT_OURS)
     @blp.alt_response(
         409,
         description="The order is already cancelled, or what it earned is held by the guest's "
@@ -186,7 +198,7 @@ class Cancel(MethodView):
         """Cancel: release the hold, or give back the spend and take back the accrual."""
         now = utcnow()
         order, moved, figures = checkout.cancel(
-            g.session, order_id, g.caller.name, now,
+            g.session, g.caller.id, order_id, g.caller.name, now,
             cancelled_orders=program.in_force(now).cancelled_orders,
         )  # fmt: skip
         return {
@@ -201,24 +213,38 @@ class Cancel(MethodView):
 class OrderById(MethodView):
     @require_scope("checkout", "operator")
     @blp.doc(security=CHECKOUT)
+    @blp.arguments(OrderQuery(), location="query")
     @blp.response(200, OrderOut)
-    def get(self, order_id):
-        """The order, its status and every bonus movement it caused; read with a key that
-        holds the operator scope (the call center), the read is audited like a guest lookup."""
+    @blp.alt_response(
+        404,
+        description="No such order. A checkout key finds only its own client's orders: "
+        "another client's order id is 404 exactly as an id never used.",
+    )
+    @blp.alt_response(
+        409,
+        description="Operator scope, no `client` given, and several clients (none of them "
+        "the caller's) used this order id: `clients` lists them; ask again with `?client=`.",
+    )
+    def get(self, args, order_id):
+        """The order, its status and every bonus movement it caused.
+
+        Order ids are unique per client. A checkout key reads its own client's orders only.
+        A key with the operator scope (the call center) reads any client's: `?client=NAME`
+        names the client; without it, the caller's own order of that id, else the one order
+        of that id. An operator's read is audited (`order.view`) like a guest lookup."""
+        every_client = "operator" in g.caller.scopes
         with unit_of_work(write=False) as session:
-            order = session.get(Order, order_id)
-            if order is None:
-                raise Problem(404, f"No order {order_id!r}.", title="Not Found")
-            movements = session.scalars(
-                select(LedgerEntry).where(LedgerEntry.order_id == order_id).order_by(LedgerEntry.id)
-            ).all()
+            order, client = checkout.find_order(
+                session, order_id, g.caller.id, every_client=every_client, client=args["client"]
+            )
             answer = {
                 **{c.key: getattr(order, c.key) for c in Order.__table__.columns},
-                "movements": movements,
+                "client": client,
+                "movements": checkout.order_movements(session, order),
             }
-        if "operator" in g.caller.scopes:  # it shows the guest's phone and balances
+        if every_client:  # it shows the guest's phone and balances
             with unit_of_work() as session:
                 audit.record(session, g.caller.name, "order.view", answer["phone"], utcnow(),
-                             order=order_id)  # fmt: skip
+                             order=order_id, client=client)  # fmt: skip
                 session.commit()
         return answer

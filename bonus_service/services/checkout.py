@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from bonus_service import ledger
 from bonus_service.auth import token_holder
 from bonus_service.db import Database, run
 from bonus_service.fields import kopecks, money
-from bonus_service.models import Guest, LedgerEntry, Order, Zone
+from bonus_service.models import ApiClient, Guest, LedgerEntry, Order, Zone
 from bonus_service.problems import Problem, invalid
 from bonus_service.services import logins
 from bonus_service.services.reasons import reason
@@ -42,18 +42,22 @@ _ACCOUNT = select(GUESTS.c.id, GUESTS.c.balance, GUESTS.c.held).where(
     GUESTS.c.phone == bindparam("phone")
 )
 _ZONE_MIN = select(ZONES.c.min_order).where(ZONES.c.code == bindparam("code"))
-# A new order, unless its id is taken (→ no row: 409).
+# A new order, unless the client already used its id (→ no row: 409).
 _NEW_ORDER = {
-    name: dialect.insert(ORDERS).on_conflict_do_nothing(index_elements=["id"]).returning(
-        ORDERS.c.id
-    )
+    name: dialect.insert(ORDERS)
+    .on_conflict_do_nothing(index_elements=["client_id", "id"])
+    .returning(ORDERS.c.id)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 # A placed order completes in one statement that also locks it; anything else takes the
 # careful path (an expired hold, an unknown id, a completed or cancelled order).
 _COMPLETE_PLACED = (
     update(ORDERS)
-    .where(ORDERS.c.id == bindparam("order_id"), ORDERS.c.status == "placed")
+    .where(
+        ORDERS.c.client_id == bindparam("client_id"),
+        ORDERS.c.id == bindparam("order_id"),
+        ORDERS.c.status == "placed",
+    )
     .values(status="completed", completed_at=bindparam("now", type_=ORDERS.c.completed_at.type))
     .returning(ORDERS.c.guest_id, ORDERS.c.redeemed, ORDERS.c.accrual, ORDERS.c.rules_version)
 )
@@ -217,6 +221,7 @@ def place(
     session: Session,
     program: rules.Program,
     *,
+    client_id: int,
     order_id: str,
     phone: str,
     order: rules.Order,
@@ -229,7 +234,8 @@ def place(
     """Record the order and hold the bonuses it spends, in the caller's transaction.
 
     `consent(guest_id)` is called only when bonuses are to be spent; it raises if the guest did
-    not agree. An order id already used is 409, once the order itself was found valid.
+    not agree. An order id the client already used is 409, once the order itself was found
+    valid; another client's order of the same id is no concern of this one.
     """
     quoted = quote(session, program, phone, order, redeem, now)
     check_redeem(quoted.decision, redeem)
@@ -237,6 +243,7 @@ def place(
     if redeem > 0:
         consent(guest.id)  # redeem_max is 0 for an unregistered phone: the guest exists
     values = {
+        "client_id": client_id,
         "id": order_id,
         "guest_id": guest.id if guest else None,
         "phone": phone,
@@ -275,6 +282,7 @@ def _move(session, order: Order, kind: str, amount: int, actor: str, now: dateti
         amount,
         actor=actor,
         now=now,
+        order_client_id=order.client_id,
         order_id=order.id,
         rules_version=order.rules_version,
         reason=reason(text or kind, order.id, money(amount)),
@@ -282,21 +290,76 @@ def _move(session, order: Order, kind: str, amount: int, actor: str, now: dateti
     )
 
 
-def _locked_order(session: Session, order_id: str) -> Order:
-    row = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+def no_order(order_id: str) -> Problem:
+    """The one answer for an id the client never used, whether or not another client did."""
+    return Problem(404, f"No order {order_id!r}.", title="Not Found")
+
+
+def _locked_order(session: Session, client_id: int, order_id: str) -> Order:
+    row = session.scalar(
+        select(Order).where(Order.client_id == client_id, Order.id == order_id).with_for_update()
+    )
     if row is None:
-        raise Problem(404, f"No order {order_id!r}.", title="Not Found")
+        raise no_order(order_id)
     return row
 
 
-def complete(session: Session, order_id: str, actor: str, now: datetime) -> tuple[Order, Figures]:
-    """The order was paid: spend the hold, credit the accrual, move the last order time."""
-    placed = run(session, _COMPLETE_PLACED, {"order_id": order_id, "now": now})
+def find_order(
+    session: Session, order_id: str, client_id: int, *, every_client: bool, client: str | None
+) -> tuple[Order, str]:
+    """The order a caller reads, and its client's name.
+
+    A checkout caller (`every_client` False) finds only its own client's orders. An operator
+    finds any: the one of the client named `client`, or else its own client's of that id, or
+    else the only one of that id (several → 409 naming their clients, so one can be named).
+    """
+    query = (
+        select(Order, ApiClient.name)
+        .join(ApiClient, ApiClient.id == Order.client_id)
+        .where(Order.id == order_id)
+        .order_by(ApiClient.name)
+    )
+    if client is not None:
+        query = query.where(ApiClient.name == client)
+    if not every_client:
+        query = query.where(Order.client_id == client_id)
+    found = [tuple(row) for row in session.execute(query)]
+    own = [row for row in found if row[0].client_id == client_id]
+    if own or len(found) == 1:
+        return (own or found)[0]
+    if not found:
+        raise no_order(order_id)
+    names = [name for _, name in found]
+    raise Problem(
+        409,
+        f"Order id {order_id!r} is used by {len(names)} clients ({', '.join(names)}): "
+        "name one with ?client=.",
+        clients=names,
+    )
+
+
+def order_movements(session: Session, order: Order) -> list[LedgerEntry]:
+    """The order's bonus movements, in ledger order."""
+    return session.scalars(
+        select(LedgerEntry)
+        .where(LedgerEntry.order_client_id == order.client_id, LedgerEntry.order_id == order.id)
+        .order_by(LedgerEntry.id)
+    ).all()
+
+
+def complete(
+    session: Session, client_id: int, order_id: str, actor: str, now: datetime
+) -> tuple[Order, Figures]:
+    """The client's order was paid: spend the hold, credit the accrual, move the last order
+    time."""
+    placed = run(
+        session, _COMPLETE_PLACED, {"client_id": client_id, "order_id": order_id, "now": now}
+    )
     if not placed:
-        return _complete_otherwise(session, order_id, actor, now)
+        return _complete_otherwise(session, client_id, order_id, actor, now)
     guest_id, redeemed, accrual, rules_version = placed[0]
     row = Order(
-        id=order_id, status="completed", completed_at=now, guest_id=guest_id,
+        client_id=client_id, id=order_id, status="completed", completed_at=now, guest_id=guest_id,
         redeemed=redeemed, accrual=accrual, rules_version=rules_version,
     )  # fmt: skip
     if row.guest_id is None:
@@ -309,17 +372,17 @@ def complete(session: Session, order_id: str, actor: str, now: datetime) -> tupl
     if not steps:
         return row, _touch_last_order(session, row.guest_id, now)
     moved = ledger.move_many(
-        session, row.guest_id, steps, actor=actor, now=now, order_id=order_id,
-        rules_version=row.rules_version, last_order_at=now,
+        session, row.guest_id, steps, actor=actor, now=now, order_client_id=client_id,
+        order_id=order_id, rules_version=row.rules_version, last_order_at=now,
     )  # fmt: skip
     if moved is None:  # the hold is gone from under a placed order: never leave it half-done
         raise RuntimeError(f"order {order_id}: its hold is not held; run `bonus reconcile`")
     return row, (moved[-1].balance, moved[-1].held)
 
 
-def _complete_otherwise(session: Session, order_id: str, actor: str, now: datetime):
+def _complete_otherwise(session: Session, client_id: int, order_id: str, actor: str, now):
     """Complete an order whose hold expired (spend from what is available now), or say why not."""
-    row = _locked_order(session, order_id)
+    row = _locked_order(session, client_id, order_id)
     if row.status != "expired":
         raise Problem(
             409,
@@ -366,16 +429,23 @@ def _touch_last_order(session: Session, guest_id: int, now: datetime) -> Figures
 
 
 def cancel(
-    session: Session, order_id: str, actor: str, now: datetime, *, cancelled_orders: str = "ignore"
+    session: Session,
+    client_id: int,
+    order_id: str,
+    actor: str,
+    now: datetime,
+    *,
+    cancelled_orders: str = "ignore",
 ) -> tuple[Order, dict, Figures]:
-    """Undo an order: release its hold, or give back what it spent and take back what it earned.
+    """Undo the client's order: release its hold, or give back what it spent and take back
+    what it earned.
 
     `cancelled_orders` is the program's `expiry.cancelled_orders`: under "ignore" a completed
     order cancelled now stops being the guest's last order (the idle count goes back to the
     completed order before it, or to registration). Returns the order, the kopecks moved
     (released, refunded, reversed, written_off) and the guest's figures after.
     """
-    row = _locked_order(session, order_id)
+    row = _locked_order(session, client_id, order_id)
     if row.status == "cancelled":
         raise Problem(409, f"Order {order_id!r} is already cancelled.", status_now=row.status)
     moved = {"released": 0, "refunded": 0, "reversed": 0, "written_off": 0, "recovered": 0}
@@ -408,7 +478,8 @@ def _forget_last_order(session: Session, row: Order) -> None:
         .where(
             ORDERS.c.guest_id == row.guest_id,
             ORDERS.c.status == "completed",
-            ORDERS.c.id != row.id,  # this one is still "completed" in the table until flushed
+            # this one is still "completed" in the table until flushed
+            or_(ORDERS.c.client_id != row.client_id, ORDERS.c.id != row.id),
         )
         .scalar_subquery()
     )
@@ -419,14 +490,18 @@ def _forget_last_order(session: Session, row: Order) -> None:
     )
 
 
-def completion_entry(order_id):
+def completion_entry(client_id, order_id):
     """SQL: the id of the order's last completion entry (its spend or accrual), the place of
-    its completion in the guest's ledger, whose ids follow the guest's row lock. `order_id`
-    may be `Order.id` of an enclosing query, however deep (reconcile's)."""
+    its completion in the guest's ledger, whose ids follow the guest's row lock. The order may
+    be `Order.client_id, Order.id` of an enclosing query, however deep (reconcile's)."""
     entry = LedgerEntry.__table__.alias("completion")
     return (
         select(func.max(entry.c.id))
-        .where(entry.c.order_id == order_id, entry.c.kind.in_(("spend", "accrual")))
+        .where(
+            entry.c.order_client_id == client_id,
+            entry.c.order_id == order_id,
+            entry.c.kind.in_(("spend", "accrual")),
+        )
         .correlate(Order)
         .scalar_subquery()
     )
@@ -454,7 +529,7 @@ def _settled(session: Session, row: Order, burn: int | None) -> bool:
     """Did that burn (`_latest_burn`) come after this order completed?"""
     if burn is None:
         return False
-    completed = session.scalar(select(completion_entry(row.id)))
+    completed = session.scalar(select(completion_entry(row.client_id, row.id)))
     return completed is not None and burn > completed
 
 
@@ -498,6 +573,7 @@ def _unwind(session: Session, row: Order, actor: str, now: datetime) -> dict:
             taken,
             actor=actor,
             now=now,
+            order_client_id=row.client_id,
             order_id=row.id,
             rules_version=row.rules_version,
             reason=reason("reversal", row.id, money(taken), written_off=money(row.accrual - taken)),
@@ -528,33 +604,35 @@ def _recover_written_off(
     were one.
     """
     taken = (
-        select(LedgerEntry.order_id, func.sum(LedgerEntry.amount).label("taken"))
+        select(LedgerEntry.order_client_id, LedgerEntry.order_id,
+               func.sum(LedgerEntry.amount).label("taken"))
         .where(LedgerEntry.guest_id == row.guest_id, LedgerEntry.kind == "reversal")
-        .group_by(LedgerEntry.order_id)
+        .group_by(LedgerEntry.order_client_id, LedgerEntry.order_id)
         .subquery()
-    )
+    )  # fmt: skip
     open_write_off = Order.accrual + func.coalesce(taken.c.taken, 0)
     owing = (
-        select(Order.id, Order.rules_version, open_write_off)
-        .outerjoin(taken, taken.c.order_id == Order.id)
+        select(Order.client_id, Order.id, Order.rules_version, open_write_off)
+        .outerjoin(taken, (taken.c.order_client_id == Order.client_id)
+                   & (taken.c.order_id == Order.id))
         .where(Order.guest_id == row.guest_id, Order.status == "cancelled",
                Order.completed_at.is_not(None), open_write_off > 0)
-        .order_by(Order.cancelled_at, Order.id)
+        .order_by(Order.cancelled_at, Order.id, Order.client_id)
     )  # fmt: skip
     if burn is not None:
-        owing = owing.where(completion_entry(Order.id) > burn)
+        owing = owing.where(completion_entry(Order.client_id, Order.id) > burn)
     owed = session.execute(owing).all()
     if not owed:
         return 0
     guest = session.get(Guest, row.guest_id, populate_existing=True)
     left, available, recovered = row.redeemed, guest.balance - guest.held, 0
-    for order_id, rules_version, written_off in owed:
+    for client_id, order_id, rules_version, written_off in owed:
         amount = min(int(written_off), left, available)  # PostgreSQL sums bigints as numeric
         if amount <= 0:
             break
         moved = ledger.move(
             session, row.guest_id, "reversal", amount, actor=actor, now=now,
-            order_id=order_id, rules_version=rules_version,
+            order_client_id=client_id, order_id=order_id, rules_version=rules_version,
             reason=reason("reversal.recovered", order_id, money(amount), by=row.id),
         )  # fmt: skip
         if moved is None:  # the balance moved under us: what is left stays written off

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from bonus_service.db import Database
 from bonus_service.fields import money
-from bonus_service.models import Guest, LedgerEntry, Order
+from bonus_service.models import ApiClient, Guest, LedgerEntry, Order
 from bonus_service.services.checkout import completion_entry
 
 LIMIT = 1000  # differences listed per check: enough to see any systematic fault
@@ -63,6 +63,7 @@ class EntryDifference:
 @dataclass(frozen=True)
 class OrderDifference:
     order_id: str
+    client: str  # order ids are unique per client
     status: str
     found: tuple[str, ...]
     expected: tuple[tuple[str, ...], ...]
@@ -70,7 +71,7 @@ class OrderDifference:
     def line(self) -> str:
         expected = " | ".join(" ".join(s) or "none" for s in self.expected)
         return (
-            f"order    {self.order_id} ({self.status}): movements "
+            f"order    {self.order_id} of {self.client} ({self.status}): movements "
             f"{' '.join(self.found) or 'none'}; expected {expected}"
         )
 
@@ -233,7 +234,8 @@ def _order_movements(session: Session, limit: int):
     """Order movements of the wrong size, of an unknown kind, or on another guest's account."""
     rows = session.execute(
         select(LedgerEntry, Order.redeemed, Order.accrual, Order.guest_id.label("owner"))
-        .join(Order, Order.id == LedgerEntry.order_id)
+        .join(Order, (Order.client_id == LedgerEntry.order_client_id)
+              & (Order.id == LedgerEntry.order_id))
         .where(
             or_(
                 not_(_movement_fits_order()),
@@ -259,6 +261,7 @@ def _order_movements(session: Session, limit: int):
 def _orders(session: Session, limit: int):
     counts = (
         select(
+            LedgerEntry.order_client_id,
             LedgerEntry.order_id,
             *(func.sum(case((LedgerEntry.kind == k, 1), else_=0)).label(k) for k in ORDER_KINDS),
             func.count().label("all"),
@@ -267,17 +270,18 @@ def _orders(session: Session, limit: int):
             ),
         )
         .where(LedgerEntry.order_id.is_not(None))
-        .group_by(LedgerEntry.order_id)
+        .group_by(LedgerEntry.order_client_id, LedgerEntry.order_id)
         .subquery()
     )
-    ids = session.scalars(
-        select(Order.id)
-        .outerjoin(counts, counts.c.order_id == Order.id)
+    ids = session.execute(
+        select(Order.client_id, Order.id)
+        .outerjoin(counts, (counts.c.order_client_id == Order.client_id)
+                   & (counts.c.order_id == Order.id))
         .where(not_(_legal(counts)))
-        .order_by(Order.id)
+        .order_by(Order.id, Order.client_id)
         .limit(limit)
     ).all()
-    return (_order_difference(session, order_id) for order_id in ids)
+    return (_order_difference(session, client_id, order_id) for client_id, order_id in ids)
 
 
 def _legal(counts):
@@ -317,14 +321,15 @@ def _burned_in_between():
     own, burn = LedgerEntry.__table__.alias("own"), LedgerEntry.__table__.alias("burn")
     undone = (
         select(func.min(own.c.id))
-        .where(own.c.order_id == Order.id, own.c.kind == "reversal")
+        .where(own.c.order_client_id == Order.client_id, own.c.order_id == Order.id,
+               own.c.kind == "reversal")
         .correlate(Order)
         .scalar_subquery()
     )
     return (
         select(burn.c.id)
         .where(burn.c.guest_id == Order.guest_id, burn.c.kind == "expiry",
-               burn.c.balance_after == 0, burn.c.id > completion_entry(Order.id),
+               burn.c.balance_after == 0, burn.c.id > completion_entry(Order.client_id, Order.id),
                burn.c.id < undone)
         .exists()
     )  # fmt: skip
@@ -351,15 +356,18 @@ def _counts_are(counts, shape: tuple[int, ...], more_reversals: bool = False):
     )
 
 
-def _order_difference(session: Session, order_id: str) -> OrderDifference:
+def _order_difference(session: Session, client_id: int, order_id: str) -> OrderDifference:
     """One order that failed the check, described with its movements in ledger order."""
-    order = session.get(Order, order_id)
+    order = session.get(Order, (client_id, order_id))
     found = session.scalars(
-        select(LedgerEntry.kind).where(LedgerEntry.order_id == order_id).order_by(LedgerEntry.id)
+        select(LedgerEntry.kind)
+        .where(LedgerEntry.order_client_id == client_id, LedgerEntry.order_id == order_id)
+        .order_by(LedgerEntry.id)
     ).all()
     registered = order.guest_id is not None
     facts = (order.status, registered and order.redeemed > 0, registered and order.accrual > 0,
              order.completed_at is not None)  # fmt: skip
     usual = legal_sequences(*facts)
     expected = usual + tuple(s for s in legal_sequences(*facts, settled=True) if s not in usual)
-    return OrderDifference(order_id, order.status, tuple(found), expected)
+    client = session.get(ApiClient, client_id).name
+    return OrderDifference(order_id, client, order.status, tuple(found), expected)

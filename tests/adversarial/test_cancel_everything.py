@@ -24,6 +24,7 @@ from bonus_service.services.reconcile import reconcile
 from tests.adversarial.conftest import fresh_database
 from tests.adversarial.ledger_invariants import assert_ledger_invariants
 from tests.adversarial.test_ledger_model import make_order
+from tests.service.helpers import checkout_client
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 PROGRAM = rules.load_book().in_force(START)
@@ -36,6 +37,7 @@ def _run(db, chain: list[tuple[int, int]], start: int, cancel_order: list[int]) 
     now = START
     with db.unit_of_work() as session:
         guest = guests.register(session, PHONE, now, by="test")
+        client_id = checkout_client(session)
         session.flush()
         if start:
             from bonus_service import ledger
@@ -51,16 +53,17 @@ def _run(db, chain: list[tuple[int, int]], start: int, cancel_order: list[int]) 
             quoted = checkout.quote(session, PROGRAM, PHONE, order, money(0), now)
             redeem = money(int(quoted.decision.redeem_max * share // 100) * 100)  # whole
             row, _ = checkout.place(
-                session, PROGRAM, order_id=f"C-{n:03d}", phone=PHONE, order=order, redeem=redeem,
-                actor="test", now=now, hold_ttl=timedelta(hours=24), consent=lambda _id: None,
+                session, PROGRAM, client_id=client_id, order_id=f"C-{n:03d}", phone=PHONE,
+                order=order, redeem=redeem, actor="test", now=now, hold_ttl=timedelta(hours=24),
+                consent=lambda _id: None,
             )  # fmt: skip
-            checkout.complete(session, row.id, "test", now)
+            checkout.complete(session, client_id, row.id, "test", now)
             session.commit()
         ids.append(row.id)
     for index in cancel_order:
         now += timedelta(minutes=1)
         with db.unit_of_work() as session:
-            checkout.cancel(session, ids[index], "test", now)
+            checkout.cancel(session, client_id, ids[index], "test", now)
             session.commit()
     with db.unit_of_work(write=False) as session:
         guest = session.scalar(select(Guest).where(Guest.phone == PHONE))

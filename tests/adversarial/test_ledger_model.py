@@ -37,6 +37,7 @@ from tests.adversarial.conftest import fresh_database
 from tests.adversarial.ledger_invariants import assert_ledger_invariants, figures
 from tests.adversarial.ledger_model import ZONE_MIN as NORTH_MIN
 from tests.adversarial.ledger_model import ShopModel
+from tests.service.helpers import checkout_client
 
 HOLD_TTL = timedelta(hours=24)
 START = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
@@ -79,6 +80,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model = ShopModel()
         self.now = START
         north_zone(self.db, self.now)
+        with self.db.unit_of_work() as session:
+            self.client_id = checkout_client(session, ACTOR)
+            session.commit()
 
     def teardown(self):
         self.db.dispose()
@@ -179,7 +183,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _place(self, session, order_id, phone, channel, total, lunch, redeem):
         return checkout.place(
-            session, self.program, order_id=order_id, phone=phone,
+            session, self.program, client_id=self.client_id, order_id=order_id, phone=phone,
             order=make_order(channel, total, lunch), redeem=money(redeem), actor=ACTOR,
             now=self.now, hold_ttl=HOLD_TTL, consent=lambda _guest_id: None,
         )  # fmt: skip
@@ -193,12 +197,14 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(order_id=orders)
     def complete(self, order_id):
         status = self.model.complete(order_id, self.now)
-        self.expect(status, lambda s: checkout.complete(s, order_id, ACTOR, self.now))
+        self.expect(
+            status, lambda s: checkout.complete(s, self.client_id, order_id, ACTOR, self.now)
+        )
 
     @rule(order_id=orders)
     def cancel(self, order_id):
         status = self.model.cancel(order_id, self.now)
-        self.expect(status, lambda s: checkout.cancel(s, order_id, ACTOR, self.now))
+        self.expect(status, lambda s: checkout.cancel(s, self.client_id, order_id, ACTOR, self.now))
 
     @rule()
     def hold_timer(self):

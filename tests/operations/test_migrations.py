@@ -1,13 +1,20 @@
 """The migrations build the schema the models describe (on the database under test)."""
 
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, select, text
 
 from bonus_service import create_app
-from bonus_service.db import Database
-from bonus_service.migrate import upgrade
+from bonus_service.auth import digest
+from bonus_service.db import Database, get_db
+from bonus_service.migrate import alembic_config, upgrade
 from bonus_service.models import Base
+from tests.conftest import PG_URL, _create_run_database, _drop_run_database
 
 # Kept in the database while the previous release may still run (docs/operations.md: a column a
 # running release uses is dropped one release later); the models no longer have them.
@@ -60,3 +67,100 @@ def test_a_schema_a_later_release_migrated_is_ready_and_left_alone(tmp_path):
     behind = app.test_client().get("/readyz")
     assert behind.status_code == 503
     assert f"at 0005, behind this release's {head}" in behind.get_json()["detail"]
+
+
+@pytest.fixture
+def blank_url(tmp_path) -> Iterator[str]:
+    """An empty database on the back-end under test (PostgreSQL: one of this test's own)."""
+    if PG_URL:
+        url = _create_run_database(PG_URL)
+        yield url
+        _drop_run_database(PG_URL, url)
+        return
+    yield f"sqlite:///{tmp_path}/blank.db"
+
+
+def _at_revision(db: Database, revision: str) -> None:
+    config = alembic_config(db)
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def test_0008_gives_existing_orders_entries_and_keys_to_their_clients(blank_url):
+    """Issue 17: orders and Idempotency-Keys belong to a client, keys to a table of their own.
+    Rows written by the previous release keep working: each order is its placer's, each entry
+    still points at its order, each client's key still opens the door, and the books agree."""
+    site_key, till_key = "bk_site-key-of-the-previous-release", "bk_till-key-of-the-previous"
+    db = Database(blank_url)
+    _at_revision(db, "0007")
+    at = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    with db.engine.begin() as connection:
+        tables = MetaData()
+        tables.reflect(connection)
+        t = tables.tables
+        connection.execute(t["api_clients"].insert(), [
+            {"name": "site", "key_hash": digest(site_key), "scopes": "checkout",
+             "created_at": at, "revoked_at": None},
+            {"name": "cafe-pos-12", "key_hash": digest(till_key), "scopes": "checkout",
+             "created_at": at, "revoked_at": at},
+        ])  # fmt: skip
+        ids = dict(connection.execute(select(t["api_clients"].c.name, t["api_clients"].c.id)).all())
+        guest = connection.execute(t["guests"].insert().returning(t["guests"].c.id), [
+            {"phone": "+79120000001", "registered_at": at, "balance": 3_000, "held": 0},
+        ]).scalar_one()  # fmt: skip
+        order = {"guest_id": guest, "phone": "+79120000001", "channel": "pickup", "payload": {},
+                 "total": 100_000, "redeemed": 0, "accrual": 3_000, "rules_version": "v",
+                 "explanation": [], "placed_at": at, "completed_at": None}  # fmt: skip
+        connection.execute(t["orders"].insert(), [
+            {**order, "id": "WEB-1", "status": "completed", "placed_by": "site",
+             "completed_at": at},
+            {**order, "id": "T-1", "status": "placed", "placed_by": "cafe-pos-12"},
+            {**order, "id": "OLD-1", "status": "placed", "placed_by": "a-till-long-gone"},
+        ])  # fmt: skip
+        connection.execute(t["ledger_entries"].insert(), [
+            {"guest_id": guest, "kind": "accrual", "amount": 3_000, "held_delta": 0,
+             "balance_after": 3_000, "order_id": "WEB-1", "rules_version": "v",
+             "actor": "site", "reason": "начисление", "created_at": at},
+        ])  # fmt: skip
+        connection.execute(t["idempotency_keys"].insert(), [
+            {"client_id": ids["site"], "key": "retry-1", "request_hash": "h", "status_code": 201,
+             "content_type": "application/json", "body": b"{}", "created_at": at},
+        ])  # fmt: skip
+
+    assert upgrade(db).revision == "0008_order_owners"
+
+    with db.engine.connect() as connection:
+        owners = dict(connection.execute(text(
+            "SELECT orders.id, api_clients.name FROM orders "
+            "JOIN api_clients ON api_clients.id = orders.client_id"
+        )).all())  # fmt: skip
+        entry = connection.execute(
+            text("SELECT order_client_id, order_id FROM ledger_entries")
+        ).one()
+        orphan = connection.execute(text(
+            "SELECT revoked_at IS NOT NULL, (SELECT count(*) FROM api_keys k "
+            "WHERE k.client_id = c.id) FROM api_clients c WHERE name = 'a-till-long-gone'"
+        )).one()  # fmt: skip
+        keys = connection.execute(
+            text("SELECT client_id, key_hash, revoked_at IS NOT NULL FROM api_keys ORDER BY id")
+        ).all()
+        claim = connection.execute(text("SELECT client_id, key FROM idempotency_keys")).one()
+    db.dispose()
+    assert owners == {"WEB-1": "site", "T-1": "cafe-pos-12", "OLD-1": "a-till-long-gone"}
+    assert tuple(entry) == (ids["site"], "WEB-1")
+    assert tuple(orphan) == (True, 0)
+    assert [tuple(k) for k in keys] == [
+        (ids["site"], digest(site_key), False), (ids["cafe-pos-12"], digest(till_key), True)]
+    assert tuple(claim) == (ids["site"], "retry-1")
+
+    app = _app_on(blank_url)
+    http = app.test_client()
+    read = http.get("/v1/orders/WEB-1", headers={"Authorization": f"Bearer {site_key}"})
+    assert read.status_code == 200, read.get_json()
+    assert read.get_json()["client"] == "site"
+    assert [m["kind"] for m in read.get_json()["movements"]] == ["accrual"]
+    revoked = http.get("/v1/orders/T-1", headers={"Authorization": f"Bearer {till_key}"})
+    assert revoked.status_code == 401
+    assert app.test_cli_runner().invoke(args=["bonus", "reconcile"]).exit_code == 0
+    get_db(app).dispose()

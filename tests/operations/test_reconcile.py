@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from bonus_service import ledger
 from bonus_service.clock import utcnow
-from bonus_service.models import Guest, LedgerEntry, Order
+from bonus_service.models import ApiClient, Guest, LedgerEntry, Order
 from bonus_service.services.checkout import release_stale_holds
 from bonus_service.services.reconcile import legal_sequences, reconcile
 from tests.service.checkout_helpers import delivery, pickup
@@ -24,6 +24,11 @@ def placed(shop, phone, order, redeem="0", token=None) -> str:
 
 def done(response) -> None:
     assert response.status_code == 200, response.get_json()
+
+
+def site_id(db) -> int:
+    with db.unit_of_work(write=False) as session:
+        return session.scalar(select(ApiClient.id).where(ApiClient.name == "site"))
 
 
 @pytest.fixture
@@ -122,7 +127,8 @@ def test_an_order_whose_status_disagrees_with_its_movements_is_reported(orders, 
 
     assert result.exit_code == 1
     assert result.output.splitlines() == [
-        f"order    {orders['completed']} (placed): movements hold spend accrual; expected hold",
+        f"order    {orders['completed']} of site (placed): movements hold spend accrual; "
+        "expected hold",
         "checked 1 guests, 22 ledger entries, 10 orders: 1 difference",
     ]
 
@@ -133,14 +139,15 @@ def test_a_second_release_of_one_hold_is_reported_though_the_balances_still_add_
     guest = guest_row(db, orders["phone"])
     with db.unit_of_work() as session:
         ledger.move(session, guest.id, "release", 10_000, actor="bug", reason="double release",
-                    now=utcnow(), order_id=orders["placed"])  # fmt: skip
+                    now=utcnow(), order_client_id=site_id(db),
+                    order_id=orders["placed"])  # fmt: skip
         session.commit()
 
     result = bonus("reconcile")
 
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == (
-        f"order    {orders['placed']} (placed): movements hold release; expected hold"
+        f"order    {orders['placed']} of site (placed): movements hold release; expected hold"
     )
 
 

@@ -22,6 +22,7 @@ from tests.scheduler.conftest import (
     fetch,
     run_in_threads,
 )
+from tests.service.helpers import checkout_client
 
 REGISTERED = datetime(2023, 1, 10, tzinfo=MOSCOW)
 NIGHT = datetime(2025, 3, 16, 3, 0, tzinfo=MOSCOW)
@@ -85,15 +86,17 @@ def test_an_order_placed_while_the_job_waits_keeps_the_balance(db, book, make_gu
     on SQLite, whose writers take turns, it checks the same outcome of serialised writes."""
     guest = make_guest(REGISTERED, balance=20_000)
     with db.unit_of_work() as session:
+        till = checkout_client(session, "till")
         session.add(Order(
-            id="RACE-1", guest_id=guest.id, phone=guest.phone, channel="pickup", payload={},
+            client_id=till, id="RACE-1", guest_id=guest.id, phone=guest.phone, channel="pickup",
+            payload={},
             total=100_000, redeemed=5_000, accrual=9_500, rules_version="test", explanation=[],
             status="placed", placed_by="till", placed_at=NIGHT,
             hold_expires_at=NIGHT + timedelta(hours=24),
         ))  # fmt: skip
         session.flush()
         ledger.move(session, guest.id, "hold", 5_000, actor="till", reason="hold", now=NIGHT,
-                    order_id="RACE-1")  # fmt: skip
+                    order_client_id=till, order_id="RACE-1")  # fmt: skip
         report = expire_while_held(db, book, session)
     assert (report.guests, report.kopecks) == (0, 0)
     assert (fetch(db, guest.id).balance, fetch(db, guest.id).held) == (20_000, 5_000)

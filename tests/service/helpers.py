@@ -26,6 +26,19 @@ def login(client, fake, phone: str) -> str:
     return response.get_json()["token"]
 
 
+def checkout_client(session, name: str = "test") -> int:
+    """A checkout client's id, for tests that call the checkout verbs directly: an order
+    belongs to a client."""
+    from sqlalchemy import select
+
+    from bonus_service.auth import create_client
+    from bonus_service.clock import utcnow
+    from bonus_service.models import ApiClient
+
+    create_client(session, name, ["checkout"], utcnow())
+    return session.scalar(select(ApiClient.id).where(ApiClient.name == name))
+
+
 def bearer(key: str, idempotency_key: str | None = "auto") -> dict:
     headers = {"Authorization": f"Bearer {key}"}
     if idempotency_key:

@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from bonus_service.db import get_db
-from bonus_service.models import ApiClient
+from bonus_service.models import ApiClient, ApiKey
 from tests.service.helpers import bearer, new_phone
 
 
@@ -14,7 +14,8 @@ def test_create_client_prints_a_key_once_and_stores_only_its_hash(app, runner, c
     assert key.startswith("bk_")
     with get_db(app).unit_of_work(write=False) as session:
         stored = session.scalar(select(ApiClient).where(ApiClient.name == "call-center"))
-    assert key not in (stored.key_hash, stored.scopes)
+        keys = session.scalars(select(ApiKey.key_hash).where(ApiKey.client_id == stored.id)).all()
+    assert len(keys) == 1 and key not in (keys[0], stored.scopes)
     response = client.get(f"/v1/guests/{new_phone()}", headers=bearer(key, None))
     assert response.status_code == 404
 

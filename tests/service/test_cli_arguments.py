@@ -9,7 +9,9 @@ def invoke(runner, *args):
     return result
 
 
-@pytest.mark.parametrize("name", ["", " site", "site ", "a\x01b", "x" * 81])
+@pytest.mark.parametrize(
+    "name", ["", " site", "site ", "a\x01b", "x" * 81, "site' OR 1=1 --", "a  b", "a;b"]
+)
 def test_create_client_refuses_a_name_no_audit_line_could_show(runner, name):
     result = invoke(runner, "create-client", name, "--scope", "checkout")
     assert result.exit_code == 2
@@ -18,6 +20,11 @@ def test_create_client_refuses_a_name_no_audit_line_could_show(runner, name):
 
 def test_create_client_takes_a_name_of_eighty_characters(runner):
     assert invoke(runner, "create-client", "x" * 80, "--scope", "checkout").exit_code == 0
+
+
+@pytest.mark.parametrize("name", ["cafe-pos-12", "site.v2", "Касса 12", "call_center"])
+def test_create_client_takes_the_names_an_operator_can_write_in_a_query(runner, name):
+    assert invoke(runner, "create-client", name, "--scope", "checkout").exit_code == 0
 
 
 @pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])

@@ -156,4 +156,5 @@ def test_an_order_read_with_an_operator_key_is_audited_and_a_tills_is_not(app, s
     assert missing.status_code == 404
     with get_db(app).unit_of_work(write=False) as session:
         entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "order.view")).all()
-    assert [(e.target, e.details) for e in entries] == [(phone, {"order": placed})]
+    seen = [(e.target, e.details) for e in entries]
+    assert seen == [(phone, {"order": placed, "client": "site"})]

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from bonus_service import ledger
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db
-from bonus_service.models import Guest, LedgerEntry
+from bonus_service.models import ApiClient, Guest, LedgerEntry
 from bonus_service.services.checkout import cancel, release_stale_holds
 from bonus_service.services.reconcile import reconcile
 from tests.conftest import PG_URL
@@ -554,7 +554,9 @@ def test_a_program_may_count_cancelled_orders(app, shop):
         placed = shop.place(phone, pickup("100.00")).get_json()
         shop.complete(placed["id"])
         with get_db(app).unit_of_work() as session:
-            checkout.cancel(session, placed["id"], "test", utcnow(), cancelled_orders="count")
+            site = session.scalar(select(ApiClient.id).where(ApiClient.name == "site"))
+            checkout.cancel(session, site, placed["id"], "test", utcnow(),
+                            cancelled_orders="count")  # fmt: skip
             session.commit()
         assert looked_up(shop, phone)["last_order_at"].startswith("2027-05-01")
 
@@ -601,14 +603,16 @@ def cancel_beside_another(db, first: str, second: str) -> tuple[dict, dict]:
     thread of its own; give it half a second to get as far as it can, then commit `first`.
     Returns what each cancel moved, in kopecks."""
     moved = {}
+    with db.unit_of_work(write=False) as session:
+        site = session.scalar(select(ApiClient.id).where(ApiClient.name == "site"))
 
     def cancel_second():
         with db.unit_of_work() as session:
-            moved[second] = cancel(session, second, "test", utcnow())[1]
+            moved[second] = cancel(session, site, second, "test", utcnow())[1]
             session.commit()
 
     with db.unit_of_work() as session:
-        moved[first] = cancel(session, first, "test", utcnow())[1]
+        moved[first] = cancel(session, site, first, "test", utcnow())[1]
         other = threading.Thread(target=cancel_second)
         other.start()
         other.join(0.5)  # the second waits on the guest's row, or runs ahead of the first
