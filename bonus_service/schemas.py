@@ -226,8 +226,38 @@ class PlaceIn(Strict):
         load_default=None,
         validate=validate.Length(max=12),
         metadata={
-            "description": "The guest's SMS code: consent to spend bonuses (or X-Guest-Token)."
+            "description": "A spending code the guest read out (sent at this client's request "
+            "by POST /v1/orders/confirmation-code): consent to spend up to its amount on this "
+            "one order. Or X-Guest-Token instead. A login code is no consent."
         },
+    )
+
+
+def _positive(amount) -> None:
+    if amount <= 0:
+        raise ValidationError("must be more than 0")
+
+
+class SpendingCodeIn(Strict):
+    phone = Phone(
+        required=True,
+        metadata={"example": "+79123456789", "description": "Any common format; stored as E.164."},
+    )
+    amount = Amount(
+        required=True,
+        validate=_positive,
+        metadata={
+            "example": "150.00",
+            "description": "The most the code lets this client spend on one order; the SMS "
+            "says it to the guest.",
+        },
+    )
+
+
+class SpendingCodeSentOut(Schema):
+    expires_in = fields.Integer(metadata={"description": "Seconds the code stays valid."})
+    resend_after = fields.Integer(
+        metadata={"description": "Seconds before another code may be asked for this phone."}
     )
 
 
