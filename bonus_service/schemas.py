@@ -200,9 +200,11 @@ class QuoteOut(Schema):
 
 
 # The id is a segment of the order's URL: a "/" (even sent as %2F), "." or ".." would place an
-# order that nobody could complete or cancel. (The pattern documents it; ECMA's `$` is the end.)
-ORDER_ID_PATTERN = r"^(?!\.{1,2}$)[^/\x00-\x1f\x7f]+$"
+# order that nobody could complete or cancel; /v1/orders/confirmation-code is a path of its own,
+# so that id could not be read. (The pattern documents it; ECMA's `$` is the end.)
+ORDER_ID_PATTERN = r"^(?!\.{1,2}$)(?!confirmation-code$)[^/\x00-\x1f\x7f]+$"
 _UNADDRESSABLE = re.compile(r"[/\x00-\x1f\x7f]")
+OWN_PATHS = frozenset({"confirmation-code"})  # /v1/orders/<this> is not an order
 
 
 def _addressable(value: str) -> None:
@@ -211,6 +213,8 @@ def _addressable(value: str) -> None:
             "must not contain '/' or control characters, nor be '.' or '..': "
             "it is part of the order's URL"
         )
+    if value in OWN_PATHS:
+        raise ValidationError(f"{value!r} is the path of another call: /v1/orders/{value}")
 
 
 class PlaceIn(Strict):

@@ -1,5 +1,6 @@
 """Checkout: quote an order, place it with bonuses held, complete or cancel it."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -8,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy import select
+from werkzeug.routing import BaseConverter
 
 import rules
 from bonus_service import program
@@ -18,6 +20,7 @@ from bonus_service.idempotency import idempotent
 from bonus_service.models import LedgerEntry, Order
 from bonus_service.problems import Problem
 from bonus_service.schemas import (
+    OWN_PATHS,
     CancelledOut,
     CompletedOut,
     OrderOut,
@@ -248,7 +251,19 @@ class Cancel(MethodView):
         }
 
 
-@blp.route("/orders/<string:order_id>")
+class OrderIdConverter(BaseConverter):
+    """An order id as the last segment of /v1/orders/…: not the paths of other calls there, so
+    /v1/orders/confirmation-code allows exactly what it documents (POST), not the order read.
+    A regex, not a refusal in to_python: the router lists a path's methods (Allow) by regex."""
+
+    regex = "".join(f"(?!{re.escape(path)}$)" for path in sorted(OWN_PATHS)) + "[^/]+"
+
+
+def order_id_schema(_converter) -> dict:
+    return {"type": "string"}
+
+
+@blp.route("/orders/<order_id:order_id>")
 class OrderById(MethodView):
     @require_scope("checkout", "operator")
     @blp.doc(security=CHECKOUT)

@@ -129,6 +129,16 @@ def test_the_sms_texts_say_which_code_is_which(shop):
     assert spends.endswith("сообщите его кассиру.")
 
 
+def test_an_amount_sent_as_a_json_number_is_read_as_roubles(shop):
+    phone, _ = shop.guest("100")
+    with freeze_time(utcnow() + LATER):
+        answer = shop.client.post("/v1/orders/confirmation-code",
+                                  data=f'{{"phone": "{phone}", "amount": 12.5}}',
+                                  content_type="application/json", headers=bearer(shop.checkout))
+    assert answer.status_code == 202, answer.get_json()
+    assert "до 12,50 ₽" in shop.fake.messages_to(phone)[-1]["body"]
+
+
 def test_asking_for_spending_codes_is_limited_per_phone(shop):
     phone, _ = shop.guest("100")
     with freeze_time(utcnow() + LATER):
@@ -195,3 +205,13 @@ def test_the_spec_documents_the_spending_code(client):
     asked = client.get("/openapi.json").get_json()["paths"]["/v1/orders/confirmation-code"]
     assert "202" in asked["post"]["responses"]
     assert "never logs in" in asked["post"]["description"]
+
+
+def test_the_path_of_the_spending_code_is_no_order_id(shop):
+    """/v1/orders/confirmation-code allows what it documents (POST), not the order read."""
+    read = shop.client.get("/v1/orders/confirmation-code", headers=bearer(shop.checkout, None))
+    assert read.status_code == 405
+    assert set(read.headers["Allow"].replace(" ", "").split(",")) == {"POST", "OPTIONS"}
+    phone, _ = shop.guest()
+    placed = shop.place(phone, pickup("400.00"), oid="confirmation-code")
+    assert placed.status_code == 422 and "id" in problem_fields(placed)
