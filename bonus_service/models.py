@@ -125,7 +125,7 @@ class Guest(Base):
 
 
 class LoginCode(Base):
-    """The one live login/confirmation code of a phone; a new send replaces it."""
+    """The one live login code of a phone; a new send replaces it. It only logs in."""
 
     __tablename__ = "login_codes"
     phone: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -134,10 +134,29 @@ class LoginCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts_left: Mapped[int] = mapped_column(Integer)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # what the SMS said the code is for: "login" (POST /v1/auth/sms-code: logs in, and is the
-    # guest's consent to spend) or "registration" (an operator's: logs in only); None from the
-    # release before 0006, taken as "login"
+    # what the SMS said the code is for: "login" (POST /v1/auth/sms-code) or "registration"
+    # (an operator's: its token is no consent to spend); None from the release before 0006,
+    # taken as "login"
     purpose: Mapped[str | None] = mapped_column(String(20))
+
+
+class SpendingCode(Base):
+    """A code the guest reads out to pay with bonuses: consent to one order of the client that
+    asked for it, up to `max_amount` kopecks, once. It never logs in. One live code per phone
+    and client; a new request replaces it."""
+
+    __tablename__ = "spending_codes"
+    __table_args__ = (UniqueConstraint("phone", "client_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16))
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id"))
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    max_amount: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts_left: Mapped[int] = mapped_column(Integer)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    order_id: Mapped[str | None] = mapped_column(String(64))  # the order it confirmed
 
 
 class SmsSend(Base):

@@ -201,9 +201,11 @@ class QuoteOut(Schema):
 
 
 # The id is a segment of the order's URL: a "/" (even sent as %2F), "." or ".." would place an
-# order that nobody could complete or cancel. (The pattern documents it; ECMA's `$` is the end.)
-ORDER_ID_PATTERN = r"^(?!\.{1,2}$)[^/\x00-\x1f\x7f]+$"
+# order that nobody could complete or cancel; /v1/orders/confirmation-code is a path of its own,
+# so that id could not be read. (The pattern documents it; ECMA's `$` is the end.)
+ORDER_ID_PATTERN = r"^(?!\.{1,2}$)(?!confirmation-code$)[^/\x00-\x1f\x7f]+$"
 _UNADDRESSABLE = re.compile(r"[/\x00-\x1f\x7f]")
+OWN_PATHS = frozenset({"confirmation-code"})  # /v1/orders/<this> is not an order
 
 
 def _addressable(value: str) -> None:
@@ -212,6 +214,8 @@ def _addressable(value: str) -> None:
             "must not contain '/' or control characters, nor be '.' or '..': "
             "it is part of the order's URL"
         )
+    if value in OWN_PATHS:
+        raise ValidationError(f"{value!r} is the path of another call: /v1/orders/{value}")
 
 
 class PlaceIn(Strict):
@@ -227,8 +231,38 @@ class PlaceIn(Strict):
         load_default=None,
         validate=validate.Length(max=12),
         metadata={
-            "description": "The guest's SMS code: consent to spend bonuses (or X-Guest-Token)."
+            "description": "A spending code the guest read out (sent at this client's request "
+            "by POST /v1/orders/confirmation-code): consent to spend up to its amount on this "
+            "one order. Or X-Guest-Token instead. A login code is no consent."
         },
+    )
+
+
+def _positive(amount) -> None:
+    if amount <= 0:
+        raise ValidationError("must be more than 0")
+
+
+class SpendingCodeIn(Strict):
+    phone = Phone(
+        required=True,
+        metadata={"example": "+79123456789", "description": "Any common format; stored as E.164."},
+    )
+    amount = Amount(
+        required=True,
+        validate=_positive,
+        metadata={
+            "example": "150.00",
+            "description": "The most the code lets this client spend on one order; the SMS "
+            "says it to the guest.",
+        },
+    )
+
+
+class SpendingCodeSentOut(Schema):
+    expires_in = fields.Integer(metadata={"description": "Seconds the code stays valid."})
+    resend_after = fields.Integer(
+        metadata={"description": "Seconds before another code may be asked for this phone."}
     )
 
 

@@ -4,24 +4,32 @@ from datetime import date
 from decimal import Decimal
 
 from rules.expiry import last_day_to_order
-from rules.russian import agreeing, bonuses
+from rules.russian import agreeing, bonuses, rub
 
 
 def login_code(code: str, minutes: int) -> str:
-    """The login code for the website or the app; the same code is a guest's consent to pay
-    with bonuses at a till or by phone (the contract's `confirmation_code`), so the text says
-    whom it may be told to, not «никому не сообщайте»."""
+    """The login code for the website or the app. It only logs in; paying with bonuses takes
+    a spending code of its own, so this one is told to nobody, a cashier neither."""
     return (
-        f"Код ВилкиНет: {code}. Действует {minutes} {_minutes(minutes)}. Для входа и для оплаты "
-        "бонусами: сообщайте его только кассиру или оператору ВилкиНет."
+        f"Код для входа в ВилкиНет: {code}. Действует {minutes} {_minutes(minutes)}. "
+        "Никому его не сообщайте, даже кассиру или оператору."
+    )
+
+
+def spending_code(code: str, amount: Decimal, minutes: int) -> str:
+    """The code a till or the call center asked for: consent to pay one order with bonuses up
+    to `amount` roubles; it says what it allows, and that it is the cashier's to hear."""
+    return (
+        f"Код для оплаты бонусами до {rub(amount)} ₽ одного заказа в ВилкиНет: {code}. "
+        f"Действует {minutes} {_minutes(minutes)}: сообщите его кассиру."
     )
 
 
 def registered_by_operator(code: str, minutes: int) -> str:
-    """The call center registered the guest: where to log in, and a first code."""
+    """The call center registered the guest: where to log in, and a first login code."""
     return (
-        f"Вы зарегистрированы в бонусной программе ВилкиНет. Вход на vilkinet.ru, "
-        f"код {code} действует {minutes} {_minutes(minutes)}."
+        f"Вы в бонусной программе ВилкиНет. Вход на vilkinet.ru, код {code} действует "
+        f"{minutes} {_minutes(minutes)}. Никому его не сообщайте."
     )
 
 

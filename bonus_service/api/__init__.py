@@ -64,6 +64,8 @@ def init_app(app: Flask) -> None:
     )
     api.ma_plugin.converter.add_attribute_function(amount_properties)
     api.register_field(Phone, "string", "phone")  # any common format; stored as E.164
+    app.url_map.converters["order_id"] = checkout.OrderIdConverter
+    api.register_converter(checkout.OrderIdConverter, checkout.order_id_schema)
     for module in (health, auth, me, guests, checkout, zones, rules, reports, metrics):
         api.register_blueprint(module.blp)
     app.add_url_rule(

@@ -1,11 +1,14 @@
 """Checkout: quote an order, place it with bonuses held, complete or cancel it."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import ValidationError
+from werkzeug.routing import BaseConverter
 
 import rules
 from bonus_service import program
@@ -16,6 +19,7 @@ from bonus_service.idempotency import idempotent
 from bonus_service.models import Order
 from bonus_service.problems import Problem
 from bonus_service.schemas import (
+    OWN_PATHS,
     CancelledOut,
     CompletedOut,
     OrderOut,
@@ -24,9 +28,12 @@ from bonus_service.schemas import (
     PlaceIn,
     QuoteIn,
     QuoteOut,
+    SpendingCodeIn,
+    SpendingCodeSentOut,
 )
 from bonus_service.secrets_store import code_secret
-from bonus_service.services import audit, checkout
+from bonus_service.services import audit, checkout, spending_codes
+from bonus_service.sms_backend import sender
 
 blp = Blueprint(
     "checkout", __name__, url_prefix="/v1", description="Quote, place, complete and cancel orders."
@@ -95,7 +102,7 @@ GUEST_TOKEN = {
     "name": "X-Guest-Token",
     "required": False,
     "description": "The guest's token (from POST /v1/auth/verify): their consent to spend "
-    "bonuses when redeem > 0; or send confirmation_code instead.",
+    "bonuses when redeem > 0; or send confirmation_code (a spending code) instead.",
     "schema": {"type": "string", "maxLength": 200},
 }
 
@@ -110,8 +117,10 @@ class Orders(MethodView):
     @blp.alt_response(
         403,
         description="Redeeming without the guest's consent: no X-Guest-Token or "
-        "confirmation_code, another guest's token, or a wrong, used or expired code "
-        "(`attempts_left` says how many tries the code has left).",
+        "confirmation_code, another guest's token, or a confirmation_code that is no spending "
+        "code this client asked for this phone (wrong, used, expired, another client's, or a "
+        "login code: `attempts_left` says how many tries the code has left), or one whose "
+        "amount is less than `redeem` (`allowed` says its amount; the code stays usable).",
     )
     @blp.alt_response(429, description="Too many wrong confirmation codes; ask for a new one.")
     @blp.alt_response(
@@ -138,6 +147,7 @@ class Orders(MethodView):
                 consent=lambda guest_id: checkout.require_consent(
                     session, settings, code_secret(), guest_id, args["phone"], now,
                     token=request.headers.get("X-Guest-Token"), code=args["confirmation_code"],
+                    client_id=g.caller.id, redeem=redeem, order_id=args["id"],
                 ),
             )
         except rules.OrderError as error:
@@ -152,6 +162,50 @@ class Orders(MethodView):
             "explanation": order.explanation,
             **_figures(figures),
         }
+
+
+def _text_the_spending_code(_view) -> None:
+    """Before the request's transaction: text the spending code (services.spending_codes).
+
+    The code comes from the Idempotency-Key, so a retry texts the same code again. A body
+    that does not parse texts nothing: the view's arguments then answer 422 naming the field."""
+    try:
+        args = SpendingCodeIn().load(request.get_json(silent=True) or {})
+    except ValidationError:
+        return
+    client_id, key = g.idempotency
+    code = spending_codes.code_for(code_secret(), client_id, key, args["phone"], args["amount"])
+    texted = spending_codes.text_code(
+        get_db(), current_app.extensions["bonus_settings"], sender(), args["phone"],
+        args["amount"], code, utcnow(),
+    )  # fmt: skip
+    g.spending_code = code if texted else None
+
+
+@blp.route("/orders/confirmation-code")
+class ConfirmationCode(MethodView):
+    @require_scope("checkout")
+    @idempotent(before=_text_the_spending_code)
+    @blp.doc(security=CHECKOUT)
+    @blp.arguments(SpendingCodeIn())
+    @blp.response(202, SpendingCodeSentOut)
+    @blp.alt_response(429, description="Too many codes for this phone (every SMS with a code "
+                      "counts, login codes too), or one a moment ago: Retry-After says when.")
+    def post(self, args):
+        """Text the guest a spending code for one order of this client.
+
+        The code is the guest's consent to one order of this client (`POST /v1/orders` with
+        it as `confirmation_code`), for at most `amount`, once, within `expires_in` seconds;
+        it never logs in. A newer code for the same phone replaces this client's earlier one.
+        The answer is the same for a phone that is not registered: no SMS goes to it, and its
+        requests count against the same limits.
+        """
+        sent = spending_codes.store(
+            g.session, current_app.extensions["bonus_settings"], code_secret(),
+            phone=args["phone"], client_id=g.caller.id, amount=args["amount"],
+            code=g.spending_code, now=utcnow(),
+        )  # fmt: skip
+        return {"expires_in": sent.expires_in, "resend_after": sent.resend_after}
 
 
 @blp.route("/orders/<string:order_id>/complete")
@@ -209,7 +263,19 @@ class Cancel(MethodView):
         }
 
 
-@blp.route("/orders/<string:order_id>")
+class OrderIdConverter(BaseConverter):
+    """An order id as the last segment of /v1/orders/…: not the paths of other calls there, so
+    /v1/orders/confirmation-code allows exactly what it documents (POST), not the order read.
+    A regex, not a refusal in to_python: the router lists a path's methods (Allow) by regex."""
+
+    regex = "".join(f"(?!{re.escape(path)}$)" for path in sorted(OWN_PATHS)) + "[^/]+"
+
+
+def order_id_schema(_converter) -> dict:
+    return {"type": "string"}
+
+
+@blp.route("/orders/<order_id:order_id>")
 class OrderById(MethodView):
     @require_scope("checkout", "operator")
     @blp.doc(security=CHECKOUT)

@@ -7,10 +7,10 @@ from flask_smorest import Blueprint
 from bonus_service import program
 from bonus_service.auth import require_guest
 from bonus_service.clock import utcnow
-from bonus_service.db import unit_of_work
+from bonus_service.db import get_db, unit_of_work
 from bonus_service.models import Guest
 from bonus_service.schemas import AccountOut, HistoryOut, HistoryQuery
-from bonus_service.services import accounts
+from bonus_service.services import accounts, guests
 
 blp = Blueprint("me", __name__, url_prefix="/v1/me", description="A guest's own account.")
 
@@ -40,3 +40,16 @@ class History(MethodView):
                 session, g.guest_id, args["limit"], args["before"]
             )
         return {"entries": entries, "next_before": next_before}
+
+
+@blp.route("/logout-everywhere")
+class LogoutEverywhere(MethodView):
+    @require_guest
+    @blp.doc(security=[{"guestToken": []}])
+    @blp.response(204)
+    def post(self):
+        """Log out everywhere: every token of this guest ends, the one this request carries
+        too (the website, the app, the cabinet, a token left on another device)."""
+        with get_db().unit_of_work() as session:
+            guests.revoke_every_token(session, g.guest_id, utcnow())
+            session.commit()

@@ -19,7 +19,7 @@ from bonus_service.db import Database, run
 from bonus_service.fields import kopecks, money
 from bonus_service.models import ApiClient, Guest, LedgerEntry, Order, Zone
 from bonus_service.problems import Problem, invalid
-from bonus_service.services import logins
+from bonus_service.services import spending_codes
 from bonus_service.services.reasons import reason
 from bonus_service.settings import Settings
 
@@ -163,9 +163,13 @@ def require_consent(
     *,
     token: str | None,
     code: str | None,
+    client_id: int,
+    redeem: Decimal,
+    order_id: str,
 ) -> None:
-    """Spending needs the guest's consent: the guest's own token, or a fresh SMS code sent
-    to that phone (used up here); 403 otherwise, whoever calls."""
+    """Spending needs the guest's consent: the guest's own token, or a spending code this
+    client asked for (POST /v1/orders/confirmation-code) covering `redeem`, used up here by
+    `order_id`; 403 otherwise, whoever calls. A login code is never consent."""
     if token:
         holder = token_holder(session, token.strip(), now)
         if holder is None or holder[0] != guest_id:
@@ -186,13 +190,14 @@ def require_consent(
     if not code:
         raise Problem(
             403,
-            "Spending bonuses needs the guest's consent: X-Guest-Token or confirmation_code.",
+            "Spending bonuses needs the guest's consent: X-Guest-Token, or confirmation_code "
+            "holding a spending code from POST /v1/orders/confirmation-code.",
             errors={"confirmation_code": "required to redeem"},
         )
-    # a code that does not pass is 403 (no consent): the contract keeps 401 for the API key,
-    # and a till that read 401 as "my key is bad" would stop selling
-    logins.use_code(session, settings, secret, phone, code, now,
-                    field="confirmation_code", consent=True)  # fmt: skip
+    spending_codes.use(
+        session, settings, secret, phone=phone, client_id=client_id, code=code, redeem=redeem,
+        order_id=order_id, now=now,
+    )  # fmt: skip
 
 
 def order_payload(order: rules.Order) -> dict:

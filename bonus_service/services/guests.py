@@ -74,3 +74,12 @@ def revoke_token(session: Session, token: str, now: datetime) -> None:
         .where(GuestToken.token_hash == digest(token), GuestToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+def revoke_every_token(session: Session, guest_id: int, now: datetime) -> int:
+    """Log the guest out everywhere: every live token of theirs ends → how many did."""
+    return session.execute(
+        update(GuestToken)
+        .where(GuestToken.guest_id == guest_id, GuestToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    ).rowcount

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 import sms
@@ -148,16 +148,32 @@ def issue_code(
     per-address limit does not apply to (a call center is one address for many guests).
     `code` is one already texted (a registration's); a fresh one by default.
     """
+    send_id = count_send(session, settings, phone, address, purpose, now)
+    code = code or sms.new_code()
+    _store_code(session, settings, secret, phone, code, purpose, now)
+    return code, send_id
+
+
+def count_send(
+    session: Session,
+    settings: Settings,
+    phone: str,
+    address: str | None,
+    purpose: str,
+    now: datetime,
+) -> int:
+    """Under the phone's (and address's) lock, check the limits and count one SMS → its id.
+
+    Every SMS carrying a code counts against the same per-phone limits, whatever it is for.
+    """
     _lock(session, f"phone:{phone}", now)
     if address is not None:
         _lock(session, f"addr:{address}", now)
     check_limits(session, settings, phone, address, now)
-    code = code or sms.new_code()
-    _store_code(session, settings, secret, phone, code, purpose, now)
     send = SmsSend(phone=phone, address=address or "operator", purpose=purpose, sent_at=now)
     session.add(send)
     session.flush()
-    return code, send.id
+    return send.id
 
 
 def deliver(
@@ -213,50 +229,38 @@ def use_code(
     phone: str,
     code: str,
     now: datetime,
-    *,
-    field: str = "code",
-    consent: bool = False,
 ) -> str | None:
-    """Spend one try on the phone's live code; it passes at most once (→ the code's purpose).
-    Raises 401 or 429.
-
-    `consent`: the code is the guest's consent to spend, which only a code the guest asked
-    for (POST /v1/auth/sms-code) gives, not the one an operator's registration sent; a code
-    that does not pass is then 403 (no consent), since on such calls 401 means the API key.
+    """Spend one try on the phone's live login code; it passes at most once (→ the code's
+    purpose). Raises 401 or 429. A login code only logs in: it is never consent to spend
+    (that is a spending code, services.spending_codes).
 
     Call it before the request writes anything else: a wrong code's refusal is marked
     `keep_writes`, so its unit of work commits the counted try with whatever came before.
     """
-    refused = 403 if consent else 401
-    tried = _spend_a_try(session, phone, now, consent)
+    tried = _spend_a_try(session, phone, now)
     if tried is None:
-        raise _no_live_code(session, settings, phone, now, field, refused)
+        raise _no_live_code(session, settings, phone, now)
     if sms.code_matches(secret, phone, code, tried.code_hash) and _mark_used(
         session, phone, tried.code_hash, now
     ):
         return tried.purpose
     # The failed try counts although the request fails: the refusal keeps the decrement (the
-    # caller's unit of work, or the idempotent call's, commits it with the answer). Rolling it
-    # back and counting again in a transaction of its own would let parallel tries all see the
-    # same attempts left.
-    raise keeping_writes(_wrong_code(session, settings, phone, now, field, refused, tried))
+    # caller's unit of work commits it with the answer). Rolling it back and counting again in
+    # a transaction of its own would let parallel tries all see the same attempts left.
+    raise keeping_writes(wrong_code(session, settings, phone, now, "code", 401, tried))
 
 
-def _spend_a_try(session: Session, phone: str, now: datetime, consent: bool):
-    """One conditional UPDATE: the live code's (hash, attempts left after this try), or None.
-    As consent, only a code the guest asked for counts (not a registration's)."""
-    live = [
-        LoginCode.phone == phone,
-        LoginCode.used_at.is_(None),
-        LoginCode.code_hash.is_not(None),
-        LoginCode.attempts_left > 0,
-        LoginCode.expires_at > now,
-    ]
-    if consent:
-        live.append(or_(LoginCode.purpose.is_(None), LoginCode.purpose == "login"))
+def _spend_a_try(session: Session, phone: str, now: datetime):
+    """One conditional UPDATE: the live code's (hash, attempts left after this try), or None."""
     return session.execute(
         update(LoginCode)
-        .where(*live)
+        .where(
+            LoginCode.phone == phone,
+            LoginCode.used_at.is_(None),
+            LoginCode.code_hash.is_not(None),
+            LoginCode.attempts_left > 0,
+            LoginCode.expires_at > now,
+        )
         .values(attempts_left=LoginCode.attempts_left - 1)
         .returning(LoginCode.code_hash, LoginCode.attempts_left, LoginCode.purpose)
     ).first()
@@ -276,11 +280,12 @@ def _mark_used(session: Session, phone: str, code_hash: str, now: datetime) -> b
     return used.rowcount == 1
 
 
-def _wrong_code(session, settings, phone, now, field, refused, tried) -> Problem:
+def wrong_code(session, settings, phone, now, field, refused, tried) -> Problem:
+    """A try that did not pass: `refused` with the tries left, or 429 after the last one."""
     if tried.attempts_left == 0:
         return _too_many(
             "Too many wrong codes: this code no longer works; request a new one.",
-            _resend_wait(session, settings, phone, now),
+            resend_wait(session, settings, phone, now),
         )
     return Problem(
         refused, f"Wrong {field}.", errors={field: "wrong code"},
@@ -288,29 +293,25 @@ def _wrong_code(session, settings, phone, now, field, refused, tried) -> Problem
     )  # fmt: skip
 
 
-def _no_live_code(session, settings, phone, now, field, refused) -> Problem:
+def _no_live_code(session, settings, phone, now) -> Problem:
     """Why no try could be spent, from the phone's one code row (read once)."""
     held = session.execute(
-        select(LoginCode.attempts_left, LoginCode.purpose).where(
+        select(LoginCode.attempts_left).where(
             LoginCode.phone == phone,
             LoginCode.used_at.is_(None),
             LoginCode.code_hash.is_not(None),
             LoginCode.expires_at > now,
         )
     ).first()
+    return no_live_code(session, settings, phone, now, "code", 401, held)
+
+
+def no_live_code(session, settings, phone, now, field, refused, held) -> Problem:
+    """No try could be spent: 429 if the live code ran out of tries (`held` is its row), else
+    `refused` for a code expired, used or never sent."""
     if held is not None and held.attempts_left == 0:
         return _too_many(
-            "Too many wrong codes: request a new one.", _resend_wait(session, settings, phone, now)
-        )
-    if refused == 403 and held is not None and held.purpose == "registration":
-        # the till hears a fresh code read out; "expired or never sent" sent it looking for
-        # a typo, where the guest holds the code an operator's registration texted
-        return Problem(
-            403,
-            f"The code this phone holds came with an operator's registration: it logs in but "
-            f"is no consent to spend. Request a {field} with POST /v1/auth/sms-code.",
-            errors={field: "a registration code is no consent"},
-            attempts_left=0,
+            "Too many wrong codes: request a new one.", resend_wait(session, settings, phone, now)
         )
     return Problem(
         refused,
@@ -321,7 +322,7 @@ def _no_live_code(session, settings, phone, now, field, refused) -> Problem:
     )
 
 
-def _resend_wait(session, settings, phone, now) -> float:
+def resend_wait(session, settings, phone, now) -> float:
     last = session.scalar(select(func.max(SmsSend.sent_at)).where(SmsSend.phone == phone))
     if last is None:
         return 1

@@ -1,7 +1,8 @@
 """The guest cabinet (/cabinet): log in by SMS code, see the balance, its burn date and history.
 
 The session cookie holds the guest token that services.guests.issue_token made, exactly as the
-API hands it out; logging out revokes it, so a copied cookie stops working too.
+API hands it out; logging out revokes it, so a copied cookie stops working too. Logging out
+everywhere revokes every token of the guest's (other browsers, the app).
 """
 
 from __future__ import annotations
@@ -172,6 +173,20 @@ def logout():
     if token:
         with unit_of_work() as db_session:
             guests.revoke_token(db_session, token, utcnow())
+            db_session.commit()
+    csrf.rotate()
+    return redirect(url_for(".home"), 303)
+
+
+@blp.post("/logout-everywhere")
+def logout_everywhere():
+    """End every token of the guest's, this one too, and forget it."""
+    token = session.pop(GUEST, None)
+    now = utcnow()
+    with unit_of_work() as db_session:
+        guest = guest_from_token(db_session, token, now)
+        if guest is not None:
+            guests.revoke_every_token(db_session, guest.id, now)
             db_session.commit()
     csrf.rotate()
     return redirect(url_for(".home"), 303)

@@ -30,6 +30,7 @@ SCOPES = {
     "POST /v1/orders": {"checkout"},
     "POST /v1/orders/{order_id}/complete": {"checkout"},
     "POST /v1/orders/{order_id}/cancel": {"checkout"},
+    "POST /v1/orders/confirmation-code": {"checkout"},
     "GET /v1/orders/{order_id}": {"checkout", "operator"},
     "GET /v1/guests/{phone}": {"operator"},
     "POST /v1/guests": {"operator"},

@@ -25,6 +25,7 @@ VALID = {
     "POST /v1/guests/{phone}/adjustments": {"amount": "1.00", "reason": "проверка"},
     "POST /v1/quote": {"phone": RICH, "order": pickup("600.00"), "redeem": "0"},
     "POST /v1/orders": {"id": "H-1", "phone": RICH, "order": pickup("600.00"), "redeem": "0"},
+    "POST /v1/orders/confirmation-code": {"phone": RICH, "amount": "100.00"},
     "PUT /v1/zones/{code}": {"name": "Север", "min_order": "500.00"},
 }
 WITH_BODY = [op for op in OPERATIONS if op.has_body]

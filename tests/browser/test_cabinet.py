@@ -47,5 +47,5 @@ def test_a_guest_logs_in_with_the_sms_code_and_sees_the_bonuses_of_a_completed_o
     assert_fits_a_phone(page)
     screenshots(page, "cabinet-account")
 
-    page.get_by_role("button", name="Выйти").click()
+    page.get_by_role("button", name="Выйти", exact=True).click()
     expect(page.get_by_label("Номер мобильного телефона")).to_be_visible()

@@ -83,7 +83,7 @@ def test_the_console_sms_line_keeps_the_code_in_its_message_under_the_request_id
 
     assert response.status_code == 202
     [sms] = [line for line in log_lines() if line["logger"] == "sms"]
-    assert sms["message"].startswith(f"SMS to {phone}: Код ВилкиНет: ")
+    assert sms["message"].startswith(f"SMS to {phone}: Код для входа в ВилкиНет: ")
     assert sms["request_id"] == response.headers["X-Request-Id"]
 
 

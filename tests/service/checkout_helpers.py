@@ -92,6 +92,19 @@ class Shop:
         body = {"id": oid or order_id(), "phone": phone, "order": order, "redeem": redeem, **extra}
         return self.client.post("/v1/orders", json=body, headers=headers)
 
+    def ask_spending_code(self, phone: str, amount: str = "100", key: str = "auto",
+                          api_key: str | None = None):
+        """POST /v1/orders/confirmation-code with this shop's checkout key (or `api_key`)."""
+        return self.client.post("/v1/orders/confirmation-code",
+                                json={"phone": phone, "amount": amount},
+                                headers=bearer(api_key or self.checkout, key))  # fmt: skip
+
+    def spending_code(self, phone: str, amount: str = "100", api_key: str | None = None) -> str:
+        """A spending code for the guest, as the fake Twilio received it."""
+        response = self.ask_spending_code(phone, amount, api_key=api_key)
+        assert response.status_code == 202, response.get_json()
+        return self.fake.last_code(phone)
+
     def complete(self, oid: str, key: str = "auto"):
         return self.client.post(f"/v1/orders/{oid}/complete", headers=bearer(self.checkout, key))
 

@@ -50,14 +50,15 @@ def test_twenty_parallel_right_codes_issue_exactly_one_token(live_server, fake_t
 
 
 def test_parallel_wrong_confirmation_codes_count_one_by_one(app, live_server, shop):
-    """Twenty orders at once, each with another wrong code and its own Idempotency-Key: the
-    code's five tries are spent one by one (403 ×4, then 429), none lost to a rollback."""
+    """Twenty orders at once, each with another wrong spending code and its own
+    Idempotency-Key: the code's five tries are spent one by one (403 ×4, then 429), none lost
+    to a rollback."""
     phone = new_phone()
     with get_db(app).unit_of_work() as session:
         guests.register(session, phone, utcnow(), by="test")
         session.commit()
     shop.adjust(phone, "100")
-    code = _ask(live_server, phone, shop.fake)
+    code = shop.spending_code(phone, "10")
     order = {"channel": "pickup", "items": [{"sku": "A", "qty": 1, "price": "400.00"}]}
 
     def place(confirmation_code):

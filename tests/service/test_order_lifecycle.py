@@ -16,7 +16,7 @@ from bonus_service.services.checkout import cancel, release_stale_holds
 from bonus_service.services.reconcile import reconcile
 from tests.conftest import PG_URL
 from tests.service.checkout_helpers import cafe, pickup
-from tests.service.helpers import ask_code, bearer, login, new_phone, problem_fields
+from tests.service.helpers import bearer, login, new_phone, problem_fields
 
 
 def assert_ledger_matches_balances(app):
@@ -269,10 +269,10 @@ def test_another_guests_token_is_not_consent(shop):
     assert shop.place(phone, pickup("400.00"), redeem="10", token=other_token).status_code == 403
 
 
-def test_an_sms_confirmation_code_is_consent_once(shop):
+def test_a_spending_code_is_consent_once(shop):
     phone, token = shop.guest("100")
     with freeze_time(utcnow() + timedelta(minutes=2)):  # past the login code's resend wait
-        code = ask_code(shop.client, shop.fake, phone)
+        code = shop.spending_code(phone, "10")
         first = shop.place(phone, pickup("400.00"), redeem="10", confirmation_code=code)
         assert first.status_code == 201
         again = shop.place(phone, pickup("400.00"), redeem="10", confirmation_code=code)
@@ -282,9 +282,9 @@ def test_an_sms_confirmation_code_is_consent_once(shop):
 
 
 def test_the_code_of_an_operators_registration_is_no_consent_to_spend(shop):
-    """It logs the guest in; only a code the guest asked for (POST /v1/auth/sms-code) agrees
-    to spending, as the contract says: the operator who registered the guest must not be able
-    to ask for that code and spend with it."""
+    """It logs the guest in; only a spending code (or the token of a login the guest made)
+    agrees to spending: the operator who registered the guest must not be able to ask for
+    that code and spend with it."""
     phone = new_phone()
     registered = shop.client.post("/v1/guests", json={"phone": phone},
                                   headers=bearer(shop.operator))  # fmt: skip
@@ -293,8 +293,7 @@ def test_the_code_of_an_operators_registration_is_no_consent_to_spend(shop):
     shop.adjust(phone, "100")
     spend = shop.place(phone, pickup("400.00"), redeem="10", confirmation_code=code)
     assert spend.status_code == 403, spend.get_json()
-    assert problem_fields(spend) == {"confirmation_code": "a registration code is no consent"}
-    assert "Request a confirmation_code with POST /v1/auth/sms-code" in spend.get_json()["detail"]
+    assert problem_fields(spend) == {"confirmation_code": "expired or not requested"}
     verified = shop.client.post("/v1/auth/verify", json={"phone": phone, "code": code})
     assert verified.status_code == 200  # the refusal spent none of its tries: it logs in
     token = verified.get_json()["token"]
@@ -304,7 +303,7 @@ def test_the_code_of_an_operators_registration_is_no_consent_to_spend(shop):
     assert spend.status_code == 403, spend.get_json()
     assert problem_fields(spend) == {"X-Guest-Token": "a registration code's login is no consent"}
     with freeze_time(utcnow() + timedelta(minutes=2)):
-        asked = ask_code(shop.client, shop.fake, phone)
+        asked = shop.spending_code(phone, "10")
         spend = shop.place(phone, pickup("400.00"), redeem="10", confirmation_code=asked)
         assert spend.status_code == 201
     with freeze_time(utcnow() + timedelta(minutes=4)):  # a token the guest's own code bought
@@ -323,7 +322,7 @@ def test_a_wrong_confirmation_code_is_403_counted_once_and_its_key_answered(shop
     every retry said 409 "still being processed")."""
     phone, token = shop.guest("100")
     with freeze_time(utcnow() + timedelta(minutes=2)):
-        code = ask_code(shop.client, shop.fake, phone)
+        code = shop.spending_code(phone, "10")
         body = dict(redeem="10", confirmation_code=wrong(code), oid="CONSENT-1")
         first = shop.place(phone, pickup("400.00"), key="consent-1", **body)
         assert first.status_code == 403, first.get_json()
@@ -344,7 +343,7 @@ def test_a_wrong_confirmation_code_is_403_counted_once_and_its_key_answered(shop
 def test_the_last_wrong_confirmation_code_is_429_and_leaves_its_key_free(shop):
     phone, _ = shop.guest("100")
     with freeze_time(utcnow() + timedelta(minutes=2)):
-        code = ask_code(shop.client, shop.fake, phone)
+        code = shop.spending_code(phone, "10")
         body = dict(redeem="10", confirmation_code=wrong(code))
         for left in (4, 3, 2, 1):
             answer = shop.place(phone, pickup("400.00"), **body)

@@ -10,11 +10,23 @@ from sms import texts
 TWO_CYRILLIC_SEGMENTS = 2 * 67
 
 
-def test_the_login_code_text_reads_as_published():
+def test_the_login_code_text_says_it_logs_in_and_is_told_to_nobody():
     assert texts.login_code("123456", 5) == (
-        "Код ВилкиНет: 123456. Действует 5 минут. Для входа и для оплаты бонусами: "
-        "сообщайте его только кассиру или оператору ВилкиНет."
+        "Код для входа в ВилкиНет: 123456. Действует 5 минут. "
+        "Никому его не сообщайте, даже кассиру или оператору."
     )
+
+
+def test_the_spending_code_text_says_what_it_allows_and_whom_to_tell():
+    assert texts.spending_code("123456", Decimal("150.00"), 5) == (
+        "Код для оплаты бонусами до 150 ₽ одного заказа в ВилкиНет: 123456. "
+        "Действует 5 минут: сообщите его кассиру."
+    )
+    assert "до 349,90 ₽" in texts.spending_code("123456", Decimal("349.90"), 5)
+
+
+def test_the_registration_code_is_told_to_nobody_either():
+    assert "Никому его не сообщайте." in texts.registered_by_operator("004217", 5)
 
 
 def test_the_burn_warning_reads_as_published():
@@ -59,6 +71,7 @@ def test_every_text_fits_two_cyrillic_sms_segments_even_with_large_numbers():
     for text in (
         texts.login_code("999999", 15),
         texts.registered_by_operator("999999", 15),
+        texts.spending_code("999999", Decimal("99999.99"), 15),
         texts.burn_warning(Decimal("99999.99"), burns_on),
     ):
         assert len(text) <= TWO_CYRILLIC_SEGMENTS, text

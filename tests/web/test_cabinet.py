@@ -1,14 +1,15 @@
 """The guest cabinet answers every mistake in Russian next to the field, and logs out for good."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from freezegun import freeze_time
 from sqlalchemy import select
 
+from bonus_service.clock import utcnow
 from bonus_service.db import get_db
 from bonus_service.models import GuestToken
 from tests.service.checkout_helpers import pickup
-from tests.service.helpers import bearer, new_phone
+from tests.service.helpers import bearer, login, new_phone
 from tests.web.pages import cabinet_login, csrf_token, text
 
 
@@ -127,6 +128,25 @@ def test_logging_out_revokes_the_token_so_a_copied_cookie_opens_nothing(app, cli
     assert "Номер мобильного телефона" in text(client.get("/cabinet"))
     with get_db(app).unit_of_work(write=False) as session:
         assert session.scalar(select(GuestToken.revoked_at)) is not None
+
+
+def test_logging_out_everywhere_ends_the_guests_app_tokens_too(app, client, fake_twilio):
+    phone = new_phone()
+    with freeze_time(utcnow()) as clock:  # the session cookie is signed in frozen time
+        app_token = login(client, fake_twilio, phone)
+        clock.tick(timedelta(minutes=2))  # past the resend wait
+        cabinet_login(client, fake_twilio, phone)
+        me = {"Authorization": f"Bearer {app_token}"}
+        assert "Выйти на всех устройствах" in text(client.get("/cabinet"))
+        forged = client.post("/cabinet/logout-everywhere", data={})
+        assert forged.status_code == 403  # the form's CSRF token, as every cabinet form
+        assert client.get("/v1/me", headers=me).status_code == 200
+        out = client.post("/cabinet/logout-everywhere", data={"csrf_token": csrf_token(client)})
+        assert out.status_code == 303
+        assert "Номер мобильного телефона" in text(client.get("/cabinet"))
+        assert client.get("/v1/me", headers=me).status_code == 401
+    with get_db(app).unit_of_work(write=False) as session:
+        assert None not in session.scalars(select(GuestToken.revoked_at)).all()
 
 
 def test_the_cabinet_is_never_cached_and_never_framed(client):
