@@ -38,7 +38,18 @@ SECURITY_SCHEMES = {
 
 
 def init_app(app: Flask) -> None:
-    from bonus_service.api import auth, checkout, guests, health, me, metrics, reports, rules, zones
+    from bonus_service.api import (
+        adjustments,
+        auth,
+        checkout,
+        guests,
+        health,
+        me,
+        metrics,
+        reports,
+        rules,
+        zones,
+    )
 
     app.config.update(
         API_TITLE="Bonus Engine",
@@ -58,7 +69,7 @@ def init_app(app: Flask) -> None:
     )
     api.ma_plugin.converter.add_attribute_function(amount_properties)
     api.register_field(Phone, "string", "phone")  # any common format; stored as E.164
-    for module in (health, auth, me, guests, checkout, zones, rules, reports, metrics):
+    for module in (health, auth, me, guests, adjustments, checkout, zones, rules, reports, metrics):
         api.register_blueprint(module.blp)
     app.add_url_rule(
         "/docs/static/<path:filename>",
