@@ -60,3 +60,25 @@ def test_a_schema_a_later_release_migrated_is_ready_and_left_alone(tmp_path):
     behind = app.test_client().get("/readyz")
     assert behind.status_code == 503
     assert f"at 0005, behind this release's {head}" in behind.get_json()["detail"]
+
+
+def test_operators_made_before_roles_become_plain_operators(tmp_path):
+    """0008 gives every existing console account the least privilege: `operator`."""
+    from alembic import command
+
+    from bonus_service.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path}/bonus.db"
+    db = Database(url)
+    config = alembic_config(db)
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0007")
+        connection.execute(text(
+            "INSERT INTO operators (name, password_hash, created_at, failed_logins) "
+            "VALUES ('anna', 'x', '2026-01-01 00:00:00', 0)"))  # fmt: skip
+    upgrade(db)
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT name, role FROM operators")).all() == [
+            ("anna", "operator")]  # fmt: skip
+    db.dispose()
