@@ -82,8 +82,7 @@ def adjust(
         raise invalid("amount", "must not be zero")
     if not why.strip():
         raise invalid("reason", "must say why, not be blank")
-    # the person's row is locked first: two credits of one person count their day in turn
-    signer = _person(session, person, lock=True)
+    signer = _person(session, person)
     if signer.role not in operators.GUEST_ROLES:
         raise PersonRefused(f"{signer.name} has the {signer.role} role, which cannot adjust "
                             "a guest's balance")  # fmt: skip
@@ -91,6 +90,10 @@ def adjust(
     if guest is None:
         raise Problem(404, "No guest is registered with this phone.", title="Not Found")
     _check_step(guest, amount, step)
+    # the guest's row, then the person's (the console's stale-form check locks the guest's
+    # first: one order everywhere, no deadlock); two credits of one person count their day in turn
+    session.execute(select(Guest.id).where(Guest.id == guest.id).with_for_update())
+    _person(session, signer.name, lock=True)
     record = Adjustment(
         guest_id=guest.id, phone=phone, amount=kopecks(amount), reason=why,
         requested_by=signer.name, requested_via=via, requested_at=now,

@@ -4,6 +4,7 @@ waits until another supervisor approves (applied once, then) or rejects it; it l
 from __future__ import annotations
 
 import threading
+from decimal import Decimal
 
 import pytest
 from freezegun import freeze_time
@@ -272,3 +273,28 @@ def test_the_settings_move_the_lines(people):
     assert ask(people, phone, "1").get_json()["held_because"] == ["daily_limit"]
     assert ask(people, phone, "101", "sveta").get_json()["held_because"] == ["review_over"]
 
+
+
+def test_two_credits_of_one_person_at_once_count_the_day_in_turn(app, db, people):
+    """3,000 twice at once: were the day read before either wrote, both would pass the 5,000."""
+    phones = [people.guest()[0] for _ in range(2)]
+    with app.app_context():
+        step = program.in_force(utcnow()).quantum
+    settings = app.extensions["bonus_settings"].with_overrides({"adjustment_review_over": 10_000})
+    start, statuses = threading.Barrier(2), []
+
+    def credit(phone: str) -> None:
+        start.wait()
+        with db.unit_of_work() as session:
+            outcome = adjustments.adjust(session, phone, Decimal("3000"), "компенсация", utcnow(),
+                                         person="clerk", via="test", step=step,
+                                         settings=settings)  # fmt: skip
+            session.commit()
+            statuses.append(outcome.record.status)
+
+    threads = [threading.Thread(target=credit, args=(phone,)) for phone in phones]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(statuses) == ["applied", "pending"]
