@@ -413,19 +413,27 @@ def _operator_password(from_stdin: bool) -> str:
 
 @bonus.command("create-operator")
 @click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(operators.ROLES),
+    default="operator",
+    show_default=True,
+    help="operator: guests and adjustments; supervisor: also approves adjustments held for "
+    "review and reads the audit log; marketing: programs, no guest.",
+)
 @PASSWORD_STDIN
-def create_operator_command(name: str, password_stdin: bool) -> None:
-    """Create a console operator; the password is prompted for (or read from stdin)."""
+def create_operator_command(name: str, role: str, password_stdin: bool) -> None:
+    """Create a console account; the password is prompted for (or read from stdin)."""
 
     password, now = _operator_password(password_stdin), utcnow()
     with get_db().unit_of_work() as session:
         try:
-            operator = operators.create(session, name, password, now)
+            operator = operators.create(session, name, password, now, role=role)
         except ValueError as error:
             raise click.ClickException(str(error)) from None
-        audit.record(session, "cli", "operator.create", operator.name, now)
+        audit.record(session, "cli", "operator.create", operator.name, now, role=role)
         session.commit()
-    click.echo(f"operator {operator.name!r} created; log in at /console")
+    click.echo(f"{role} {operator.name!r} created; log in at /console")
 
 
 @bonus.command("set-operator-password")

@@ -322,7 +322,10 @@ class Operator(Base):
     """
 
     __tablename__ = "operators"
-    __table_args__ = (CheckConstraint("failed_logins >= 0", name="failed_logins_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("failed_logins >= 0", name="failed_logins_not_negative"),
+        CheckConstraint("role IN ('operator', 'supervisor', 'marketing')", name="role_known"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(60), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
@@ -330,6 +333,8 @@ class Operator(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # what the person may do (services/operators.ROLES); accounts made before 0008 are operators
+    role: Mapped[str] = mapped_column(String(20), default="operator", server_default="operator")
 
 
 class LoginThrottle(Base):
@@ -358,3 +363,45 @@ class OperatorSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- issue 17: adjustments under four-eyes review (services/adjustments.py) ---------------------
+
+
+class Adjustment(Base):
+    """One manual correction as a person asked for it: applied at once, or pending review.
+
+    `status` is `applied`, `pending`, `rejected` or `lapsed`; a pending row past `lapses_at` is
+    lapsed whether or not the hourly job has marked it yet. `requested_by`/`decided_by` are the
+    people (operator account names), `requested_via`/`decided_via` the actor they came through
+    (`operator:<name>` for the console, the API client's name for a key).
+    """
+
+    __tablename__ = "adjustments"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('applied', 'pending', 'rejected', 'lapsed')", name="status_known"
+        ),
+        CheckConstraint("amount <> 0", name="amount_not_zero"),
+        Index("ix_adjustments_requested_by_requested_at", "requested_by", "requested_at"),
+        Index("ix_adjustments_status_lapses_at", "status", "lapses_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guest_id: Mapped[int] = mapped_column(ForeignKey("guests.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(BigInteger)  # kopecks, signed
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    # why it waits for review: "review_over", "daily_limit" or both, space-separated
+    held_because: Mapped[str | None] = mapped_column(String(40))
+    requested_by: Mapped[str] = mapped_column(String(60))
+    requested_via: Mapped[str] = mapped_column(String(80))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lapses_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(60))
+    decided_via: Mapped[str | None] = mapped_column(String(80))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    entry_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("ledger_entries.id")
+    )

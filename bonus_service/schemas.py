@@ -358,12 +358,81 @@ class OrderOut(Schema):
 class AdjustmentIn(Strict):
     amount = SignedAmount(required=True, metadata={"example": "-50.00"})
     reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
+    operator = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=60),
+        metadata={"example": "anna", "description": "Who signs it: the login name of an enabled "
+                  "console operator with the `operator` or `supervisor` role (any case). Their "
+                  "credits of the day count against BONUS_ADJUSTMENT_DAILY_LIMIT."},
+    )
+
+
+class DecisionIn(Strict):
+    operator = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=60),
+        metadata={"example": "sveta", "description": "Who decides: the login name of an enabled "
+                  "console operator with the `supervisor` role, not the one who asked."},
+    )
+
+
+class RejectionIn(DecisionIn):
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
+
+
+class AdjustmentsQuery(Strict):
+    status = fields.String(
+        load_default="pending",
+        validate=validate.OneOf(("pending", "applied", "rejected", "lapsed", "any")),
+        metadata={"description": "Which to list (default `pending`: those waiting for review)."},
+    )
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+    before = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=2**63 - 1),
+        metadata={"description": "Adjustments older than this id (the next page)."},
+    )
 
 
 class AdjustmentOut(Schema):
-    entry = fields.Nested(OperatorLedgerEntryOut)
-    balance = Amount()
-    available = Amount()
+    id = fields.Integer()
+    status = fields.String(
+        metadata={"description": "`applied`; `pending` (waiting for a supervisor, 202); "
+                  "`rejected`; `lapsed` (72 h passed with no decision)"}
+    )
+    phone = fields.String()
+    amount = SignedAmount()
+    reason = fields.String(metadata={"description": "Why, as the person who asked wrote it."})
+    held_because = fields.List(
+        fields.String(),
+        metadata={"description": "Why it waits for review: `review_over` (more than "
+                  "BONUS_ADJUSTMENT_REVIEW_OVER), `daily_limit` (past the person's "
+                  "BONUS_ADJUSTMENT_DAILY_LIMIT of the day); empty when applied at once."},
+    )
+    requested_by = fields.String(metadata={"description": "The person who asked."})
+    requested_via = fields.String(
+        metadata={"description": "The API client's name, or `operator:<name>` (the console)."}
+    )
+    requested_at = fields.DateTime()
+    lapses_at = fields.DateTime(allow_none=True)
+    decided_by = fields.String(allow_none=True)
+    decided_via = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    entry_id = fields.Integer(allow_none=True, metadata={"description": "The ledger entry."})
+    entry = fields.Nested(
+        OperatorLedgerEntryOut, metadata={"description": "Only in the answer that applied it."}
+    )
+    balance = Amount(metadata={"description": "Only in the answer that applied it."})
+    available = Amount(metadata={"description": "Only in the answer that applied it."})
+
+
+class AdjustmentsOut(Schema):
+    adjustments = fields.List(fields.Nested(AdjustmentOut))
+    next_before = fields.Integer(
+        allow_none=True,
+        metadata={"description": "Pass as `before` for the next page; null on the last page."},
+    )
 
 
 class ZoneIn(Strict):

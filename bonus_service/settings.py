@@ -126,6 +126,9 @@ class Settings:
     hold_ttl_hours: int = 24
     burn_warning_days: int = 7
     idempotency_ttl_hours: int = 48
+    # four-eyes control of manual credits, in whole bonuses (docs/operations.md)
+    adjustment_review_over: int = 1000
+    adjustment_daily_limit: int = 5000
     scheduler_enabled: bool = True
     cookie_secure: bool = True
     rules_dir: str | None = None
@@ -182,6 +185,12 @@ _ENVIRONMENT = {
     ),
     "BONUS_IDEMPOTENCY_TTL_HOURS": (
         "idempotency_ttl_hours", lambda n, r: _int(n, r, minimum=24, maximum=24 * 365)
+    ),
+    "BONUS_ADJUSTMENT_REVIEW_OVER": (
+        "adjustment_review_over", lambda n, r: _int(n, r, maximum=1_000_000)
+    ),
+    "BONUS_ADJUSTMENT_DAILY_LIMIT": (
+        "adjustment_daily_limit", lambda n, r: _int(n, r, maximum=1_000_000)
     ),
     "BONUS_SCHEDULER": ("scheduler_enabled", _bool),
     "BONUS_COOKIE_SECURE": ("cookie_secure", _bool),

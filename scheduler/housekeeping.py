@@ -1,5 +1,5 @@
-"""Forgetting what nothing needs any more: answered Idempotency-Keys past their retention, and
-console login failure counts that have gone quiet."""
+"""Forgetting what nothing needs any more: answered Idempotency-Keys past their retention,
+console login failure counts that have gone quiet, and adjustments left pending past 72 h."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from bonus_service.db import Database
 from bonus_service.idempotency import purge
+from bonus_service.services.adjustments import lapse_overdue
 from bonus_service.services.operators import forget_throttles
 
 
@@ -26,3 +27,12 @@ def forget_login_failures(db: Database, now: datetime) -> int:
         deleted = forget_throttles(session, now)
         session.commit()
     return deleted
+
+
+def lapse_adjustments(db: Database, now: datetime) -> int:
+    """Mark adjustments pending past their 72 h as lapsed, each audited. They are refused and
+    shown as lapsed from their hour on anyway; the mark puts the lapse in the audit log."""
+    with db.unit_of_work() as session:
+        lapsed = lapse_overdue(session, now)
+        session.commit()
+    return lapsed

@@ -5,6 +5,7 @@
     send_burn_warnings(db, book, sender, now, days_before=7) -> WarningReport
     purge_idempotency_keys(db, now, *, keep) -> int
     forget_login_failures(db, now) -> int
+    lapse_adjustments(db, now) -> int
 
 `scheduler.schedule` decides when they run; the CLI runs the expiry by hand.
 """
@@ -12,7 +13,11 @@
 from scheduler.burn_warnings import DEFAULT_DAYS_BEFORE, WarningReport, send_burn_warnings
 from scheduler.expiry import ExpiryReport, expire_balances
 from scheduler.holds import release_holds
-from scheduler.housekeeping import forget_login_failures, purge_idempotency_keys
+from scheduler.housekeeping import (
+    forget_login_failures,
+    lapse_adjustments,
+    purge_idempotency_keys,
+)
 
 __all__ = [
     "DEFAULT_DAYS_BEFORE",
@@ -20,6 +25,7 @@ __all__ = [
     "WarningReport",
     "expire_balances",
     "forget_login_failures",
+    "lapse_adjustments",
     "purge_idempotency_keys",
     "release_holds",
     "send_burn_warnings",

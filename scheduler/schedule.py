@@ -5,6 +5,7 @@
     hold-release    every 5 minutes              any instance (rows are claimed SKIP LOCKED)
     idempotency-purge  hourly                    any instance (a plain DELETE of old keys)
     login-failures-purge  hourly                 any instance (a plain DELETE of quiet counts)
+    adjustments-lapse     hourly                 any instance (a conditional UPDATE per row)
 
 Jobs coalesce (runs piled up while the process was stalled become one) and have a generous
 misfire grace. The job store is in memory, so a restart forgets what it missed; registration
@@ -167,6 +168,13 @@ def periodic_jobs(app: Flask, clock: Clock = utcnow) -> list[PeriodicJob]:
             "login-failures-purge",
             IntervalTrigger(hours=1, timezone=tz),
             lambda: jobs.forget_login_failures(get_db(app), clock()),
+            3600,
+            catch_up=False,
+        ),
+        PeriodicJob(
+            "adjustments-lapse",
+            IntervalTrigger(hours=1, timezone=tz),
+            lambda: jobs.lapse_adjustments(get_db(app), clock()),
             3600,
             catch_up=False,
         ),

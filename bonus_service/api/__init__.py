@@ -44,7 +44,18 @@ SECURITY_SCHEMES = {
 
 
 def init_app(app: Flask) -> None:
-    from bonus_service.api import auth, checkout, guests, health, me, metrics, reports, rules, zones
+    from bonus_service.api import (
+        adjustments,
+        auth,
+        checkout,
+        guests,
+        health,
+        me,
+        metrics,
+        reports,
+        rules,
+        zones,
+    )
 
     app.config.update(
         API_TITLE="Bonus Engine",
@@ -66,7 +77,7 @@ def init_app(app: Flask) -> None:
     api.register_field(Phone, "string", "phone")  # any common format; stored as E.164
     app.url_map.converters["order_id"] = checkout.OrderIdConverter
     api.register_converter(checkout.OrderIdConverter, checkout.order_id_schema)
-    for module in (health, auth, me, guests, checkout, zones, rules, reports, metrics):
+    for module in (health, auth, me, guests, adjustments, checkout, zones, rules, reports, metrics):
         api.register_blueprint(module.blp)
     app.add_url_rule(
         "/docs/static/<path:filename>",

@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 
 import sms
 from bonus_service import program
+from bonus_service.api.adjustments import adjustment_view
 from bonus_service.auth import require_scope
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db, unit_of_work
@@ -104,14 +105,25 @@ class Adjustments(MethodView):
     @blp.doc(security=OPERATOR)
     @blp.arguments(AdjustmentIn())
     @blp.response(201, AdjustmentOut)
+    @blp.alt_response(202, schema=AdjustmentOut, description="Not applied: a credit over "
+                      "BONUS_ADJUSTMENT_REVIEW_OVER, or past the person's "
+                      "BONUS_ADJUSTMENT_DAILY_LIMIT of the day, waits (`status: pending`, its "
+                      "`id`) until another person with the supervisor role approves it "
+                      "(POST /v1/adjustments/{id}/approve); it lapses after 72 h.")
+    @blp.alt_response(403, description="`operator` names a person whose role cannot adjust "
+                      "(marketing).")
     @blp.alt_response(404, description="No such guest.")
     @blp.alt_response(422, description="Zero, not a multiple of the rules' quantum (whole "
-                      "bonuses: `step` says it), or a debit over what is available.")
+                      "bonuses: `step` says it), a debit over what is available, or an "
+                      "`operator` that names no enabled console operator.")
     def post(self, args, phone):
-        """A signed manual correction, recorded with the key's name and the reason."""
+        """A signed manual correction, recorded with the key's name, the person and the reason:
+        201 applied, or 202 pending review (debits are never held)."""
         now = utcnow()
-        moved = adjustments.adjust(
-            g.session, path_phone(phone), args["amount"], args["reason"], g.caller.name, now,
-            step=program.in_force(now).quantum,
-        )
-        return {"entry": moved.entry, "balance": moved.balance, "available": moved.available}
+        outcome = adjustments.adjust(
+            g.session, path_phone(phone), args["amount"], args["reason"], now,
+            person=args["operator"], via=g.caller.name, step=program.in_force(now).quantum,
+            settings=current_app.extensions["bonus_settings"],
+        )  # fmt: skip
+        view = adjustment_view(outcome, now)
+        return view if outcome.movement is not None else (view, 202)

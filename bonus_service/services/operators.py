@@ -1,4 +1,9 @@
-"""Operator accounts: create, authenticate with lock-out, open and close console sessions."""
+"""Operator accounts: create, authenticate with lock-out, open and close console sessions.
+
+Each account is one person with a role (the contract's "People in the console"): `operator`
+looks guests up, registers them and adjusts balances; `supervisor` also decides adjustments held
+for review and reads the audit log; `marketing` works on programs and touches no guest.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +28,9 @@ FORGET_AFTER = timedelta(days=1)  # a count with no failure for this long starts
 SESSION_TTL = timedelta(hours=12)  # one shift; a new shift logs in again
 MIN_PASSWORD = 10
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,59}")
+ROLES = ("operator", "supervisor", "marketing")
+GUEST_ROLES = frozenset({"operator", "supervisor"})  # may look guests up and adjust
+SUPERVISOR = "supervisor"
 TOKEN_PREFIX = "op_"  # noqa: S105 - a prefix, not a secret
 
 # A subject's row unless it exists, made before it is locked: two first tries queue on it.
@@ -68,14 +76,19 @@ def normalise_name(raw: str) -> str:
     return raw.strip().lower()
 
 
-def create(session: Session, name: str, password: str, now: datetime) -> Operator:
+def create(
+    session: Session, name: str, password: str, now: datetime, *, role: str = "operator"
+) -> Operator:
     """Add an operator with an argon2id hash of the password; ValueError says what is wrong."""
     name = normalise_name(name)
     if not NAME.fullmatch(name):
         raise ValueError("the name must be 1-60 latin letters, digits, '.', '_' or '-'")
+    if role not in ROLES:
+        raise ValueError(f"the role must be one of {', '.join(ROLES)}, got {role!r}")
     _check_password(password)
     operator = Operator(
-        name=name, password_hash=_hasher.hash(password), created_at=now, failed_logins=0
+        name=name, password_hash=_hasher.hash(password), created_at=now, failed_logins=0,
+        role=role,
     )
     try:
         with session.begin_nested():
@@ -232,6 +245,15 @@ def _matches(password_hash: str, password: str) -> bool:
 @functools.cache
 def _decoy_hash() -> str:
     return _hasher.hash(secrets.token_hex(16))
+
+
+def person(session: Session, name: str, *, lock: bool = False) -> Operator | None:
+    """The enabled account a name (any case) belongs to, or None; `lock` holds its row until
+    the transaction ends, so one person's adjustments are decided one after another."""
+    query = select(Operator).where(
+        Operator.name == normalise_name(name), Operator.disabled_at.is_(None)
+    )
+    return session.scalar(query.with_for_update() if lock else query)
 
 
 def disable(session: Session, name: str, now: datetime) -> bool:

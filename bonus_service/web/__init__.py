@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
         console,
         console_audit,  # noqa: F401 - its views join the console blueprint
         console_guests,  # noqa: F401 - likewise
+        console_review,  # noqa: F401 - likewise
         csrf,
         pages,
         rules_page,

@@ -1,8 +1,9 @@
 """The call-center console (/console): its blueprint, operator login and logout.
 
-The guest pages are in console_guests.py and the audit view in console_audit.py. Sessions live
-in the operator_sessions table; the cookie holds only a token, so logging out or disabling the
-account ends them for good. Every action is audited as `operator:<name>`.
+The guest pages are in console_guests.py, the review of held adjustments in console_review.py
+and the audit view in console_audit.py. Sessions live in the operator_sessions table; the cookie
+holds only a token, so logging out or disabling the account ends them for good. Every action is
+audited as `operator:<name>`; what a person may open depends on their role (`role_required`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from flask import (
     session,
     url_for,
 )
+from werkzeug.exceptions import Forbidden
 
 from bonus_service.clock import utcnow
 from bonus_service.db import unit_of_work
@@ -50,6 +52,40 @@ def operator_required(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+ROLE_NAMES = {"operator": "оператор", "supervisor": "старший смены", "marketing": "маркетинг"}
+
+
+class RoleRefused(Forbidden):
+    """A page the logged-in person's role does not open."""
+
+    def __init__(self, role: str):
+        super().__init__(f"Эта страница недоступна вашей роли («{ROLE_NAMES.get(role, role)}»).")
+
+
+def role_required(*roles: str):
+    """Pages for some roles only (under `operator_required`); anyone else gets 403, and the
+    refusal is audited: a person trying pages their role does not open is worth knowing of."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if g.operator.role not in roles:
+                with unit_of_work() as db_session:
+                    audit.record(db_session, actor(), "console.refused", None, utcnow(),
+                                 page=request.path, role=g.operator.role)  # fmt: skip
+                    db_session.commit()
+                raise RoleRefused(g.operator.role)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+GUEST_PAGES = role_required(*operators.GUEST_ROLES)  # marketing touches no guest
+SUPERVISOR_PAGES = role_required(operators.SUPERVISOR)
 
 
 @blp.get("/login")

@@ -1,4 +1,7 @@
-"""The console's audit view: who did what and why, newest first, a page at a time."""
+"""The console's audit view: who did what and why, newest first, a page at a time.
+
+For supervisors only; opening it is itself an audited action (the log names the people behind
+every guest lookup and adjustment)."""
 
 from __future__ import annotations
 
@@ -6,16 +9,25 @@ from flask import render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bonus_service.clock import utcnow
 from bonus_service.db import unit_of_work
 from bonus_service.dbutil import MAX_INTEGER_ID, older_than
 from bonus_service.models import AuditEntry
-from bonus_service.web.console import blp, operator_required
+from bonus_service.services import audit
+from bonus_service.web import csrf
+from bonus_service.web.console import SUPERVISOR_PAGES, actor, blp, operator_required
 
 PAGE = 50
 ACTIONS = {
     "guest.lookup": "Просмотр гостя",
     "guest.register": "Регистрация гостя",
     "guest.adjust": "Корректировка баланса",
+    "adjustment.request": "Корректировка ждёт проверки",
+    "adjustment.approve": "Корректировка одобрена",
+    "adjustment.reject": "Корректировка отклонена",
+    "adjustment.lapse": "Корректировка истекла без решения",
+    "audit.view": "Просмотр журнала",
+    "console.refused": "Страница недоступна роли",
     "order.view": "Просмотр заказа",
     "operator.login": "Вход в консоль",
     "operator.login_refused": "Вход не удался",
@@ -40,9 +52,15 @@ def audit_page(session: Session, before: int | None) -> tuple[list[AuditEntry], 
 
 @blp.get("/audit")
 @operator_required
+@SUPERVISOR_PAGES
+@csrf.same_origin_only
 def audit_log():
+    before = request.args.get("before", type=int)
+    with unit_of_work() as db_session:  # the opening is recorded first, and shows on the page
+        audit.record(db_session, actor(), "audit.view", None, utcnow(), older_than=before)
+        db_session.commit()
     with unit_of_work(write=False) as db_session:
-        entries, next_before = audit_page(db_session, request.args.get("before", type=int))
+        entries, next_before = audit_page(db_session, before)
     return render_template(
         "console_audit.html", entries=entries, next_before=next_before, actions=ACTIONS
     )

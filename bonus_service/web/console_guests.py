@@ -1,13 +1,14 @@
 """Console pages about guests: find by phone, register, adjust the balance with a reason.
 
 Every action goes through the same service verbs as the API and is audited as the operator.
+Only the `operator` and `supervisor` roles open them; a credit held for review is said so.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
 import rules
 import sms
@@ -20,7 +21,7 @@ from bonus_service.secrets_store import code_secret
 from bonus_service.services import adjustments, guests, reasons, registrations
 from bonus_service.sms_backend import sender
 from bonus_service.web import csrf, fields, guest_card, wording
-from bonus_service.web.console import actor, blp, operator_required
+from bonus_service.web.console import GUEST_PAGES, actor, blp, operator_required
 
 
 @blp.get("", strict_slashes=False)
@@ -43,6 +44,7 @@ def _home(status: int = 200, search: dict | None = None, register: dict | None =
 
 @blp.get("/guest")
 @operator_required
+@GUEST_PAGES
 @csrf.same_origin_only
 def guest():
     """Find a guest by phone in any common format; every lookup is audited."""
@@ -83,6 +85,7 @@ def _card_page(phone: str, errors: dict, status: int, form):
 
 @blp.post("/guests")
 @operator_required
+@GUEST_PAGES
 def register():
     """Register a guest by phone: the same path as POST /v1/guests, SMS included."""
     typed, settings = request.form.get("phone", ""), current_app.extensions["bonus_settings"]
@@ -121,8 +124,10 @@ def _refused_registration(problem: Problem) -> str:
 
 @blp.post("/adjust")
 @operator_required
+@GUEST_PAGES
 def adjust():
-    """A manual correction with a mandatory reason, refused if the account moved meanwhile."""
+    """A manual correction with a mandatory reason, refused if the account moved meanwhile;
+    a credit past the review line or the day's total waits for a supervisor."""
     form = request.form
     try:
         phone = fields.phone(form.get("phone"))
@@ -134,28 +139,35 @@ def adjust():
     amount = values["direction"] * values["amount"]
     with unit_of_work() as db_session:
         seen = form.get("seen", -1, type=int)
-        refusal = _apply(db_session, phone, seen, amount, values["reason"])
-        if refusal is None:
+        done = _apply(db_session, phone, seen, amount, values["reason"])
+        if isinstance(done, adjustments.Outcome):
             db_session.commit()
-    if refusal is not None:
-        return _card_page(phone, *refusal, form)
-    verb = reasons.agreeing(abs(amount))["Начислено" if amount > 0 else "Списано"]
-    flash(f"{verb} {wording.bonus_amount(kopecks(abs(amount)))}.")
+    if not isinstance(done, adjustments.Outcome):
+        return _card_page(phone, *done, form)
+    shown = wording.bonus_amount(kopecks(abs(amount)))
+    if done.movement is None:
+        flash(f"Начисление {shown} ждёт проверки (заявка №{done.record.id}): оно пройдёт, "
+              "когда его одобрит другой старший смены. Через 72 часа без решения заявка "
+              "истечёт.")  # fmt: skip
+    else:
+        verb = reasons.agreeing(abs(amount))["Начислено" if amount > 0 else "Списано"]
+        flash(f"{verb} {shown}.")
     return redirect(url_for(".guest", phone=phone), 303)
 
 
-def _apply(db_session, phone: str, seen: int, amount, reason: str) -> tuple[dict, int] | None:
-    """Adjust, or say why not: (errors by field, status)."""
+def _apply(db_session, phone: str, seen: int, amount, reason: str):
+    """Adjust (→ the Outcome), or say why not: (errors by field, status)."""
     if not guest_card.unchanged_since(db_session, phone, seen):
         stale = "Пока форма была открыта, баланс изменился. Проверьте историю и отправьте снова."
         return {"form": stale}, 409
     try:
         now = utcnow()
-        adjustments.adjust(db_session, phone, amount, reason, actor(), now,
-                           step=program.in_force(now).quantum)  # fmt: skip
+        return adjustments.adjust(
+            db_session, phone, amount, reason, now, person=g.operator.name, via=actor(),
+            step=program.in_force(now).quantum, settings=current_app.extensions["bonus_settings"],
+        )  # fmt: skip
     except Problem as problem:
         return {"amount": _refused_adjustment(problem)}, 422
-    return None
 
 
 def _adjustment_fields(form) -> tuple[dict, dict]:

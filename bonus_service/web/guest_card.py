@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bonus_service import program
-from bonus_service.models import Guest, LedgerEntry, Order
+from bonus_service.models import Adjustment, Guest, LedgerEntry, Order
 from bonus_service.services import accounts
 
 
@@ -20,7 +20,8 @@ class GuestCard:
     last_order: Order | None
     entries: list[LedgerEntry]
     next_before: int | None
-    seen: int  # the newest ledger entry the operator is looking at
+    seen: int  # the state of the account the operator is looking at (`account_mark`)
+    pending: list[Adjustment]  # credits waiting for review
 
 
 def card(session: Session, guest: Guest, now: datetime, before: int | None = None) -> GuestCard:
@@ -37,14 +38,27 @@ def card(session: Session, guest: Guest, now: datetime, before: int | None = Non
         ),
         entries,
         next_before,
-        newest_entry(session, guest.id),
-    )
+        account_mark(session, guest.id),
+        list(session.scalars(
+            select(Adjustment)
+            .where(Adjustment.guest_id == guest.id, Adjustment.status == "pending",
+                   Adjustment.lapses_at > now)
+            .order_by(Adjustment.id)
+        )),
+    )  # fmt: skip
 
 
-def newest_entry(session: Session, guest_id: int) -> int:
-    return session.scalar(
-        select(func.coalesce(func.max(LedgerEntry.id), 0)).where(LedgerEntry.guest_id == guest_id)
+def account_mark(session: Session, guest_id: int) -> int:
+    """The newest ledger entry's id plus the newest adjustment's: both ids only grow, so the
+    sum changes whenever either does — a credit held for review writes no entry, and a form
+    sent twice must not ask for it twice."""
+    entry = select(func.coalesce(func.max(LedgerEntry.id), 0)).where(
+        LedgerEntry.guest_id == guest_id
     )
+    asked = select(func.coalesce(func.max(Adjustment.id), 0)).where(
+        Adjustment.guest_id == guest_id
+    )
+    return session.scalar(entry) + session.scalar(asked)
 
 
 def unchanged_since(session: Session, phone: str, seen: int) -> bool:
@@ -54,4 +68,4 @@ def unchanged_since(session: Session, phone: str, seen: int) -> bool:
     cannot both pass: the first one's entry makes the second one stale.
     """
     guest_id = session.scalar(select(Guest.id).where(Guest.phone == phone).with_for_update())
-    return guest_id is not None and newest_entry(session, guest_id) == seen
+    return guest_id is not None and account_mark(session, guest_id) == seen

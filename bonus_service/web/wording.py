@@ -69,17 +69,21 @@ DETAIL_LABELS = {
     "amount": "сумма", "reason": "причина", "entry_id": "запись", "found": "найден",
     "why": "почему", "locked_until": "вход закрыт до", "before": "было", "after": "стало",
     "name": "название", "min_order": "минимальный заказ", "scopes": "права",
+    "operator": "сотрудник", "adjustment_id": "заявка №", "requested_by": "запросил",
+    "held_because": "на проверке", "older_than": "записи старше №", "page": "страница",
+    "role": "роль",
 }  # fmt: skip
 WHY = {
     "wrong password": "неверный пароль", "locked": "вход закрыт",
     "address locked": "вход с адреса закрыт", "account disabled": "оператор отключён",
 }  # fmt: skip
+HELD = {"review_over": "больше порога проверки", "daily_limit": "сверх дневного лимита"}
 
 
 # Who did it, as an operator reads it: the actors the service writes itself, and the prefix
 # console operators are written with (web.console.actor); anything else is an API key's name.
 SYSTEM_ACTORS = {"cli": "командная строка", "expiry-job": "ночное сгорание бонусов",
-                 "hold-timer": "таймер резерва"}
+                 "hold-timer": "таймер резерва", "review-timer": "срок проверки корректировок"}
 OPERATOR_PREFIX = "operator:"
 
 
@@ -112,6 +116,8 @@ def _plain(key: str, value: object) -> str:
             return value
     if key == "why":
         return WHY.get(str(value), str(value))
+    if key == "held_because":
+        return ", ".join(HELD.get(part, part) for part in str(value).split())
     if key == "amount" and isinstance(value, str):  # an adjustment's signed amount, "-5.00"
         try:
             amount = Decimal(value)

@@ -19,7 +19,8 @@ LEAKS = (
     *("Traceback", 'File "', "site-packages", str(ROOT), "/work/"),
     *("SELECT ", "INSERT INTO", "sqlalchemy", "psycopg", "sqlite3"),
 )
-SAMPLES = {"phone": RICH, "order_id": ORDERS[0], "code": "north"}  # each names something real
+# each names something real (adjustment 1: the populated fixture's credit to RICH)
+SAMPLES = {"phone": RICH, "order_id": ORDERS[0], "code": "north", "adjustment_id": "1"}
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,10 @@ SCOPES = {
     "GET /v1/guests/{phone}": {"operator"},
     "POST /v1/guests": {"operator"},
     "POST /v1/guests/{phone}/adjustments": {"operator"},
+    "GET /v1/adjustments": {"operator"},
+    "GET /v1/adjustments/{adjustment_id}": {"operator"},
+    "POST /v1/adjustments/{adjustment_id}/approve": {"operator"},
+    "POST /v1/adjustments/{adjustment_id}/reject": {"operator"},
     "PUT /v1/zones/{code}": {"admin"},
     "GET /v1/reports/liability": {"admin"},
 }

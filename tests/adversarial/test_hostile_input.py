@@ -22,7 +22,10 @@ VALID = {
     "POST /v1/auth/sms-code": {"phone": POOR},
     "POST /v1/auth/verify": {"phone": POOR, "code": "000000"},
     "POST /v1/guests": {"phone": "+79160000003"},
-    "POST /v1/guests/{phone}/adjustments": {"amount": "1.00", "reason": "проверка"},
+    "POST /v1/guests/{phone}/adjustments": {"amount": "1.00", "reason": "проверка",
+                                            "operator": "clerk"},
+    "POST /v1/adjustments/{adjustment_id}/approve": {"operator": "clerk"},
+    "POST /v1/adjustments/{adjustment_id}/reject": {"operator": "clerk", "reason": "нет"},
     "POST /v1/quote": {"phone": RICH, "order": pickup("600.00"), "redeem": "0"},
     "POST /v1/orders": {"id": "H-1", "phone": RICH, "order": pickup("600.00"), "redeem": "0"},
     "POST /v1/orders/confirmation-code": {"phone": RICH, "amount": "100.00"},
@@ -95,7 +98,8 @@ def test_sql_in_any_body_field_is_refused_or_kept_as_data(client, full_key, inta
 def test_sql_in_any_path_parameter_names_nothing(client, full_key, populated, intact, op):
     body = VALID.get(op.label)
     for attack in INJECTIONS:
-        url = op.url(**{name: quote(attack, safe="") for name in ("phone", "order_id", "code")})
+        names = ("phone", "order_id", "code", "adjustment_id")
+        url = op.url(**{name: quote(attack, safe="") for name in names})
         response = send(client, op, full_key, body, url)
         assert 400 <= response.status_code < 500, response.get_json()
 
@@ -128,7 +132,7 @@ def test_text_no_database_can_store_is_422_naming_the_field(client, full_key, in
 
 def test_a_nul_in_a_path_is_400(client, full_key, populated):
     for op in WITH_PATH:
-        url = op.url(phone="%2B7916%00", order_id="P-%00", code="n%00rth")
+        url = op.url(phone="%2B7916%00", order_id="P-%00", code="n%00rth", adjustment_id="1%00")
         assert send(client, op, full_key, VALID.get(op.label), url).status_code == 400
 
 

@@ -31,7 +31,8 @@ from bonus_service.db import Database
 from bonus_service.fields import money
 from bonus_service.models import Guest, Zone
 from bonus_service.problems import Problem
-from bonus_service.services import adjustments, checkout, guests
+from bonus_service.services import adjustments, checkout, guests, operators
+from bonus_service.settings import Settings
 from scheduler.jobs import expire_balances
 from tests.adversarial.conftest import fresh_database
 from tests.adversarial.ledger_invariants import assert_ledger_invariants, figures
@@ -42,6 +43,8 @@ from tests.service.helpers import checkout_client
 HOLD_TTL = timedelta(hours=24)
 START = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
 ACTOR = "model"
+# the model is of the ledger: four-eyes review (tests/service/test_four_eyes.py) stays out of it
+NO_REVIEW = Settings(adjustment_review_over=1_000_000, adjustment_daily_limit=1_000_000)
 BOOK = rules.load_book()
 SETTINGS = settings(
     max_examples=50,
@@ -82,6 +85,7 @@ class LedgerMachine(RuleBasedStateMachine):
         north_zone(self.db, self.now)
         with self.db.unit_of_work() as session:
             self.client_id = checkout_client(session, ACTOR)
+            operators.create(session, ACTOR, "the model's password", self.now)  # signs adjustments
             session.commit()
 
     def teardown(self):
@@ -131,8 +135,9 @@ class LedgerMachine(RuleBasedStateMachine):
         why = "корректировка модели"
         self.expect(
             status,
-            lambda s: adjustments.adjust(s, phone, money(amount), why, ACTOR, self.now,
-                                         step=self.program.quantum),
+            lambda s: adjustments.adjust(s, phone, money(amount), why, self.now, person=ACTOR,
+                                         via=ACTOR, step=self.program.quantum,
+                                         settings=NO_REVIEW),
         )
 
     @rule(phone=customers, channel=st.sampled_from(["pickup", "cafe", "delivery"]), total=totals)

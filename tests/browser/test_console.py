@@ -1,4 +1,5 @@
-"""An operator finds a guest in the console, corrects the balance, and the guest sees it."""
+"""An operator finds a guest in the console, corrects the balance, and the guest sees it; a
+credit over the review line waits until a supervisor approves it on the review page."""
 
 from playwright.sync_api import expect
 
@@ -51,8 +52,34 @@ def test_an_operator_adjusts_a_guest_found_by_a_typed_phone_and_the_guest_sees_i
         f"Начислено оператором 50 бонусов: {REASON}"
     )
 
-    console.get_by_role("link", name="Журнал").click()
-    adjusted = console.locator(".audit__entry", has_text="Корректировка баланса")
+    console.get_by_label("Начислить").check()
+    console.get_by_label("Сколько бонусов").fill("2 000")
+    console.get_by_label("Причина").fill(REASON)
+    console.get_by_role("button", name="Провести").click()
+    expect(console.get_by_role("status")).to_contain_text("Начисление 2000 бонусов ждёт проверки")
+    expect(console.get_by_test_id("pending")).to_contain_text(REASON)
+    expect(console.get_by_test_id("balance")).to_have_text("80 бонусов")
+    expect(console.get_by_role("link", name="Журнал")).to_have_count(0)  # the supervisors'
+
+    make_operator(app, "sveta", role="supervisor")
+    review = open_page("/console")
+    review.get_by_label("Имя оператора").fill("sveta")
+    review.get_by_label("Пароль").fill(PASSWORD)
+    review.get_by_role("button", name="Войти").click()
+    review.get_by_role("link", name="На проверке").click()
+    expect(review.get_by_test_id("pending")).to_contain_text("anna (оператор anna)")
+    assert_every_input_is_labelled(review)
+    assert_fits_a_phone(review)
+    screenshots(review, "console-review")
+    review.get_by_role("button", name="Одобрить и начислить").click()
+    expect(review.get_by_role("status")).to_contain_text("одобрена")
+    guest.reload()
+    expect(guest.get_by_test_id("balance")).to_have_text("2080 бонусов")
+
+    review.get_by_role("link", name="Журнал").click()
+    adjusted = review.locator(".audit__entry", has_text="Корректировка баланса")
     expect(adjusted).to_contain_text("оператор anna")
     expect(adjusted).to_contain_text(REASON)
-    screenshots(console, "console-audit")
+    approved = review.locator(".audit__entry", has_text="Корректировка одобрена")
+    expect(approved).to_contain_text("оператор sveta")
+    screenshots(review, "console-audit")

@@ -11,7 +11,9 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from bonus_service.clock import utcnow
 from bonus_service.models import Guest, LedgerEntry, Order
+from bonus_service.services import operators
 from tests.service.helpers import new_phone
 
 ORDERS = 200
@@ -33,8 +35,11 @@ def _headers(key: str, **more: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}", "Idempotency-Key": uuid.uuid4().hex, **more}
 
 
-def _guest_with_balance(url: str, key: str, fake_twilio) -> tuple[str, str]:
+def _guest_with_balance(url: str, key: str, fake_twilio, db) -> tuple[str, str]:
     """A guest who logged in by SMS and got 1,000 bonuses from an operator: (phone, token)."""
+    with db.unit_of_work() as session:  # the person who signs the credit
+        operators.create(session, "e2e-clerk", "e2e password", utcnow())
+        session.commit()
     phone = new_phone()
     sent = requests.post(f"{url}/v1/auth/sms-code", json={"phone": phone}, timeout=TIMEOUT)
     assert sent.status_code == 202, sent.text
@@ -45,7 +50,8 @@ def _guest_with_balance(url: str, key: str, fake_twilio) -> tuple[str, str]:
     assert verified.status_code == 200, verified.text
     adjusted = requests.post(
         f"{url}/v1/guests/{phone}/adjustments",
-        json={"amount": f"{BALANCE}", "reason": "e2e: a balance to spend"},
+        json={"amount": f"{BALANCE}", "reason": "e2e: a balance to spend",
+              "operator": "e2e-clerk"},
         headers=_headers(key),
         timeout=TIMEOUT,
     )
@@ -130,7 +136,7 @@ def _kopecks(amount: str | Decimal) -> int:
 def test_two_hundred_concurrent_redemptions_never_overdraw_a_balance_of_1000(
     gunicorn_url, api_key, fake_twilio, db
 ):
-    phone, token = _guest_with_balance(gunicorn_url, api_key, fake_twilio)
+    phone, token = _guest_with_balance(gunicorn_url, api_key, fake_twilio, db)
 
     placed = _place_all(gunicorn_url, api_key, phone, token)
 

@@ -165,3 +165,25 @@ def test_0008_gives_existing_orders_entries_and_keys_to_their_clients(blank_url)
     assert revoked.status_code == 401
     assert app.test_cli_runner().invoke(args=["bonus", "reconcile"]).exit_code == 0
     get_db(app).dispose()
+
+
+def test_operators_made_before_roles_become_plain_operators(tmp_path):
+    """The roles migration gives every existing console account the least privilege: `operator`."""
+    from alembic import command
+
+    from bonus_service.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path}/bonus.db"
+    db = Database(url)
+    config = alembic_config(db)
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0007")
+        connection.execute(text(
+            "INSERT INTO operators (name, password_hash, created_at, failed_logins) "
+            "VALUES ('anna', 'x', '2026-01-01 00:00:00', 0)"))  # fmt: skip
+    upgrade(db)
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT name, role FROM operators")).all() == [
+            ("anna", "operator")]  # fmt: skip
+    db.dispose()

@@ -5,6 +5,9 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from bonus_service.clock import utcnow
+from bonus_service.db import get_db
+from bonus_service.services import operators
 from tests.service.helpers import bearer, login, new_phone
 
 _orders = itertools.count(1)
@@ -60,13 +63,23 @@ class Shop:
         return phone, token
 
     def adjust(self, phone: str, amount: str, reason: str = "тестовое начисление"):
+        """An adjustment applied at once, signed by the shop's person (made on first use)."""
         response = self.client.post(
             f"/v1/guests/{phone}/adjustments",
-            json={"amount": amount, "reason": reason},
+            json={"amount": amount, "reason": reason, "operator": self.person()},
             headers=bearer(self.operator),
         )
         assert response.status_code == 201, response.get_json()
         return response
+
+    def person(self, name: str = "clerk", role: str = "operator") -> str:
+        """A console account of `role` to name in `operator` fields; made if missing."""
+        app = self.client.application
+        with get_db(app).unit_of_work() as session:
+            if operators.person(session, name) is None:
+                operators.create(session, name, "a password of ours", utcnow(), role=role)
+                session.commit()
+        return name
 
     def quote(self, order: dict, phone: str | None = None, redeem: str | None = None):
         body = {"order": order}

@@ -414,7 +414,8 @@ def test_an_adjustment_over_a_balance_that_disagrees_with_the_ledger_is_refused(
         session.execute(update(Guest).where(Guest.phone == phone).values(balance=15_000))
         session.commit()
     refused = shop.client.post(f"/v1/guests/{phone}/adjustments",
-                               json={"amount": "-50.00", "reason": "сверка"},
+                               json={"amount": "-50.00", "reason": "сверка",
+                                     "operator": shop.person()},
                                headers=bearer(shop.operator))  # fmt: skip
     assert refused.status_code == 409
     assert "disagrees with the ledger (100.00)" in refused.get_json()["detail"]
@@ -427,7 +428,7 @@ def test_an_adjustment_over_a_balance_that_disagrees_with_the_ledger_is_refused(
 def test_an_adjustment_needs_a_reason_that_is_not_blank(shop):
     phone, _ = shop.guest()
     blank = shop.client.post(f"/v1/guests/{phone}/adjustments",
-                             json={"amount": "5.00", "reason": "   "},
+                             json={"amount": "5.00", "reason": "   ", "operator": shop.person()},
                              headers=bearer(shop.operator))  # fmt: skip
     assert blank.status_code == 422 and "reason" in problem_fields(blank)
 
@@ -436,7 +437,7 @@ def test_an_operator_adjustment_is_signed_reasoned_and_cannot_overdraw(app, shop
     phone, token = shop.guest("100")
     debit = shop.client.post(
         f"/v1/guests/{phone}/adjustments",
-        json={"amount": "-30", "reason": "ошибка начисления"},
+        json={"amount": "-30", "reason": "ошибка начисления", "operator": shop.person()},
         headers=bearer(shop.operator),
     )
     assert debit.status_code == 201
@@ -446,7 +447,7 @@ def test_an_operator_adjustment_is_signed_reasoned_and_cannot_overdraw(app, shop
     assert "ошибка начисления" in entry["reason"]
     over = shop.client.post(
         f"/v1/guests/{phone}/adjustments",
-        json={"amount": "-71", "reason": "слишком много"},
+        json={"amount": "-71", "reason": "слишком много", "operator": shop.person()},
         headers=bearer(shop.operator),
     )
     assert over.status_code == 422
@@ -460,7 +461,8 @@ def test_an_adjustment_keeps_the_balance_in_whole_bonuses(app, shop, amount):
     bonuses): it only waited to burn (a contract audit)."""
     phone, token = shop.guest("100")
     refused = shop.client.post(f"/v1/guests/{phone}/adjustments",
-                               json={"amount": amount, "reason": "компенсация"},
+                               json={"amount": amount, "reason": "компенсация",
+                                     "operator": shop.person()},
                                headers=bearer(shop.operator))  # fmt: skip
     assert refused.status_code == 422
     assert set(problem_fields(refused)) == {"amount"}
@@ -480,7 +482,8 @@ def test_a_balance_left_with_a_part_of_a_bonus_can_be_mended(app, shop):
         session.commit()
     def adjust(amount: str):
         return shop.client.post(f"/v1/guests/{phone}/adjustments", headers=bearer(shop.operator),
-                                json={"amount": amount, "reason": "округление"})  # fmt: skip
+                                json={"amount": amount, "reason": "округление",
+                                      "operator": shop.person()})  # fmt: skip
 
     assert adjust("-0.25").status_code == 422
     assert adjust("-0.50").status_code == 201
@@ -490,7 +493,7 @@ def test_a_balance_left_with_a_part_of_a_bonus_can_be_mended(app, shop):
 def test_adjusting_an_unknown_guest_is_404(shop):
     response = shop.client.post(
         f"/v1/guests/{new_phone()}/adjustments",
-        json={"amount": "5", "reason": "проверка"},
+        json={"amount": "5", "reason": "проверка", "operator": shop.person()},
         headers=bearer(shop.operator),
     )
     assert response.status_code == 404

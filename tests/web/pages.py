@@ -28,9 +28,9 @@ def failures(app, kind: str = "name", value: str = "anna") -> int:
         return row.failures if row is not None else 0
 
 
-def make_operator(app, name: str = "anna", password: str = PASSWORD) -> str:
+def make_operator(app, name: str = "anna", password: str = PASSWORD, role: str = "operator") -> str:
     with get_db(app).unit_of_work() as session:
-        operators.create(session, name, password, utcnow())
+        operators.create(session, name, password, utcnow(), role=role)
         session.commit()
     return name
 

@@ -22,7 +22,7 @@ def test_a_page_number_past_any_id_is_a_page_not_a_500(app, client, fake_twilio,
     cabinet_login(client, fake_twilio, new_phone())
     assert client.get(f"/cabinet?before={before}").status_code == 200
     client.post("/cabinet/logout", data={"csrf_token": ""})
-    make_operator(app)
+    make_operator(app, role="supervisor")
     console_login(client)
     phone = new_phone()
     login(client, fake_twilio, phone)
@@ -107,7 +107,7 @@ def test_a_refused_login_of_a_disabled_operator_is_audited(app, client, runner):
 def test_the_audit_view_says_its_details_in_russian_and_in_roubles(app, client, shop):
     shop.zone("east", "300.00", "Восток")
     shop.zone("east", "350.50", "Восток")
-    make_operator(app)
+    make_operator(app, role="supervisor")
     console_login(client, "anna", "wrong password")
     console_login(client)
     page = text(client.get("/console/audit"))
@@ -156,7 +156,7 @@ def test_a_lookup_another_site_opened_writes_no_audit_entry(app, client, fake_tw
 
 
 def test_logging_in_again_ends_the_session_it_replaces(app, client):
-    make_operator(app)
+    make_operator(app, role="supervisor")
     console_login(client)
     first = client.get_cookie("bonus_session").value
     console_login(client)  # the login page again, in the same browser

@@ -94,3 +94,28 @@ def test_a_new_password_needs_an_active_operator_and_a_long_enough_password(app,
         args=["bonus", "set-operator-password", "anna", "--password-stdin"], input="x" * 12
     )
     assert disabled.exit_code != 0 and "no active operator" in disabled.output
+
+
+def test_create_operator_gives_the_role_asked_for_and_operator_by_default(app, runner):
+    for args in (["sveta", "--role", "supervisor"], ["mila", "--role", "marketing"], ["petr"]):
+        done = runner.invoke(args=["bonus", "create-operator", *args, "--password-stdin"],
+                             input="long enough pass\n")  # fmt: skip
+        assert done.exit_code == 0, done.output
+    assert "supervisor 'olga' created" in runner.invoke(
+        args=["bonus", "create-operator", "olga", "--role", "supervisor", "--password-stdin"],
+        input="long enough pass\n").output  # fmt: skip
+    with get_db(app).unit_of_work(write=False) as session:
+        roles = dict(session.execute(select(Operator.name, Operator.role)).all())
+        created = {a.target: a.details["role"] for a in session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "operator.create"))}  # fmt: skip
+    assert roles == {"sveta": "supervisor", "mila": "marketing", "petr": "operator",
+                     "olga": "supervisor"}  # fmt: skip
+    assert created == roles
+
+
+def test_create_operator_refuses_a_role_it_does_not_know(app, runner):
+    refused = runner.invoke(args=["bonus", "create-operator", "ivan", "--role", "admin",
+                                  "--password-stdin"], input="long enough pass\n")  # fmt: skip
+    assert refused.exit_code == 2 and "--role" in refused.output
+    with get_db(app).unit_of_work(write=False) as session:
+        assert session.scalar(select(Operator)) is None
