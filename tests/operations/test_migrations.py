@@ -60,3 +60,29 @@ def test_a_schema_a_later_release_migrated_is_ready_and_left_alone(tmp_path):
     behind = app.test_client().get("/readyz")
     assert behind.status_code == 503
     assert f"at 0005, behind this release's {head}" in behind.get_json()["detail"]
+
+
+def test_0008_gives_the_sends_already_counted_the_network_of_their_address(tmp_path):
+    """The per-network limit counts the last hour's sends from the moment it is deployed."""
+    from alembic import command
+
+    from bonus_service.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path}/bonus.db"
+    db = Database(url)
+    config = alembic_config(db)
+    command.upgrade(config, "0007")
+    rows = [("198.51.100.7", "198.51.100.0/24"), ("2001:db8:7:2::/64", "2001:db8:7::/48"),
+            ("operator", None)]  # fmt: skip
+    with db.engine.begin() as connection:
+        for n, (address, _) in enumerate(rows):
+            connection.execute(
+                text("INSERT INTO sms_sends (phone, address, purpose, sent_at) "
+                     "VALUES (:phone, :address, 'login', '2026-12-01 10:00:00')"),
+                {"phone": f"+7912000000{n}", "address": address},
+            )  # fmt: skip
+    command.upgrade(config, "head")
+    with db.engine.connect() as connection:
+        found = dict(connection.execute(text("SELECT address, network FROM sms_sends")).all())
+    db.dispose()
+    assert found == dict(rows)
