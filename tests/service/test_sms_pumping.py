@@ -97,3 +97,20 @@ def test_the_budget_is_counted_in_the_database_so_it_holds_across_instances(
         assert ask(other.test_client(), "203.0.116.1").status_code == 503
     finally:
         get_db(other).dispose()
+
+
+@pytest.mark.parametrize("settings_overrides", [{"sms_per_hour": 1}])
+def test_the_cabinet_says_when_codes_go_again_once_the_budget_is_spent(
+    client, fake_twilio, settings_overrides
+):
+    from tests.web.pages import csrf_token
+
+    with freeze_time(START) as clock:
+        assert ask(client, "203.0.113.1").status_code == 202
+        clock.tick(600)
+        form = {"phone": new_phone(), "csrf_token": csrf_token(client)}
+        page = client.post("/cabinet/code", data=form)
+    assert page.status_code == 503
+    assert page.headers["Retry-After"] == "3000"
+    said = "СМС сейчас не отправляются. Попробуйте через 50\xa0минут."
+    assert said in page.get_data(as_text=True)
