@@ -353,7 +353,11 @@ def _no_live_code(session, settings, phone, now, field, refused) -> Problem:
 
 
 def _resend_wait(session, settings, phone, now) -> float:
-    last = session.scalar(select(func.max(SmsSend.sent_at)).where(SmsSend.phone == phone))
+    last = session.scalar(
+        select(func.max(SmsSend.sent_at)).where(
+            SmsSend.phone == phone, SmsSend.purpose != sms_budget.BURN_WARNING
+        )
+    )
     if last is None:
         return 1
     return (last + timedelta(seconds=settings.sms_resend_seconds) - now).total_seconds()
