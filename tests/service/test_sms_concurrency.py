@@ -5,6 +5,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
 from tests.service.helpers import new_phone
@@ -52,3 +53,21 @@ def test_eight_parallel_login_codes_for_one_phone_text_one(live_server, fake_twi
     assert statuses == {202: 1, 429: PARALLEL - 1}, statuses
     (message,) = fake_twilio.messages_to(phone)
     assert _verify(live_server, phone, CODE.search(message["body"]).group()).status_code == 200
+
+
+@pytest.mark.parametrize("settings_overrides", [{"sms_per_hour": 3, "proxy_hops": 1}])
+def test_parallel_codes_for_many_phones_never_pass_the_hourly_budget(
+    live_server, fake_twilio, settings_overrides
+):
+    """Eight phones from eight networks at once (no phone, address or network lock in
+    common): only the budget's lock keeps them to three."""
+    asked = iter(range(PARALLEL))
+
+    def ask():
+        n = next(asked)
+        return requests.post(f"{live_server}/v1/auth/sms-code", json={"phone": new_phone()},
+                             headers={"X-Forwarded-For": f"203.0.{n}.1"}, timeout=30)  # fmt: skip
+
+    statuses = Counter(r.status_code for r in _at_once(ask))
+    assert statuses == {202: 3, 503: PARALLEL - 3}, statuses
+    assert len(fake_twilio.messages) == 3
