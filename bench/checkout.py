@@ -145,6 +145,8 @@ def service_environment(url: str) -> dict[str, str]:
         BONUS_SCHEDULER="false",
         BONUS_SMS_BACKEND="console",
         BONUS_SMS_PER_ADDRESS_HOUR="100000",
+        BONUS_SMS_PER_NETWORK_HOUR="100000",
+        BONUS_SMS_PER_HOUR="1000000",
     )
     return environ
 

@@ -95,6 +95,11 @@ def _moment(_ctx, _param, value: str | None):
 
 
 YEARS = (2000, 2999)
+# Upper bounds of the numeric options: past them a number overflowed a C int or an SQL integer
+# (a traceback); within them every value is one the machine can actually serve.
+MAX_BATCH_SIZE = 1_000_000
+MAX_LISTED = 100_000
+MAX_WORKERS = 256
 
 
 def _client_name(_ctx, _param, value: str) -> str:
@@ -171,7 +176,7 @@ def _revoked(row: ApiClient | ApiKey) -> str:
 
 @bonus.command("serve", context_settings={"ignore_unknown_options": True})
 @click.option("--bind", default="127.0.0.1:8000", show_default=True)
-@click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, MAX_WORKERS))
 @click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
 def serve(bind: str, workers: int, gunicorn_args: tuple[str, ...]) -> None:
     """Serve with gunicorn (threads in one worker keep the in-process scheduler single).
@@ -202,7 +207,9 @@ def init_app(app: Flask) -> None:
 @bonus.command("expire")
 @click.option("--as-of", "as_of", callback=_moment, help="Run as of this ISO date-time.")
 @click.option("--dry-run", is_flag=True, help="Count what would burn; change nothing.")
-@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--batch-size", default=5000, show_default=True, type=click.IntRange(1, MAX_BATCH_SIZE)
+)
 def expire_command(as_of, dry_run: bool, batch_size: int) -> None:
     """Burn the balances of idle guests now (the nightly job, by hand)."""
 
@@ -246,7 +253,7 @@ def scheduler_command() -> None:
     "--limit",
     default=1000,
     show_default=True,
-    type=click.IntRange(1),
+    type=click.IntRange(1, MAX_LISTED),
     help="Differences listed per check.",
 )
 def reconcile_command(limit: int) -> None:
@@ -289,10 +296,12 @@ def liability_command(months: int, as_of) -> None:
     "--top",
     default=10,
     show_default=True,
-    type=click.IntRange(0),
+    type=click.IntRange(0, MAX_LISTED),
     help="Orders that changed most, listed.",
 )
-@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--batch-size", default=1000, show_default=True, type=click.IntRange(1, MAX_BATCH_SIZE)
+)
 def simulate_command(rules_file: str, since, until, top: int, batch_size: int) -> None:
     """Replay past orders under a candidate program and compare with what happened."""
 

@@ -16,6 +16,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bonus_service.problems import Problem
+from rules.nesting import MAX_DEPTH, nested_deeper_than
 
 
 class NumberLiteral:
@@ -36,12 +37,19 @@ def _parse_float(literal: str) -> Decimal | NumberLiteral:
     return NumberLiteral(literal) if "e" in literal.lower() else Decimal(literal)
 
 
+class TooDeep(ValueError):
+    """JSON nested deeper than any request needs (rules.nesting.MAX_DEPTH levels)."""
+
+
 def loads(data: str | bytes) -> object:
-    """Parse JSON without ever creating a float."""
+    """Parse JSON without ever creating a float; refuse it first if it nests too deeply (the
+    parser and everything after it recurse once per level or more)."""
+    if nested_deeper_than(data):
+        raise TooDeep(f"nested deeper than {MAX_DEPTH} levels of arrays and objects")
     try:
         return json.loads(data, parse_float=_parse_float, parse_constant=NumberLiteral)
-    except RecursionError:  # [[[[…]]]] deeper than the interpreter's stack: bad input, not a 500
-        raise ValueError("the JSON is nested too deeply") from None
+    except RecursionError:  # a stack already deep before parsing: still bad input, not a 500
+        raise TooDeep("the JSON is nested too deeply") from None
 
 
 # NUL and unpaired surrogates are valid in a JSON string but cannot be stored (PostgreSQL refuses
@@ -116,6 +124,10 @@ class JsonBodyParser(FlaskParser):
             raise Problem(400, "The request body is empty; a JSON object is required.")
         try:
             document = loads(body)
+        except TooDeep as error:
+            raise Problem(
+                400, f"The request body is {error}.", errors={"body": str(error)}
+            ) from None
         except (ValueError, UnicodeDecodeError) as error:
             raise Problem(400, f"The request body is not valid JSON: {error}") from None
         if ESCAPED_UNSTORABLE.search(body):

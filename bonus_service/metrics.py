@@ -27,9 +27,11 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from bonus_service.clock import utcnow
 from bonus_service.db import Database, get_db
 from bonus_service.fields import money
 from bonus_service.models import Guest, JobRun, LedgerEntry
+from bonus_service.services import sms_budget
 from bonus_service.services.reconcile import snapshot
 from bonus_service.settings import SettingsError
 
@@ -146,6 +148,29 @@ class LedgerFigures:
         return moved_by_kind, guests, int(balance), int(held), finished
 
 
+class SmsBudgetFigures:
+    """A collector reading the SMS of the last hour beside the hourly budget on each scrape: the
+    figure every worker and the scheduler share (their counters are per process)."""
+
+    def __init__(self, db: Database, per_hour: int):
+        self.db, self.per_hour = db, per_hour
+
+    def collect(self):
+        try:
+            with self.db.unit_of_work(write=False) as session:
+                sent = sms_budget.sent_last_hour(session, utcnow())
+        except SQLAlchemyError:  # bonus_database_up already says so
+            return
+        yield GaugeMetricFamily(
+            "bonus_sms_sent_last_hour", "SMS sent in the last hour, codes and burn warnings.",
+            value=sent,
+        )  # fmt: skip
+        yield GaugeMetricFamily(
+            "bonus_sms_hourly_budget", "BONUS_SMS_PER_HOUR: the SMS the service may send in an "
+            "hour; new codes are refused (503) at it.", value=self.per_hour,
+        )  # fmt: skip
+
+
 def _bonuses(kopecks: int) -> Decimal:
     # exact until here; the text format itself writes every sample as a float
     return money(kopecks)
@@ -154,7 +179,15 @@ def _bonuses(kopecks: int) -> Decimal:
 def scrape(app: Flask) -> bytes:
     """The whole /metrics page in the Prometheus text format."""
     requests = app.extensions["bonus_metrics"].collected()
-    return generate_latest(requests) + generate_latest(LedgerFigures(get_db(app)))
+    # in multiprocess mode `requests` holds every process's counters, the SMS budget's too
+    counted = b"" if os.environ.get(MULTIPROCESS_DIR) else generate_latest(sms_budget.REGISTRY)
+    per_hour = app.extensions["bonus_settings"].sms_per_hour
+    return (
+        generate_latest(requests)
+        + counted
+        + generate_latest(LedgerFigures(get_db(app)))
+        + generate_latest(SmsBudgetFigures(get_db(app), per_hour))
+    )
 
 
 def _start_clock() -> None:

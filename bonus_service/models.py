@@ -160,16 +160,23 @@ class SpendingCode(Base):
 
 
 class SmsSend(Base):
-    """One SMS counted against the per-phone and per-address limits."""
+    """One SMS, counted against the hourly budget of every SMS; a code's also against the
+    per-phone, per-address and per-network limits."""
 
     __tablename__ = "sms_sends"
     __table_args__ = (
         Index("ix_sms_sends_phone_sent_at", "phone", "sent_at"),
         Index("ix_sms_sends_address_sent_at", "address", "sent_at"),
+        Index("ix_sms_sends_network_sent_at", "network", "sent_at"),
+        Index("ix_sms_sends_sent_at", "sent_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     phone: Mapped[str] = mapped_column(String(16))
+    # the client's address as the limits count it (an IPv6 /64), "operator" or "scheduler"
     address: Mapped[str] = mapped_column(String(64))
+    # its IPv4 /24 or IPv6 /48; None for a send no client address asked for
+    network: Mapped[str | None] = mapped_column(String(64))
+    # "login", "registration", ... a code; "burn_warning" the scheduler's warning
     purpose: Mapped[str] = mapped_column(String(20))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

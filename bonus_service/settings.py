@@ -111,6 +111,11 @@ class Settings:
     timezone: str = "Europe/Moscow"
     secret_key: str = ""
     sms_per_address_hour: int = 20
+    # an IPv4 /24 or IPv6 /48 holds many hosts (a carrier's NAT, a provider's customer): 5×
+    # one address, so 25 addresses of one /48 no longer get 25 × 20 codes (docs/configuration.md)
+    sms_per_network_hour: int = 100
+    # every SMS the service sends, codes and burn warnings: the cost of SMS pumping an hour
+    sms_per_hour: int = 1000
     sms_per_phone_hour: int = 5
     # each code takes code_attempts guesses: per hour alone, 5 codes × 5 tries all day long
     # were 600 guesses a day at one phone's six digits (a security audit)
@@ -162,6 +167,8 @@ _ENVIRONMENT = {
     "BONUS_TIMEZONE": ("timezone", _timezone),
     "BONUS_SECRET_KEY": ("secret_key", _secret),
     "BONUS_SMS_PER_ADDRESS_HOUR": ("sms_per_address_hour", lambda n, r: _int(n, r, minimum=1)),
+    "BONUS_SMS_PER_NETWORK_HOUR": ("sms_per_network_hour", lambda n, r: _int(n, r, minimum=1)),
+    "BONUS_SMS_PER_HOUR": ("sms_per_hour", lambda n, r: _int(n, r, minimum=1)),
     "BONUS_SMS_PER_PHONE_HOUR": ("sms_per_phone_hour", lambda n, r: _int(n, r, minimum=1)),
     "BONUS_SMS_PER_PHONE_DAY": ("sms_per_phone_day", lambda n, r: _int(n, r, minimum=1)),
     "BONUS_CONSOLE_FAILURES_PER_ADDRESS": (

@@ -13,6 +13,7 @@ from rules.errors import ProgramError
 from rules.evaluate import evaluate_example
 from rules.facts import TIME_VARIABLES
 from rules.money import rounder
+from rules.nesting import MAX_DEPTH, nested_deeper_than
 from rules.program import Program, example_moment, example_order
 
 TOP_REQUIRED = {"version", "effective_from", "accrual", "redemption"}
@@ -37,8 +38,11 @@ def load_program(source: str | Path | Mapping) -> Program:
 def read_json(path: Path) -> object:
     """The file's JSON with numbers as Decimal; NaN, Infinity and repeated keys refused."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal,
-                          parse_constant=_no_constant, object_pairs_hook=_no_repeats)
+        text = path.read_text(encoding="utf-8")
+        if nested_deeper_than(text):
+            raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+        return json.loads(text, parse_float=Decimal, parse_constant=_no_constant,
+                          object_pairs_hook=_no_repeats)
     except (OSError, ValueError) as error:
         raise ProgramError("", f"cannot be read as JSON: {error}", path.name) from None
 

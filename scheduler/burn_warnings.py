@@ -5,6 +5,12 @@ next `days_before` days. `guests.warned_for` records the burns_at a warning went
 claimed (conditionally, in its own transaction) before the SMS is sent and put back if the send
 fails, so a failure is retried by the next run and two runs never text the same guest twice.
 A new order moves burns_at, so the guest is warned again only for the new date.
+
+Every warning counts against the hourly SMS budget (BONUS_SMS_PER_HOUR,
+services.sms_budget) and may take at most half of it, so that a day's warnings never leave
+guests without login codes. When the budget (or that half) is spent the run stops: the guests
+not yet warned are warned by the next run (the claim is taken only with the count), which
+is a day later and still before their burn date for all but the last few days' burns.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import sms
 from bonus_service.db import Database
 from bonus_service.fields import money
 from bonus_service.models import Guest
+from bonus_service.services import sms_budget
 
 DEFAULT_DAYS_BEFORE = 7  # for callers without settings; the service passes BONUS_BURN_WARNING_DAYS
 BATCH_SIZE = 500
@@ -34,6 +41,13 @@ class WarningReport:
     sent: int
     failed: int
     stopped_early: bool = False
+    # stopped because the hour's SMS budget was spent; the rest go next run
+    postponed: bool = False
+
+
+class _BudgetSpent(Exception):
+    def __init__(self, until: datetime):
+        self.until = until
 
 
 @dataclass(frozen=True)
@@ -51,8 +65,10 @@ def send_burn_warnings(
     sender: sms.SmsSender,
     now: datetime,
     days_before: int = DEFAULT_DAYS_BEFORE,
+    sms_per_hour: int | None = None,
 ) -> WarningReport:
-    """Text every guest whose available balance burns within `days_before` days of `now`.
+    """Text every guest whose available balance burns within `days_before` days of `now`,
+    within the hourly SMS budget `sms_per_hour` (None: counted, never stopped).
 
     The burn date counts a version published for later (`ProgramBook.burns_at`): one with
     fewer idle months burns balances from its start, and they are warned before it. The
@@ -73,7 +89,13 @@ def send_burn_warnings(
                 continue
             if due.warned_for == due.burns_at:  # warned for this very date already
                 continue
-            outcome = _warn(db, sender, due)
+            try:
+                outcome = _warn(db, sender, due, now, sms_per_hour)
+            except _BudgetSpent as spent:
+                sms_budget.note_spent(sms_budget.BURN_WARNING, sms_per_hour, spent.until)
+                logger.warning("SMS budget spent: burn warnings stop after %d sent; the rest "
+                               "go next run", sent)  # fmt: skip
+                return WarningReport(sent, failed, stopped_early=True, postponed=True)
             if outcome is None:
                 continue
             sent, failed = sent + (outcome == "sent"), failed + (outcome != "sent")
@@ -108,28 +130,38 @@ def _due(db, book, now, window, after) -> list[_Due]:
     return [_Due(*row, book.burns_at(row[2], now)) for row in rows]
 
 
-def _warn(db: Database, sender: sms.SmsSender, due: _Due) -> str | None:
-    """Claim, send, and put the claim back on failure; None if someone else got there first."""
-    kopecks = _claim(db, due)
-    if kopecks is None:
+def _warn(db: Database, sender: sms.SmsSender, due: _Due, now, sms_per_hour) -> str | None:
+    """Claim and count, send, and take both back on failure; None if someone else got there
+    first. Raises _BudgetSpent when the hour's SMS budget leaves no room."""
+    claimed = _claim(db, due, now, sms_per_hour)
+    if claimed is None:
         return None
+    kopecks, send_id = claimed
     try:
         sender.send(due.phone, sms.texts.burn_warning(money(kopecks), due.burns_at.date()))
     except Exception as error:
         if getattr(error, "maybe_sent", False):
             # the answer was lost, not the message: a retry would likely text twice, and one
-            # lost warning is better than two (the claim stays)
+            # lost warning is better than two (the claim and the count stay)
             logger.warning("burn warning to guest %s may not have gone (%s); not retried",
                            due.guest_id, error)  # fmt: skip
             return "unavailable"
         logger.warning("burn warning to guest %s not sent: %s", due.guest_id, error)
-        _unclaim(db, due)  # not sent: retried next run
+        _unclaim(db, due, send_id)  # not sent: retried next run
         return "unavailable" if isinstance(error, sms.SmsUnavailable) else "failed"
     return "sent"
 
 
-def _claim(db: Database, due: _Due) -> int | None:
+def _claim(db: Database, due: _Due, now: datetime, sms_per_hour: int | None):
+    """(available kopecks, send id) with the warning claimed and counted, or None."""
     with db.unit_of_work() as session:
+        sms_budget.lock(session, sms_budget.BUDGET, now)
+        if sms_per_hour is not None:
+            until = sms_budget.full_until(session, sms_per_hour, now) or sms_budget.full_until(
+                session, max(1, sms_per_hour // 2), now, sms_budget.BURN_WARNING
+            )
+            if until is not None:
+                raise _BudgetSpent(until)
         kopecks = session.scalar(
             update(Guest)
             .where(
@@ -141,15 +173,21 @@ def _claim(db: Database, due: _Due) -> int | None:
             .values(warned_for=due.burns_at)
             .returning(Guest.balance - Guest.held)
         )
+        if kopecks is None:
+            return None
+        send_id = sms_budget.record(
+            session, due.phone, sms_budget.SCHEDULER, sms_budget.BURN_WARNING, now
+        )
         session.commit()
-    return kopecks
+    return kopecks, send_id
 
 
-def _unclaim(db: Database, due: _Due) -> None:
+def _unclaim(db: Database, due: _Due, send_id: int) -> None:
     with db.unit_of_work() as session:
         session.execute(
             update(Guest)
             .where(Guest.id == due.guest_id, Guest.warned_for == due.burns_at)
             .values(warned_for=due.warned_for)
         )
+        sms_budget.take_back(session, send_id)
         session.commit()

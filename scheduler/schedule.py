@@ -249,6 +249,9 @@ def nightly_expiry(app: Flask, now: datetime, lease: Lease, clock: Clock) -> dic
 def daily_burn_warnings(app: Flask, now: datetime, lease: Lease, clock: Clock) -> dict:
     with app.app_context():
         book, sender = program.book(), sms_backend.sender()
-    days = _settings(app).burn_warning_days
-    report = jobs.send_burn_warnings(get_db(app), book, sender, now, days_before=days)
-    return {"sent": report.sent, "failed": report.failed, "stopped_early": report.stopped_early}
+    settings = _settings(app)
+    report = jobs.send_burn_warnings(get_db(app), book, sender, now,
+                                     days_before=settings.burn_warning_days,
+                                     sms_per_hour=settings.sms_per_hour)  # fmt: skip
+    return {"sent": report.sent, "failed": report.failed, "stopped_early": report.stopped_early,
+            "postponed": report.postponed}  # fmt: skip

@@ -25,7 +25,10 @@ def _settings():
 class SmsCode(MethodView):
     @blp.arguments(PhoneIn())
     @blp.response(202, CodeSentOut)
-    @blp.alt_response(429, description="Too many codes; see Retry-After.")
+    @blp.alt_response(429, description="Too many codes for this phone, client address or its "
+                      "network (IPv4 /24, IPv6 /48); `limit` says which, Retry-After when.")
+    @blp.alt_response(503, description="SMS cannot go now: the provider is down, or the "
+                      "service's hourly SMS budget is spent (`limit`: `sms_budget`).")
     def post(self, args):
         """Send a login code; the answer is the same whether or not the phone is registered."""
         return logins.send_login_code(

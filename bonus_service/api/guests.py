@@ -88,6 +88,9 @@ class Guests(MethodView):
     @blp.alt_response(409, description="Already registered.")
     @blp.alt_response(429, description="Too many codes for this phone this hour, or one a "
                       "moment ago: Retry-After says when.")
+    @blp.alt_response(503, description="SMS cannot go now: the provider is down, or the "
+                      "service's hourly SMS budget is spent (`limit`: `sms_budget`); nothing "
+                      "is registered.")
     def post(self, args):
         """Register a guest by phone; the login code goes to the guest by SMS."""
         session, now = g.session, utcnow()

@@ -23,8 +23,8 @@ from rules.money import LIMIT
 
 # status → what it means wherever it is not described by the view itself
 DESCRIPTIONS = {
-    "400": "The body is not JSON, the path holds a NUL, or the Idempotency-Key header is "
-    "missing or malformed.",
+    "400": "The body is not JSON or nests deeper than 64 levels, the path holds a NUL, or the "
+    "Idempotency-Key header is missing or malformed.",
     "401": "No valid API key or guest token (see WWW-Authenticate).",
     "403": "The API key lacks the scope this call needs.",
     "404": "Nothing is found under this path.",

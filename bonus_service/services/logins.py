@@ -6,15 +6,15 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 import sms
 from bonus_service.db import Database
 from bonus_service.dbutil import insert_ignore
-from bonus_service.models import Guest, LoginCode, SmsSend, SmsThrottle
+from bonus_service.models import Guest, LoginCode, SmsSend
 from bonus_service.problems import Problem, keeping_writes
-from bonus_service.services import guests
+from bonus_service.services import guests, sms_budget
 from bonus_service.settings import Settings
 
 HOUR = timedelta(hours=1)
@@ -30,8 +30,8 @@ class CodeSent:
 
 def _too_many(detail: str, retry_after: float, limit: str | None = None) -> Problem:
     """429 with Retry-After; `limit` names which one when a code was refused ("phone_resend",
-    "phone_hour", "phone_day", "address_hour"): a page can then tell "enter the code you got"
-    from "wait"."""
+    "phone_hour", "phone_day", "address_hour", "network_hour"): a page can then tell "enter the
+    code you got" from "wait"."""
     seconds = max(1, math.ceil(retry_after))
     extra = {"limit": limit} if limit else {}
     return Problem(
@@ -44,17 +44,16 @@ def _too_many(detail: str, retry_after: float, limit: str | None = None) -> Prob
     )
 
 
-def _lock(session: Session, subject: str, now: datetime) -> None:
-    """Serialise concurrent sends for one phone or address (row lock; SQLite locks the file)."""
-    insert_ignore(session, SmsThrottle.__table__, {"subject": subject, "touched_at": now})
-    session.execute(select(SmsThrottle).where(SmsThrottle.subject == subject).with_for_update())
-
-
 def _sends_since(session: Session, column, value: str, since: datetime) -> list[datetime]:
+    """The codes sent since `since` to (or for) `value` (burn warnings are no codes)."""
     return list(
         session.scalars(
             select(SmsSend.sent_at)
-            .where(column == value, SmsSend.sent_at > since)
+            .where(
+                column == value,
+                SmsSend.sent_at > since,
+                SmsSend.purpose != sms_budget.BURN_WARNING,
+            )
             .order_by(SmsSend.sent_at)
         )
     )
@@ -63,6 +62,8 @@ def _sends_since(session: Session, column, value: str, since: datetime) -> list[
 def check_limits(
     session: Session, settings: Settings, phone: str, address: str | None, now: datetime
 ) -> None:
+    """Refuse (429) a code over a per-phone, per-address or per-network limit. Call it
+    holding the locks `lock_subjects` takes, or two parallel calls both see room."""
     today = _sends_since(session, SmsSend.phone, phone, now - DAY)
     by_phone = [sent for sent in today if sent > now - HOUR]
     if by_phone and (
@@ -94,9 +95,45 @@ def check_limits(
             (by_address[-settings.sms_per_address_hour] + HOUR - now).total_seconds(),
             "address_hour",
         )
+    network = sms_budget.network_of(address)
+    if network is None:
+        return
+    by_network = _sends_since(session, SmsSend.network, network, now - HOUR)
+    if len(by_network) >= settings.sms_per_network_hour:
+        raise _too_many(
+            "Too many codes asked from this network this hour.",
+            (by_network[-settings.sms_per_network_hour] + HOUR - now).total_seconds(),
+            "network_hour",
+        )
 
 
-def _store_code(
+def lock_subjects(session: Session, phone: str, address: str | None, now: datetime) -> None:
+    """The locks a code's check-and-count holds: its phone, address and network (the budget's
+    is taken by `sms_budget.check`, last)."""
+    sms_budget.lock(session, f"phone:{phone}", now)
+    if address is not None:
+        sms_budget.lock(session, f"addr:{address}", now)
+        if (network := sms_budget.network_of(address)) is not None:
+            sms_budget.lock(session, f"net:{network}", now)
+
+
+def reserve_send(
+    session: Session,
+    settings: Settings,
+    phone: str,
+    address: str | None,
+    purpose: str,
+    now: datetime,
+) -> int:
+    """Lock, check every limit and the hourly budget, and count one code's SMS → its send id.
+    `address` None is an operator's call (no per-address or per-network limit)."""
+    lock_subjects(session, phone, address, now)
+    check_limits(session, settings, phone, address, now)
+    sms_budget.check(session, settings.sms_per_hour, purpose, now)
+    return sms_budget.record(session, phone, address or "operator", purpose, now)
+
+
+def store_code(
     session: Session,
     settings: Settings,
     secret: bytes,
@@ -142,38 +179,16 @@ def issue_code(
     now: datetime,
     code: str | None = None,
 ) -> tuple[str, int]:
-    """Check the limits, count the send and store a code; returns (code, send id).
+    """Check the limits and the budget, count the send and store a code → (code, send id).
 
     `address` is the guest's network address; None for an operator's call, which the
-    per-address limit does not apply to (a call center is one address for many guests).
-    `code` is one already texted (a registration's); a fresh one by default.
+    per-address and per-network limits do not apply to (a call center is one address for
+    many guests). `code` is one chosen by the caller; a fresh one by default.
     """
-    send_id = count_send(session, settings, phone, address, purpose, now)
+    send_id = reserve_send(session, settings, phone, address, purpose, now)
     code = code or sms.new_code()
-    _store_code(session, settings, secret, phone, code, purpose, now)
+    store_code(session, settings, secret, phone, code, purpose, now)
     return code, send_id
-
-
-def count_send(
-    session: Session,
-    settings: Settings,
-    phone: str,
-    address: str | None,
-    purpose: str,
-    now: datetime,
-) -> int:
-    """Under the phone's (and address's) lock, check the limits and count one SMS → its id.
-
-    Every SMS carrying a code counts against the same per-phone limits, whatever it is for.
-    """
-    _lock(session, f"phone:{phone}", now)
-    if address is not None:
-        _lock(session, f"addr:{address}", now)
-    check_limits(session, settings, phone, address, now)
-    send = SmsSend(phone=phone, address=address or "operator", purpose=purpose, sent_at=now)
-    session.add(send)
-    session.flush()
-    return send.id
 
 
 def deliver(
@@ -190,7 +205,7 @@ def deliver(
         sender.send(phone, body)
     except sms.SmsError as error:
         with db.unit_of_work() as session:
-            session.execute(delete(SmsSend).where(SmsSend.id == send_id))
+            sms_budget.take_back(session, send_id)
             session.execute(
                 update(LoginCode)
                 .where(
@@ -323,7 +338,11 @@ def no_live_code(session, settings, phone, now, field, refused, held) -> Problem
 
 
 def resend_wait(session, settings, phone, now) -> float:
-    last = session.scalar(select(func.max(SmsSend.sent_at)).where(SmsSend.phone == phone))
+    last = session.scalar(
+        select(func.max(SmsSend.sent_at)).where(
+            SmsSend.phone == phone, SmsSend.purpose != sms_budget.BURN_WARNING
+        )
+    )
     if last is None:
         return 1
     return (last + timedelta(seconds=settings.sms_resend_seconds) - now).total_seconds()

@@ -1,11 +1,15 @@
 """Registering a guest on the guest's behalf: the SMS with a login code, then the account.
 
-The SMS goes first, before anything is written, so that no transaction is open while Twilio
-answers (up to TWILIO_TIMEOUT_SECONDS): on SQLite an open writing transaction holds the
+The SMS goes first, before the registration is written, so that no transaction is open while
+Twilio answers (up to TWILIO_TIMEOUT_SECONDS): on SQLite an open writing transaction holds the
 database's only write lock, and every login, order and adjustment waited behind a slow SMS;
-on PostgreSQL it held a pooled connection. If the SMS fails nothing is written (503, or 422
-for a number the provider refuses); if the SMS went but the writing fails (the phone was
-registered a moment before by someone else: 409), the guest holds a code that opens nothing.
+on PostgreSQL it held a pooled connection. Before it goes, the send is counted in a short
+transaction of its own, under the phone's lock and the limits, so parallel registrations of
+one phone text one SMS (the others: 429, "a code was sent a moment ago", or 409): eight of
+them, each with its own Idempotency-Key, used to text eight different codes of which one
+worked. If the SMS fails its count is taken back and nothing is written (503, or 422 for a
+number the provider refuses); if the SMS went but the writing fails (the phone was registered
+a moment before by someone else: 409), the guest holds a code that opens nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from sqlalchemy.orm import Session
 import sms
 from bonus_service.db import Database
 from bonus_service.models import Guest
-from bonus_service.services import audit, guests, logins
+from bonus_service.services import audit, guests, logins, sms_budget
 from bonus_service.settings import Settings
 
 PURPOSE = "registration"
@@ -31,18 +35,21 @@ def text_code(
     code: str,
     now: datetime,
 ) -> None:
-    """Refuse a registered phone (409) or one over its SMS limits (429), then text `code`.
-
-    Reads in a transaction of its own and writes nothing: `register_on_behalf` does that.
-    """
-    with db.unit_of_work(write=False) as session:
+    """Refuse a registered phone (409), one over its SMS limits (429) or an SMS budget spent
+    (503); else count the send and text `code`. `register_on_behalf` stores the code."""
+    with db.unit_of_work() as session:
+        logins.lock_subjects(session, phone, None, now)
         if guests.find(session, phone) is not None:
             raise guests.already_registered()
-        logins.check_limits(session, settings, phone, None, now)
+        send_id = logins.reserve_send(session, settings, phone, None, PURPOSE, now)
+        session.commit()
     text = sms.texts.registered_by_operator(code, settings.code_minutes)
     try:
         sender.send(phone, text)
     except sms.SmsError as error:
+        with db.unit_of_work() as session:
+            sms_budget.take_back(session, send_id)
+            session.commit()
         raise logins.sms_problem(error) from error
 
 
@@ -55,8 +62,9 @@ def register_on_behalf(
     actor: str,
     now: datetime,
 ) -> Guest:
-    """Register the phone with the login code `text_code` sent it, in the caller's transaction."""
+    """Register the phone with the login code `text_code` sent (and counted), in the caller's
+    transaction."""
     guest = guests.register(session, phone, now, by=actor)
-    logins.issue_code(session, settings, secret, phone, None, PURPOSE, now, code=code)
+    logins.store_code(session, settings, secret, phone, code, PURPOSE, now)
     audit.record(session, actor, "guest.register", phone, now)
     return guest

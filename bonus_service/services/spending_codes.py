@@ -28,7 +28,7 @@ from bonus_service.dbutil import insert_ignore
 from bonus_service.fields import kopecks, money
 from bonus_service.models import SpendingCode
 from bonus_service.problems import Problem, keeping_writes
-from bonus_service.services import guests, logins
+from bonus_service.services import guests, logins, sms_budget
 from bonus_service.settings import Settings
 
 PURPOSE = "spending"
@@ -56,6 +56,7 @@ def text_code(
     """
     with db.unit_of_work(write=False) as session:
         logins.check_limits(session, settings, phone, None, now)
+        sms_budget.refuse_if_spent(session, settings.sms_per_hour, PURPOSE, now)
         registered = guests.find(session, phone) is not None
     if not registered:
         return False
@@ -80,7 +81,7 @@ def store(
 ) -> logins.CodeSent:
     """Count the SMS under the phone's limits and store the code `text_code` texted (None:
     nothing was texted, only counted), replacing the client's earlier code for this phone."""
-    logins.count_send(session, settings, phone, None, PURPOSE, now)
+    logins.reserve_send(session, settings, phone, None, PURPOSE, now)
     if code is not None:
         key = {"phone": phone, "client_id": client_id}
         insert_ignore(session, SpendingCode.__table__, {

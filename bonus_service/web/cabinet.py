@@ -109,6 +109,8 @@ def _refused_send(problem: Problem, typed: str):
         message = f"Слишком часто. Новый код можно запросить через {_wait(problem)}."
     elif problem.code == 422:
         message = "На этот номер не получается отправить СМС. Проверьте номер."
+    elif problem.extra.get("limit") == "sms_budget":  # the hour's SMS budget: may be long
+        message = f"СМС сейчас не отправляются. Попробуйте через {_wait(problem)}."
     else:
         message = "СМС сейчас не отправляются. Попробуйте через минуту."
     page, _ = _login_step({field: message}, typed)

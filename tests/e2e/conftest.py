@@ -52,6 +52,8 @@ def server_environment(database_url: str, fake_twilio) -> dict[str, str]:
         BONUS_SCHEDULER="false",
         BONUS_SMS_BACKEND="twilio",
         BONUS_SMS_PER_ADDRESS_HOUR="10000",  # every test guest logs in from 127.0.0.1
+        BONUS_SMS_PER_NETWORK_HOUR="10000",
+        BONUS_SMS_PER_HOUR="100000",
         BONUS_SMS_PER_PHONE_HOUR="100",
         TWILIO_ACCOUNT_SID=fake_twilio.account_sid,
         TWILIO_AUTH_TOKEN=fake_twilio.auth_token,

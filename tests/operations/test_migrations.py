@@ -168,7 +168,7 @@ def test_0008_gives_existing_orders_entries_and_keys_to_their_clients(blank_url)
 
 
 def test_operators_made_before_roles_become_plain_operators(tmp_path):
-    """The roles migration gives every existing console account the least privilege: `operator`."""
+    """The roles migration makes every existing console account the least privileged: operator."""
     from alembic import command
 
     from bonus_service.migrate import alembic_config
@@ -187,3 +187,29 @@ def test_operators_made_before_roles_become_plain_operators(tmp_path):
         assert connection.execute(text("SELECT name, role FROM operators")).all() == [
             ("anna", "operator")]  # fmt: skip
     db.dispose()
+
+
+def test_the_sms_budget_migration_gives_counted_sends_the_network_of_their_address(tmp_path):
+    """The per-network limit counts the last hour's sends from the moment it is deployed."""
+    from alembic import command
+
+    from bonus_service.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path}/bonus.db"
+    db = Database(url)
+    config = alembic_config(db)
+    command.upgrade(config, "0007")
+    rows = [("198.51.100.7", "198.51.100.0/24"), ("2001:db8:7:2::/64", "2001:db8:7::/48"),
+            ("operator", None)]  # fmt: skip
+    with db.engine.begin() as connection:
+        for n, (address, _) in enumerate(rows):
+            connection.execute(
+                text("INSERT INTO sms_sends (phone, address, purpose, sent_at) "
+                     "VALUES (:phone, :address, 'login', '2026-12-01 10:00:00')"),
+                {"phone": f"+7912000000{n}", "address": address},
+            )  # fmt: skip
+    command.upgrade(config, "head")
+    with db.engine.connect() as connection:
+        found = dict(connection.execute(text("SELECT address, network FROM sms_sends")).all())
+    db.dispose()
+    assert found == dict(rows)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import copy
 from datetime import datetime, timedelta
 
+from freezegun import freeze_time
 from sqlalchemy import update
 
 from bonus_service.models import Guest
+from bonus_service.services import sms_budget
 from rules import ProgramBook, load_program
 from scheduler.jobs import expire_balances, send_burn_warnings
 from tests.scheduler.conftest import MOSCOW, fetch
@@ -168,3 +170,47 @@ def test_a_burn_date_brought_forward_after_a_warning_is_warned_about_again(
     assert [body[:44] for body in bodies(fake_twilio, guest.phone)] == [
         "ВилкиНет: 120 бонусов сгорят в ночь на 16.03",
         "ВилкиНет: 120 бонусов сгорят в ночь на 12.03"]
+
+
+def _codes_sent(db, count: int, at: datetime) -> None:
+    """`count` login codes of other guests, sent at `at`."""
+    with db.unit_of_work() as session:
+        for n in range(count):
+            sms_budget.record(session, f"+7914{n:07d}", f"192.0.2.{n % 250}", "login", at)
+        session.commit()
+
+
+def test_warnings_count_against_the_sms_budget_and_take_at_most_half_of_it(
+    app, db, make_guest, fake_twilio, caplog
+):
+    """Five guests due, a budget of 6 an hour: three go (half the budget), the run stops and
+    says so, and the next run warns the other two."""
+    for _ in range(5):
+        make_guest(REGISTERED, last_order_at=LAST_ORDER)
+    report = warn(app, noon(3, 10), sms_per_hour=6)
+    assert (report.sent, report.stopped_early, report.postponed) == (3, True, True)
+    assert "SMS budget spent" in caplog.text
+    assert warn(app, noon(3, 11), sms_per_hour=6).sent == 2
+    assert len(fake_twilio.messages) == 5
+
+
+def test_a_budget_spent_on_codes_postpones_the_warnings_to_the_next_run(
+    app, db, make_guest, fake_twilio
+):
+    guest = make_guest(REGISTERED, last_order_at=LAST_ORDER)
+    _codes_sent(db, 6, noon(3, 10) - timedelta(minutes=30))
+    report = warn(app, noon(3, 10), sms_per_hour=6)
+    assert (report.sent, report.postponed) == (0, True)
+    assert fetch(db, guest.id).warned_for is None  # not claimed: the next run warns
+    assert warn(app, noon(3, 11), sms_per_hour=6).sent == 1
+
+
+def test_a_warning_counts_for_the_budget_but_not_for_the_guests_code_limits(
+    app, client, make_guest, fake_twilio
+):
+    """A login right after the warning is not told "a code was sent a moment ago"."""
+    guest = make_guest(REGISTERED, last_order_at=LAST_ORDER)
+    with freeze_time(noon(3, 10)):
+        assert warn(app, noon(3, 10)).sent == 1
+        asked = client.post("/v1/auth/sms-code", json={"phone": guest.phone})
+    assert asked.status_code == 202, asked.get_json()

@@ -213,7 +213,8 @@ def test_burn_warnings_are_not_texted_at_night_even_to_catch_up(app, db, make_gu
     assert run_keys(db, "burn-warnings") == []
     assert "outside 09:00-21:00" in caplog.text
     noon = datetime(2025, 3, 16, 9, 0, tzinfo=UTC)  # 16 March, 12:00 in Moscow
-    assert daily(app, "burn-warnings", noon)() == {"sent": 1, "failed": 0, "stopped_early": False}
+    assert daily(app, "burn-warnings", noon)() == {"sent": 1, "failed": 0, "stopped_early": False,
+                                                   "postponed": False}
     assert run_keys(db, "burn-warnings") == ["2025-03-16"]
 
 

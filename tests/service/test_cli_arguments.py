@@ -59,3 +59,35 @@ def test_expire_refuses_a_future_moment_unless_it_only_looks(runner):
     assert result.exit_code == 2 and "only --dry-run may look ahead" in result.output
     looked = invoke(runner, "expire", "--as-of", "2099-01-01", "--dry-run")
     assert looked.exit_code == 0 and "would burn" in looked.output
+
+
+HUGE = "99999999999999999999"
+SIMULATE = ["simulate", "--rules", "rules/programs/2024-01-01-default.json",
+            "--since", "2025-01-01"]
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "value"),
+    [
+        (["expire", "--dry-run"], "--batch-size", HUGE),
+        (["expire", "--dry-run"], "--batch-size", "0"),
+        (SIMULATE, "--batch-size", HUGE),
+        (SIMULATE, "--top", HUGE),
+        (SIMULATE, "--top", "-1"),
+        (["reconcile"], "--limit", HUGE),
+        (["liability"], "--months", HUGE),
+        (["serve"], "--workers", "0"),
+        (["serve"], "--workers", HUGE),
+    ],
+)
+def test_a_number_out_of_range_is_a_usage_error_naming_the_option(
+    runner, monkeypatch, command, option, value
+):
+    def no_gunicorn(*_args):  # serve would become gunicorn in place of the test run
+        raise AssertionError("serve started gunicorn")
+
+    monkeypatch.setattr("os.execv", no_gunicorn)
+    result = invoke(runner, *command, option, value)
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}'" in result.output
+    assert "Traceback" not in result.output
