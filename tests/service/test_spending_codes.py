@@ -5,6 +5,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 import requests
 from freezegun import freeze_time
 
@@ -148,6 +149,21 @@ def test_asking_for_spending_codes_is_limited_per_phone(shop):
     assert again.get_json()["limit"] == "phone_resend"
     assert 50 <= int(again.headers["Retry-After"]) <= 60
     assert len(shop.fake.messages_to(phone)) == 2  # the login code and one spending code
+
+
+@pytest.mark.parametrize("settings_overrides", [{"sms_per_hour": 3}])
+def test_a_spending_code_counts_against_the_hourly_sms_budget(shop, settings_overrides):
+    """Three SMS an hour: two guests' login codes and one spending code. The next spending
+    code is 503, and no SMS goes before the refusal."""
+    phone, _ = shop.guest("100")
+    other, _ = shop.guest("100")
+    with freeze_time(utcnow() + LATER):
+        assert shop.ask_spending_code(phone, "10").status_code == 202
+        refused = shop.ask_spending_code(other, "10")
+    assert refused.status_code == 503
+    assert refused.get_json()["limit"] == "sms_budget"
+    assert int(refused.headers["Retry-After"]) > 0
+    assert len(shop.fake.messages_to(other)) == 1  # its login code only
 
 
 def test_an_unregistered_phone_gets_the_same_answer_and_no_sms(shop):
