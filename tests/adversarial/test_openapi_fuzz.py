@@ -64,8 +64,13 @@ def _credentials(case, full_key: str, mint_token) -> dict[str, str]:
 
 
 def no_insides_in_the_answer(ctx, response, case) -> None:
-    """A schemathesis check: no stack trace, SQL, driver name or file path in any body."""
-    marker = leaked(response.text)
+    """A schemathesis check: no stack trace, SQL, driver name or file path in any body. What
+    the client sent in the path may come back in a 404 (an order id of "sqlalchemy.url":
+    hypothesis tries string constants it finds in the code), so it is no leak."""
+    told = response.text
+    for value in (case.path_parameters or {}).values():
+        told = told.replace(str(value), "")
+    marker = leaked(told)
     assert marker is None, f"{marker!r} in the answer: {response.text[:300]}"
 
 

@@ -27,8 +27,9 @@ class _Answer:
 class _OverHttp:
     """The verbs of Flask's test client that `Shop` uses, sent over a real socket."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, application):
         self.base_url = base_url
+        self.application = application  # as Flask's client has it: the shop signs up staff
         self.session = requests.Session()
 
     def _send(self, method: str, path: str, **kwargs) -> _Answer:
@@ -45,9 +46,9 @@ class _OverHttp:
 
 
 @pytest.fixture
-def till(live_server, fake_twilio, make_key) -> Shop:
+def till(app, live_server, fake_twilio, make_key) -> Shop:
     """A till's keys against the live server, with zone north (minimum 500)."""
-    shop = Shop(_OverHttp(live_server), fake_twilio, make_key("checkout", name="cafe-pos-12"),
+    shop = Shop(_OverHttp(live_server, app), fake_twilio, make_key("checkout", name="cafe-pos-12"),
                 make_key("operator", name="call-center"), make_key("admin", name="admin"))
     shop.zone("north", "500.00", "Север")
     return shop
