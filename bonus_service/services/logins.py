@@ -74,37 +74,28 @@ def check_limits(
             wait.total_seconds(),
             "phone_resend",
         )
-    if len(by_phone) >= settings.sms_per_phone_hour:
-        raise _too_many(
-            "Too many codes for this phone this hour.",
-            (by_phone[-settings.sms_per_phone_hour] + HOUR - now).total_seconds(),
-            "phone_hour",
-        )
-    if len(today) >= settings.sms_per_phone_day:
-        raise _too_many(
-            "Too many codes for this phone today.",
-            (today[-settings.sms_per_phone_day] + DAY - now).total_seconds(),
-            "phone_day",
-        )
+    _within(by_phone, settings.sms_per_phone_hour, HOUR, now, "phone_hour",
+            "Too many codes for this phone this hour.")
+    _within(today, settings.sms_per_phone_day, DAY, now, "phone_day",
+            "Too many codes for this phone today.")
     if address is None:
         return
     by_address = _sends_since(session, SmsSend.address, address, now - HOUR)
-    if len(by_address) >= settings.sms_per_address_hour:
-        raise _too_many(
-            "Too many codes asked from this address this hour.",
-            (by_address[-settings.sms_per_address_hour] + HOUR - now).total_seconds(),
-            "address_hour",
-        )
+    _within(by_address, settings.sms_per_address_hour, HOUR, now, "address_hour",
+            "Too many codes asked from this address this hour.")
     network = sms_budget.network_of(address)
-    if network is None:
-        return
-    by_network = _sends_since(session, SmsSend.network, network, now - HOUR)
-    if len(by_network) >= settings.sms_per_network_hour:
-        raise _too_many(
-            "Too many codes asked from this network this hour.",
-            (by_network[-settings.sms_per_network_hour] + HOUR - now).total_seconds(),
-            "network_hour",
-        )
+    if network is not None:
+        by_network = _sends_since(session, SmsSend.network, network, now - HOUR)
+        _within(by_network, settings.sms_per_network_hour, HOUR, now, "network_hour",
+                "Too many codes asked from this network this hour.")
+
+
+def _within(sent: list[datetime], limit: int, window: timedelta, now: datetime, name: str,
+            detail: str) -> None:
+    """Refuse (429 naming the limit) when `sent`, oldest first, holds `limit` sends of the
+    window; the wait is until the oldest of those leaves it."""
+    if len(sent) >= limit:
+        raise _too_many(detail, (sent[-limit] + window - now).total_seconds(), name)
 
 
 def lock_subjects(session: Session, phone: str, address: str | None, now: datetime) -> None:
