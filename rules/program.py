@@ -71,11 +71,13 @@ class Program:
         «Бизнес-ланч» → `business_lunch`), so that a condition naming the code sees it; the
         order itself when every category already is a code or unknown."""
         codes = self.category_codes
-        named = {label: codes.get(normalise(label), label) for label in order.categories}
-        if all(label == code for label, code in named.items()):
+        for label in order.categories:  # the usual order: every label already a code
+            if codes.get(normalise(label), label) != label:
+                break
+        else:
             return order
-        items = tuple(item._replace(category=named[item.category]) if item.category else item
-                      for item in order.items)
+        items = tuple(item._replace(category=codes.get(normalise(item.category), item.category))
+                      if item.category else item for item in order.items)
         return replace(order, items=items)
 
     def accrual_rule(self, order: Order, local: datetime | None) -> AccrualRule | None:
