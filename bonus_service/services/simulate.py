@@ -24,12 +24,13 @@ the `top` orders and a running change per guest whose orders changed.
 from __future__ import annotations
 
 import heapq
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 import rules
@@ -41,7 +42,9 @@ from bonus_service.services.reconcile import snapshot
 BATCH_SIZE = 1000
 # availability never binds the cap: the largest amount an order may carry
 UNLIMITED = Decimal("10000000.00")
-NOTHING = Decimal("0")
+NOTHING = Decimal("0.00")
+REGISTERED = rules.GuestState(registered=True, available=UNLIMITED)
+UNREGISTERED = rules.GuestState(registered=False, available=UNLIMITED)
 
 Progress = Callable[[int, int | None], None]
 
@@ -271,10 +274,10 @@ class _Replayer:
 
     def _figures(self, row) -> tuple[int, ...] | None:
         """Kopecks: the order's own accrual, spend and cap; the candidate's; None if refused."""
-        order = rules.parse_order(row.payload)
-        guest = rules.GuestState(registered=row.guest_id is not None, available=UNLIMITED)
+        order = rules.parse_order(json.loads(row.payload))
+        guest = UNREGISTERED if row.guest_id is None else REGISTERED
         zone_min = self.zones.get(order.zone) if order.zone else None
-        asked = money(row.redeemed)
+        asked = money(row.redeemed) if row.redeemed else NOTHING
         try:
             # one evaluation gives the candidate's cap and the accrual with min(asked, cap)
             # spent (evaluate spends what can be spent of a request over the cap)
@@ -371,9 +374,12 @@ def _count(session: Session, since: datetime, until: datetime) -> int:
 
 def _completed_orders(session: Session, since: datetime, until: datetime, batch_size: int):
     """Batches of rows with only the columns the replay reads, through a server-side cursor
-    (Core rows: the ORM's per-row work buys nothing here)."""
+    (Core rows: the ORM's per-row work buys nothing here). The payload comes as text for
+    json.loads: psycopg's own JSON loading took 18 µs a row where the text and json.loads take
+    12 (bench/simulate.py, 20,000 orders)."""
     query = _window(
-        select(Order.id, Order.guest_id, Order.channel, Order.payload, Order.total,
+        select(Order.id, Order.guest_id, Order.channel, cast(Order.payload, Text).label("payload"),
+               Order.total,
                Order.redeemed, Order.accrual, Order.rules_version, Order.placed_at),
         since, until,
     ).order_by(Order.placed_at, Order.id)  # fmt: skip
