@@ -26,7 +26,7 @@ from __future__ import annotations
 import heapq
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -182,6 +182,26 @@ class Simulation:
             *(g.line() for g in self.guests),
             *(self._month_lines() if self.months else []),
         ]
+
+    def as_data(self) -> dict:
+        """Plain JSON values (kopecks as integers, instants as ISO 8601), for storing."""
+        return {**asdict(self), "since": self.since.isoformat(), "until": self.until.isoformat()}
+
+    @classmethod
+    def from_data(cls, data: dict) -> Simulation:
+        """The Simulation `as_data` gave."""
+
+        def figures(pair: dict) -> dict:
+            return {"actual": Figures(**pair["actual"]), "candidate": Figures(**pair["candidate"])}
+
+        return cls(**{
+            **data, **figures(data),
+            "since": datetime.fromisoformat(data["since"]),
+            "until": datetime.fromisoformat(data["until"]),
+            "top": [Replay(**{**r, **figures(r)}) for r in data["top"]],
+            "months": [Month(**{**m, **figures(m)}) for m in data["months"]],
+            "guests": [GuestChange(**g) for g in data["guests"]],
+        })  # fmt: skip
 
     def _month_lines(self) -> list[str]:
         names = ("accrued", "redeemable", "redeemed", "liability")

@@ -278,6 +278,7 @@ def test_a_replay_in_the_background_ends_with_the_synchronous_result(november, d
     assert (finished.done, finished.total) == (8, 8)
     assert finished.result == expected
     assert finished.finished_at >= finished.started_at
+    assert Replays(db).get(started.id) == finished  # another worker reads it from the database
 
 
 def test_a_background_replay_that_fails_says_why(november, db):
