@@ -300,9 +300,18 @@ def liability_command(months: int, as_of) -> None:
     help="Orders that changed most, listed.",
 )
 @click.option(
+    "--top-guests",
+    default=10,
+    show_default=True,
+    type=click.IntRange(0, MAX_LISTED),
+    help="Guests most affected (Σ liability change of their orders), listed.",
+)
+@click.option(
     "--batch-size", default=1000, show_default=True, type=click.IntRange(1, MAX_BATCH_SIZE)
 )
-def simulate_command(rules_file: str, since, until, top: int, batch_size: int) -> None:
+def simulate_command(
+    rules_file: str, since, until, top: int, top_guests: int, batch_size: int
+) -> None:
     """Replay past orders under a candidate program and compare with what happened."""
 
     try:
@@ -317,9 +326,8 @@ def simulate_command(rules_file: str, since, until, top: int, batch_size: int) -
         )
     with get_db().unit_of_work(write=False) as session:
         try:
-            report = simulate(
-                session, program.book(), candidate, since, until, top=top, batch_size=batch_size
-            )
+            report = simulate(session, program.book(), candidate, since, until, top=top,
+                              top_guests=top_guests, batch_size=batch_size)  # fmt: skip
         except MissingVersion as error:
             raise click.ClickException(str(error)) from None
     for line in report.lines():

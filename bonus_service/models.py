@@ -412,3 +412,23 @@ class Adjustment(Base):
     entry_id: Mapped[int | None] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), ForeignKey("ledger_entries.id")
     )
+
+
+# --- issue 19: replays of past orders under a draft, run in the background (services/replays.py)
+
+
+class ReplayJob(Base):
+    """One replay of past orders under a candidate program: its progress, then its result."""
+
+    __tablename__ = "replay_jobs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    candidate_version: Mapped[str] = mapped_column(String(80))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20))  # running, done, failed
+    done: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[int | None] = mapped_column(BigInteger)
+    result: Mapped[dict | None] = mapped_column(JSON)  # Simulation.as_data()
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -12,16 +12,28 @@ orders of November 2024 (default program: 3% on delivery, 20% cap), in bonuses:
 | unregistered     | 0 / 0 / 0                        | 0 / 0 / 0                           |
 | promo pickup 300 | 9 / 0 / 0                        | refused: two columns leave it out   |
 Not replayed: one cancelled, one placed in October, one placed in December.
+
+Month by month, October to December (the candidate's zone, Europe/Moscow), in bonuses:
+
+| month   | orders | actual: accrued / redeemed / cap | candidate: accrued / redeemed / cap |
+|---------|--------|----------------------------------|-------------------------------------|
+| 2024-10 | 1      | 30 / 0 / 200 (delivery 1000)     | 50 / 0 / 100                        |
+| 2024-11 | 5      | 169 / 250 / 500 (the table above)| 201 / 160 / 260                     |
+| 2024-12 | 1      | 30 / 0 / 200 (delivery 1000)     | 50 / 0 / 100                        |
+The guest of November and December: delivery +20, pickup +50, small delivery +52, December +20
+= +142 over 4 changed orders (accrual +52, redeemed −90); the guest of October: +20 over 1.
 """
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
 
 import rules
+from bonus_service.services.replays import Replays, UnknownReplay
 from bonus_service.services.simulate import simulate
 from tests.operations.conftest import PROGRAMS, msk
 from tests.service.checkout_helpers import cafe, delivery, pickup
@@ -94,7 +106,7 @@ def test_replaying_the_program_in_force_changes_nothing(november, db, book):
     assert report.top == []
 
 
-def test_the_cli_prints_the_comparison_and_the_orders_that_changed_most(november, bonus):
+def test_the_cli_prints_the_comparison_and_the_orders_that_changed_most(november, bonus, db):
     result = bonus("simulate", "--rules", str(CANDIDATE), "--since", "2024-11-01",
                    "--until", "2024-12-01", "--top", "3")  # fmt: skip
 
@@ -110,7 +122,7 @@ def test_the_cli_prints_the_comparison_and_the_orders_that_changed_most(november
         "  redeemable (Σ cap)           500.00         260.00        -240.00",
         "liability change: +122.00 bonuses",
     ]
-    assert lines[7:] == [
+    assert lines[7:11] == [
         "orders that changed most:",
         f"  {november['small_delivery']}  delivery 600.00: accrual 18.00 → 30.00, "
         "redeemed 100.00 → 60.00, liability +52.00",
@@ -118,6 +130,16 @@ def test_the_cli_prints_the_comparison_and_the_orders_that_changed_most(november
         "redeemed 150.00 → 100.00, liability +50.00",
         f"  {november['delivery']}  delivery 1000.00: accrual 30.00 → 50.00, "
         "redeemed 0.00 → 0.00, liability +20.00",
+    ]
+    assert lines[11:] == [
+        "guests most affected:",
+        f"  guest {guest_id(db, november['pickup'])} {masked_phone(db, november['pickup'])}: "
+        "3 orders changed, accrual +32.00, redeemed -90.00, liability +122.00",
+        "by month (Europe/Moscow), actual beside candidate:",
+        "  month      orders                   accrued                redeemable"
+        "                  redeemed                 liability",
+        "  2024-11         5       169.00       201.00       500.00       260.00"
+        "       250.00       160.00       -81.00        41.00",
     ]
 
 
@@ -160,3 +182,123 @@ def test_an_order_whose_own_version_is_gone_is_named_not_a_traceback(november, b
     assert result.output == (
         f"Error: order {november['delivery']} was placed under rules version '2023-removed', "
         "which BONUS_RULES_DIR does not hold: restore its file (a published version stays)\n")
+
+
+def placed_order(db, order_id: str):
+    """The order of that id (the shop's ids are unique across its clients)."""
+    from sqlalchemy import select
+
+    from bonus_service.models import Order
+
+    with db.unit_of_work(write=False) as session:
+        return session.scalars(select(Order).where(Order.id == order_id)).one()
+
+
+def guest_id(db, order_id: str) -> int:
+    return placed_order(db, order_id).guest_id
+
+
+def masked_phone(db, order_id: str) -> str:
+    import sms
+
+    return sms.masked(placed_order(db, order_id).phone)
+
+
+AUTUMN = (msk(2024, 10, 1), msk(2025, 1, 1))
+
+
+def test_the_figures_are_given_month_by_month_beside_what_happened(november, db, book):
+    with db.unit_of_work(write=False) as session:
+        report = simulate(session, book, rules.load_program(CANDIDATE), *AUTUMN)
+
+    assert report.timezone == "Europe/Moscow"
+    assert [(m.month, m.orders, astuple(m.actual), astuple(m.candidate), m.liability_change)
+            for m in report.months] == [
+        ("2024-10", 1, (3_000, 0, 20_000), (5_000, 0, 10_000), 2_000),
+        ("2024-11", 5, (16_900, 25_000, 50_000), (20_100, 16_000, 26_000), 12_200),
+        ("2024-12", 1, (3_000, 0, 20_000), (5_000, 0, 10_000), 2_000),
+    ]  # fmt: skip
+    assert (report.orders, report.changed, report.refused) == (7, 5, 1)
+    assert astuple(report.actual) == (22_900, 25_000, 90_000)
+    assert report.liability_change == 16_200
+
+
+def test_the_guests_most_affected_are_summed_over_their_orders_phones_masked(november, db, book):
+    with db.unit_of_work(write=False) as session:
+        report = simulate(session, book, rules.load_program(CANDIDATE), *AUTUMN, top_guests=5)
+
+    regular, october = guest_id(db, november["pickup"]), guest_id(db, november["october"])
+    assert [(g.guest_id, g.orders, g.accrued_change, g.redeemed_change, g.liability_change)
+            for g in report.guests] == [
+        (regular, 4, 5_200, -9_000, 14_200),
+        (october, 1, 2_000, 0, 2_000),
+    ]  # fmt: skip
+    assert report.guests[0].phone == masked_phone(db, november["pickup"])
+    assert "***" in report.guests[0].phone
+
+
+def test_an_order_past_midnight_on_the_first_counts_in_the_month_of_the_programs_zone(
+    shop, db, book
+):
+    """00:30 MSK on 1 December is still 30 November in UTC: the month is the program's."""
+    with freeze_time(msk(2024, 12, 1, 0, 30)):
+        phone, _ = shop.guest()
+        order(shop, phone, delivery("1000.00"))
+
+    with db.unit_of_work(write=False) as session:
+        report = simulate(session, book, rules.load_program(CANDIDATE), *AUTUMN)
+
+    assert [(m.month, m.orders) for m in report.months] == [("2024-12", 1)]
+
+
+def test_progress_is_reported_after_each_batch_with_the_total(november, db, book):
+    seen = []
+    with db.unit_of_work(write=False) as session:
+        simulate(session, book, rules.load_program(CANDIDATE), *NOVEMBER, batch_size=4,
+                 progress=lambda done, total: seen.append((done, total)))  # fmt: skip
+
+    assert seen == [(4, 6), (6, 6)]  # the refused promo order is read too
+
+
+def test_an_empty_period_reports_its_progress_once(db, book):
+    seen = []
+    with db.unit_of_work(write=False) as session:
+        report = simulate(session, book, rules.load_program(CANDIDATE), *NOVEMBER,
+                          progress=lambda done, total: seen.append((done, total)))  # fmt: skip
+
+    assert (seen, report.months, report.guests) == ([(0, 0)], [], [])
+
+
+def test_a_replay_in_the_background_ends_with_the_synchronous_result(november, db, book):
+    candidate = rules.load_program(CANDIDATE)
+    with db.unit_of_work(write=False) as session:
+        expected = simulate(session, book, candidate, *AUTUMN, top=3)
+    replays = Replays(db)
+
+    started = replays.start(book, candidate, *AUTUMN, top=3, batch_size=2)
+    finished = replays.wait(started.id, timeout=60)
+
+    assert (started.status, started.done, started.total) == ("running", 0, None)
+    assert (finished.status, finished.error) == ("done", None)
+    assert (finished.done, finished.total) == (8, 8)
+    assert finished.result == expected
+    assert finished.finished_at >= finished.started_at
+    assert Replays(db).get(started.id) == finished  # another worker reads it from the database
+
+
+def test_a_background_replay_that_fails_says_why(november, db):
+    """A book without the version the orders were placed under: the replay fails, named."""
+    candidate = rules.load_program(CANDIDATE)
+    replays = Replays(db)
+
+    job = replays.wait(replays.start(rules.ProgramBook([candidate]), candidate, *NOVEMBER).id,
+                       timeout=60)  # fmt: skip
+
+    assert job.status == "failed"
+    assert "was placed under rules version '2024-01-01-default'" in job.error
+    assert job.result is None
+
+
+def test_an_unknown_replay_id_is_its_own_error(db):
+    with pytest.raises(UnknownReplay):
+        Replays(db).get("nope")
