@@ -84,12 +84,6 @@ def check(session: Session, per_hour: int, purpose: str, now: datetime) -> None:
     """Take the budget's lock and refuse a code (503, logged, counted) if the hour's SMS have
     reached `per_hour`; the caller then records its send in the same transaction."""
     lock(session, BUDGET, now)
-    refuse_if_spent(session, per_hour, purpose, now)
-
-
-def refuse_if_spent(session: Session, per_hour: int, purpose: str, now: datetime) -> None:
-    """The same refusal without the lock: a look before an SMS whose count is written after
-    it is sent (a spending code), which `check` then makes under the lock."""
     until = full_until(session, per_hour, now)
     if until is None:
         return

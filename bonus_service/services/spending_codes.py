@@ -49,21 +49,27 @@ def text_code(
     code: str,
     now: datetime,
 ) -> bool:
-    """Refuse a phone over its SMS limits (429), then text `code` if the phone is a guest's.
+    """Count the SMS under the phone's locks and limits and the hourly budget (429, 503), then
+    text `code` if the phone is a guest's; the send is taken back if the provider refuses it.
+    Returns whether a code was texted (False for an unregistered phone, whose request counts
+    all the same: a limit that only guests' phones reach would tell which phones are guests').
 
-    Reads in a transaction of its own and writes nothing: `store` does that. Returns whether
-    a code was texted (False for an unregistered phone).
+    The count commits before the SMS goes, as a registration's does: parallel requests for
+    one phone wait on its lock, and all but the first find its send.
     """
-    with db.unit_of_work(write=False) as session:
-        logins.check_limits(session, settings, phone, None, now)
-        sms_budget.refuse_if_spent(session, settings.sms_per_hour, PURPOSE, now)
+    with db.unit_of_work() as session:
+        send_id = logins.reserve_send(session, settings, phone, None, PURPOSE, now)
         registered = guests.find(session, phone) is not None
+        session.commit()
     if not registered:
         return False
     text = sms.texts.spending_code(code, amount, settings.code_minutes)
     try:
         sender.send(phone, text)
     except sms.SmsError as error:
+        with db.unit_of_work() as session:
+            sms_budget.take_back(session, send_id)
+            session.commit()
         raise logins.sms_problem(error) from error
     return True
 
@@ -79,9 +85,8 @@ def store(
     code: str | None,
     now: datetime,
 ) -> logins.CodeSent:
-    """Count the SMS under the phone's limits and store the code `text_code` texted (None:
-    nothing was texted, only counted), replacing the client's earlier code for this phone."""
-    logins.reserve_send(session, settings, phone, None, PURPOSE, now)
+    """Store the code `text_code` counted and texted (None: nothing was texted, only
+    counted), replacing the client's earlier code for this phone."""
     if code is not None:
         key = {"phone": phone, "client_id": client_id}
         insert_ignore(session, SpendingCode.__table__, {
