@@ -124,7 +124,7 @@ def approve(
     """Apply a pending adjustment through the ledger now, with its original reason; `person`
     must be a supervisor other than the one who asked. Approved twice (a double submit, two
     supervisors at once), it is applied once: the second finds it decided (NotDecidable)."""
-    decider, record = _decision(session, adjustment_id, person, now)
+    decider, record = _decision(session, adjustment_id, person, via, now)
     guest = session.get(Guest, record.guest_id)
     _check_step(guest, money(record.amount), step)
     moved = _move(session, guest, record, actor=via, now=now)
@@ -144,7 +144,7 @@ def reject(
     than the one who asked. Nothing moves."""
     if not why.strip():
         raise invalid("reason", "must say why, not be blank")
-    decider, record = _decision(session, adjustment_id, person, now)
+    decider, record = _decision(session, adjustment_id, person, via, now)
     _decide(record, "rejected", decider, via, now)
     record.decision_reason = why
     audit.record(session, via, "adjustment.reject", record.phone, now,
@@ -245,9 +245,11 @@ def _person(session: Session, name: str, *, lock: bool = False) -> Operator:
 
 
 def _decision(
-    session: Session, adjustment_id: int, person: str, now: datetime
+    session: Session, adjustment_id: int, person: str, via: str, now: datetime
 ) -> tuple[Operator, Adjustment]:
-    """The deciding supervisor and the pending adjustment, locked; or the refusal."""
+    """The deciding supervisor and the pending adjustment, locked; or the refusal. The
+    channel that asked never decides: an API client names its people itself, so one key could
+    ask as one person and approve as another; the console signs each person in."""
     decider = _person(session, person)
     if decider.role != operators.SUPERVISOR:
         raise PersonRefused(f"{decider.name} has the {decider.role} role: only a supervisor "
@@ -262,6 +264,10 @@ def _decision(
     if record.requested_by == decider.name:
         raise PersonRefused("nobody approves or rejects their own adjustment: another "
                             "supervisor decides it")  # fmt: skip
+    if record.requested_via == via:
+        raise PersonRefused(f"{via} asked for this adjustment, so it cannot decide it: a "
+                            "supervisor decides it in the console or through another API "
+                            "client")  # fmt: skip
     if (status := status_at(record, now)) != "pending":
         raise NotDecidable(status)
     return decider, record

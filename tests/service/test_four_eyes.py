@@ -25,19 +25,23 @@ def ask(shop, phone: str, amount: str, person: str = "clerk", reason: str = "к�
                             headers=bearer(shop.operator))  # fmt: skip
 
 
-def decide(shop, adjustment_id: int, verb: str, person: str, **body):
+def decide(shop, adjustment_id: int, verb: str, person: str, key: str | None = None, **body):
+    """Approve or reject through the supervisors' desk, an API client of its own (the one
+    that asked may not decide), or through `key`."""
     return shop.client.post(f"/v1/adjustments/{adjustment_id}/{verb}",
                             json={"operator": person, **body},
-                            headers=bearer(shop.operator))  # fmt: skip
+                            headers=bearer(key or shop.desk))  # fmt: skip
 
 
 @pytest.fixture
-def people(shop):
-    """clerk (operator), sveta and boris (supervisors), mila (marketing)."""
+def people(shop, make_key):
+    """clerk (operator), sveta and boris (supervisors), mila (marketing); the call center
+    asks with `shop.operator`, the supervisors decide with `shop.desk`."""
     shop.person("clerk")
     shop.person("sveta", "supervisor")
     shop.person("boris", "supervisor")
     shop.person("mila", "marketing")
+    shop.desk = make_key("operator", name="supervisors-desk")
     return shop
 
 
@@ -149,6 +153,21 @@ def test_nobody_approves_their_own_and_an_operator_approves_nothing(people):
     assert decide(people, held["id"], "approve", "mila").status_code == 403
     assert people.me(token)["balance"] == "0.00"
     assert decide(people, own["id"], "approve", "boris").status_code == 200
+
+
+def test_the_api_client_that_asked_cannot_approve_whoever_it_names(people):
+    """One operator key asked as clerk and approved as sveta: the key names its people
+    itself, so four eyes were one (a review of issue 17). The client that asked never decides;
+    the console, where each person signs in, or another client does."""
+    phone, token = people.guest()
+    held = ask(people, phone, "50000").get_json()
+    for verb, body in (("approve", {}), ("reject", {"reason": "сам себе"})):
+        refused = decide(people, held["id"], verb, "sveta", key=people.operator, **body)
+        assert refused.status_code == 403, refused.get_json()
+        assert "call-center asked for this adjustment" in refused.get_json()["detail"]
+    assert people.me(token)["balance"] == "0.00"
+    assert decide(people, held["id"], "approve", "sveta").status_code == 200
+    assert people.me(token)["balance"] == "50000.00"
 
 
 def test_a_rejected_credit_cannot_be_approved(db, people):
