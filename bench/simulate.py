@@ -138,9 +138,13 @@ def seed(url: str, orders: int) -> None:
             "FROM generate_series(1, %s) AS g",
             (START - timedelta(days=30), guests),
         )
+        client = connection.execute(  # the orders' owner: an order is (client, id)
+            "INSERT INTO api_clients (name, scopes, created_at) VALUES ('bench', 'checkout', %s) "
+            "RETURNING id", (START,),
+        ).fetchone()[0]  # fmt: skip
         columns = (
-            "id, guest_id, phone, channel, source, payload, total, redeemed, accrual, "
-            "rules_version, explanation, status, placed_by, placed_at, completed_at"
+            "client_id, id, guest_id, phone, channel, source, payload, total, redeemed, "
+            "accrual, rules_version, explanation, status, placed_by, placed_at, completed_at"
         )
         with connection.cursor().copy(f"COPY orders ({columns}) FROM STDIN") as copy:
             for i in range(orders):
@@ -157,7 +161,7 @@ def seed(url: str, orders: int) -> None:
                 redeemed = min(Decimal(wanted), decision.redeem_max)
                 phone = f"+7900{guest:07d}" if guest else f"+7901{i % 10_000_000:07d}"
                 copy.write_row((
-                    f"B-{i:08d}", guest, phone, order.channel, order.source, json.dumps(body),
+                    client, f"B-{i:08d}", guest, phone, order.channel, order.source, json.dumps(body),
                     int(order.total * 100), int(redeemed * 100), int(decision.accrual * 100),
                     program.version, "[]", "completed", "bench", placed_at,
                     placed_at + timedelta(minutes=40),
