@@ -161,7 +161,8 @@ def seed(url: str, orders: int) -> None:
                 redeemed = min(Decimal(wanted), decision.redeem_max)
                 phone = f"+7900{guest:07d}" if guest else f"+7901{i % 10_000_000:07d}"
                 copy.write_row((
-                    client, f"B-{i:08d}", guest, phone, order.channel, order.source, json.dumps(body),
+                    client, f"B-{i:08d}", guest, phone, order.channel, order.source,
+                    json.dumps(body),
                     int(order.total * 100), int(redeemed * 100), int(decision.accrual * 100),
                     program.version, "[]", "completed", "bench", placed_at,
                     placed_at + timedelta(minutes=40),
