@@ -120,7 +120,9 @@ def _start_replay(*_view, version: str) -> None:
     """Start the replay before the key's transaction: the replay writes its own row."""
     args = JsonBodyParser().parse(SimulateIn(), location="json")
     candidate = _candidate(version)
-    replays = current_app.extensions.setdefault("bonus_replays", Replays(get_db()))
+    if "bonus_replays" not in current_app.extensions:  # its threads are this process's
+        current_app.extensions["bonus_replays"] = Replays(get_db())
+    replays = current_app.extensions["bonus_replays"]
     g.replay = replays.start(program.book(), candidate, args["since"], args["until"])
 
 
