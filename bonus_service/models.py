@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -453,4 +454,8 @@ class ProgramVersion(Base):
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'published')", name="status"),
         Index("ix_program_versions_status_effective_from", "status", "effective_from"),
+        # two publications racing for one instant: the second is refused here
+        Index("uq_program_versions_published_start", "effective_from", unique=True,
+              sqlite_where=text("status = 'published'"),
+              postgresql_where=text("status = 'published'")),
     )

@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import rules
@@ -153,7 +154,11 @@ def publish(session: Session, version: str, effective_from: datetime, book: rule
     row.updated_at = row.published_at = now
     audit.record(session, actor, "program.publish", version, now,
                  effective_from=effective_from.isoformat())  # fmt: skip
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # another publication took the instant meanwhile
+        raise VersionConflict("another version was published to take effect at that very "
+                              "instant: each version needs its own") from None
     return row
 
 

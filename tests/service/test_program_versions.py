@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,8 @@ from bonus_service import create_app
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db
 from bonus_service.models import AuditEntry, Guest, ProgramVersion
+from bonus_service.services import programs
+from tests.conftest import PG_URL
 from tests.service.checkout_helpers import order_id, pickup
 from tests.service.helpers import bearer, problem_fields
 
@@ -131,6 +134,36 @@ def test_two_versions_cannot_take_effect_at_one_instant(shop):
     assert draft(shop, a_program(version="pickup-thirty", pickup_percent="30")).status_code == 201
     assert publish(shop, "pickup-twenty", at).status_code == 200
     assert publish(shop, "pickup-thirty", at).status_code == 409
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite runs one writer at a time: no race to lose")
+def test_two_publications_racing_for_one_instant_leave_one(db, book):
+    """The second publication checks before the first commits, so only the database can see
+    the clash: it waits on the first, then is refused."""
+    now, at = utcnow(), utcnow() + timedelta(days=3)
+    with db.unit_of_work() as session:
+        programs.create_draft(session, a_program(), book, "a", now)
+        programs.create_draft(session, a_program("pickup-thirty", "30"), book, "b", now)
+        session.commit()
+    outcome = []
+
+    def second():
+        with db.unit_of_work() as session:
+            try:
+                programs.publish(session, "pickup-thirty", at, book, "b", now)
+                session.commit()
+                outcome.append("published")
+            except programs.VersionConflict:
+                outcome.append("refused")
+
+    with db.unit_of_work() as session:
+        programs.publish(session, "pickup-twenty", at, book, "a", now)
+        other = threading.Thread(target=second)
+        other.start()
+        other.join(0.5)  # it waits on the first's row in the index
+        session.commit()
+    other.join(10)
+    assert outcome == ["refused"]
 
 
 def test_a_published_version_is_announced_on_rules_and_in_v1_rules(shop):

@@ -38,8 +38,17 @@ def upgrade() -> None:
         "program_versions",
         ["status", "effective_from"],
     )
+    op.create_index(
+        "uq_program_versions_published_start",
+        "program_versions",
+        ["effective_from"],
+        unique=True,
+        sqlite_where=sa.text("status = 'published'"),
+        postgresql_where=sa.text("status = 'published'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("uq_program_versions_published_start", table_name="program_versions")
     op.drop_index("ix_program_versions_status_effective_from", table_name="program_versions")
     op.drop_table("program_versions")
