@@ -33,7 +33,7 @@ from bonus_service.models import (
     ApiKey,
     LedgerEntry,
 )
-from bonus_service.services import audit, operators
+from bonus_service.services import audit, operators, programs
 from bonus_service.services.liability import liability
 from bonus_service.services.reconcile import reconcile
 from bonus_service.services.simulate import MissingVersion, simulate
@@ -63,7 +63,8 @@ bonus = BonusGroup("bonus", help="Bonus Engine operations.")
 
 @bonus.command("init-db")
 def init_db() -> None:
-    """Bring the schema to the current version (safe to rerun)."""
+    """Bring the schema to the current version and store the shipped program versions when
+    the database has none published (safe to rerun)."""
     found = upgrade(get_db())
     if found.ahead:
         click.echo(f"database at revision {found.revision}, newer than this release's "
@@ -71,6 +72,11 @@ def init_db() -> None:
                    f"{_safe_url(get_db().url)}")  # fmt: skip
         return
     click.echo(f"database at revision {found.revision}: {_safe_url(get_db().url)}")
+    with get_db().unit_of_work() as session:
+        seeded = programs.seed(session, program.shelf().files, utcnow())
+        session.commit()
+    for version in seeded:
+        click.echo(f"program version {version} stored as published (from the shipped files)")
 
 
 def _safe_url(url: str) -> str:

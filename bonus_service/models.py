@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -432,3 +433,29 @@ class ReplayJob(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ProgramVersion(Base):
+    """A program version stored as data: a draft that can change, or a published one that never
+    does. `data` is the program's JSON text, numbers written exactly as the API renders them."""
+
+    __tablename__ = "program_versions"
+    version: Mapped[str] = mapped_column(String(80), primary_key=True)
+    data: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))  # draft, published
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_by: Mapped[str | None] = mapped_column(String(80))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'published')", name="status"),
+        Index("ix_program_versions_status_effective_from", "status", "effective_from"),
+        # two publications racing for one instant: the second is refused here
+        Index("uq_program_versions_published_start", "effective_from", unique=True,
+              sqlite_where=text("status = 'published'"),
+              postgresql_where=text("status = 'published'")),
+    )

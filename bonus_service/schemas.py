@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from bonus_service.fields import (
     Amount,
@@ -469,3 +469,75 @@ class RulesOut(Schema):
         metadata={"description": "Versions published but not in force yet, the next first: "
                   "the rules say changes are announced by publishing the new version."},
     )
+
+
+PROGRAM_FIELD = fields.Dict(
+    required=True,
+    metadata={"description": "The program as data, in the shape GET /v1/rules returns under "
+              "`rules` (see docs/rules.md). Checked whole: a fault → 422 naming the field in "
+              "the program's terms, e.g. `program.accrual.1.percent`."},
+)
+
+
+class ProgramIn(Strict):
+    program = PROGRAM_FIELD
+
+
+class PublishIn(Strict):
+    effective_from = fields.AwareDateTime(
+        required=True,
+        metadata={"description": "When the version takes effect (with its offset); not in "
+                  "the past. It replaces the draft's own `effective_from`."},
+    )
+
+
+class SimulateIn(Strict):
+    since = fields.AwareDateTime(required=True, metadata={"description": "Orders placed from."})
+    until = fields.AwareDateTime(
+        required=True, metadata={"description": "Orders placed before (exclusive)."}
+    )
+
+    @validates_schema
+    def _a_period(self, data, **_kwargs):
+        if data["until"] <= data["since"]:
+            raise ValidationError({"until": ["must be after since"]})
+
+
+class ProgramVersionOut(Schema):
+    version = fields.String()
+    status = fields.String(metadata={"description": "`draft` (changes) or `published` (never)."})
+    effective_from = fields.DateTime()
+    title = fields.String()
+    program = fields.Dict(metadata={"description": "The program as data."})
+    created_by = fields.String(allow_none=True)
+    created_at = fields.DateTime(allow_none=True)
+    updated_by = fields.String(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True)
+    published_by = fields.String(allow_none=True)
+    published_at = fields.DateTime(allow_none=True)
+
+
+class ProgramVersionsOut(Schema):
+    versions = fields.List(
+        fields.Nested(ProgramVersionOut),
+        metadata={"description": "Drafts and published versions, the latest effective date "
+                  "first; a version shipped as a file and never stored has no authors."},
+    )
+
+
+class SimulationOut(Schema):
+    id = fields.String()
+    version = fields.String(metadata={"description": "The candidate version replayed."})
+    status = fields.String(metadata={"description": "`running`, `done` or `failed`."})
+    since = fields.DateTime()
+    until = fields.DateTime()
+    done = fields.Integer(metadata={"description": "Orders replayed so far."})
+    total = fields.Integer(allow_none=True, metadata={"description": "Orders to replay."})
+    started_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    result = fields.Dict(
+        allow_none=True,
+        metadata={"description": "When done: per month, old beside new (kopecks), and the "
+                  "guests most affected (the replay engine's Simulation)."},
+    )
+    error = fields.String(allow_none=True)

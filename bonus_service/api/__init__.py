@@ -52,6 +52,7 @@ def init_app(app: Flask) -> None:
         health,
         me,
         metrics,
+        programs,
         reports,
         rules,
         zones,
@@ -77,7 +78,8 @@ def init_app(app: Flask) -> None:
     api.register_field(Phone, "string", "phone")  # any common format; stored as E.164
     app.url_map.converters["order_id"] = checkout.OrderIdConverter
     api.register_converter(checkout.OrderIdConverter, checkout.order_id_schema)
-    for module in (health, auth, me, guests, adjustments, checkout, zones, rules, reports, metrics):
+    for module in (health, auth, me, guests, adjustments, checkout, zones, rules, programs, reports,
+                   metrics):
         api.register_blueprint(module.blp)
     app.add_url_rule(
         "/docs/static/<path:filename>",

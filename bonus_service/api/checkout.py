@@ -253,7 +253,7 @@ class Cancel(MethodView):
         now = utcnow()
         order, moved, figures = checkout.cancel(
             g.session, g.caller.id, order_id, g.caller.name, now,
-            cancelled_orders=program.in_force(now).cancelled_orders,
+            cancelled_orders=program.in_force(now).cancelled_orders, book=program.book(),
         )  # fmt: skip
         return {
             "id": order.id,

@@ -441,16 +441,21 @@ def cancel(
     now: datetime,
     *,
     cancelled_orders: str = "ignore",
+    book: rules.ProgramBook | None = None,
 ) -> tuple[Order, dict, Figures]:
     """Undo the client's order: release its hold, or give back what it spent and take back
     what it earned.
 
     `cancelled_orders` is the program's `expiry.cancelled_orders`: under "ignore" a completed
     order cancelled now stops being the guest's last order (the idle count goes back to the
-    completed order before it, or to registration). Returns the order, the kopecks moved
-    (released, refunded, reversed, written_off) and the guest's figures after.
+    completed order before it, or to registration). An order keeps the version it was placed
+    under: when `book` holds that version, its `cancelled_orders` decides instead. Returns the
+    order, the kopecks moved (released, refunded, reversed, written_off) and the guest's
+    figures after.
     """
     row = _locked_order(session, client_id, order_id)
+    if book is not None and row.rules_version in book.versions:
+        cancelled_orders = book.get(row.rules_version).cancelled_orders
     if row.status == "cancelled":
         raise Problem(409, f"Order {order_id!r} is already cancelled.", status_now=row.status)
     moved = {"released": 0, "refunded": 0, "reversed": 0, "written_off": 0, "recovered": 0}

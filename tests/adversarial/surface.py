@@ -20,7 +20,8 @@ LEAKS = (
     *("SELECT ", "INSERT INTO", "sqlalchemy", "psycopg", "sqlite3"),
 )
 # each names something real (adjustment 1: the populated fixture's credit to RICH)
-SAMPLES = {"phone": RICH, "order_id": ORDERS[0], "code": "north", "adjustment_id": "1"}
+SAMPLES = {"phone": RICH, "order_id": ORDERS[0], "code": "north", "adjustment_id": "1",
+           "version": "2024-01-01-default", "replay_id": "0" * 32}
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,13 @@ SCOPES = {
     "POST /v1/adjustments/{adjustment_id}/reject": {"operator"},
     "PUT /v1/zones/{code}": {"admin"},
     "GET /v1/reports/liability": {"admin"},
+    "GET /v1/programs": {"admin"},
+    "POST /v1/programs": {"admin"},
+    "GET /v1/programs/{version}": {"admin"},
+    "PUT /v1/programs/{version}": {"admin"},
+    "POST /v1/programs/{version}/publish": {"admin"},
+    "POST /v1/programs/{version}/simulate": {"admin"},
+    "GET /v1/programs/{version}/simulate/{replay_id}": {"admin"},
 }
 SECURED = [op for op in OPERATIONS if op.schemes]
 BY_KEY = [op for op in SECURED if "apiKey" in op.schemes]

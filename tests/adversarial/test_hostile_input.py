@@ -10,12 +10,15 @@ from urllib.parse import quote
 
 import pytest
 
+import rules
 from bonus_service.db import get_db
 from tests.adversarial.conftest import POOR, RICH, table_sizes
 from tests.adversarial.ledger_invariants import assert_ledger_invariants
 from tests.adversarial.surface import OPERATIONS, Operation, assert_no_leak
 from tests.service.checkout_helpers import pickup
 
+# the shipped program as GET /v1/rules serves it (numbers as strings)
+PROGRAM = json.loads(json.dumps(rules.load_book().get("2024-01-01-default").data, default=str))
 INJECTIONS = ("' OR 1=1 --", '"; DROP TABLE guests; --', "') OR ('a'='a", "%' OR '%'='")
 # A request each operation with a body accepts; a new one fails below until it is given one.
 VALID = {
@@ -30,6 +33,11 @@ VALID = {
     "POST /v1/orders": {"id": "H-1", "phone": RICH, "order": pickup("600.00"), "redeem": "0"},
     "POST /v1/orders/confirmation-code": {"phone": RICH, "amount": "100.00"},
     "PUT /v1/zones/{code}": {"name": "Север", "min_order": "500.00"},
+    "POST /v1/programs": {"program": {**PROGRAM, "version": "hostile"}},
+    "PUT /v1/programs/{version}": {"program": PROGRAM},
+    "POST /v1/programs/{version}/publish": {"effective_from": "2099-01-01T00:00:00+03:00"},
+    "POST /v1/programs/{version}/simulate": {"since": "2024-01-01T00:00:00+03:00",
+                                             "until": "2024-02-01T00:00:00+03:00"},
 }
 WITH_BODY = [op for op in OPERATIONS if op.has_body]
 WITH_PATH = [op for op in OPERATIONS if "{" in op.path]
@@ -98,7 +106,7 @@ def test_sql_in_any_body_field_is_refused_or_kept_as_data(client, full_key, inta
 def test_sql_in_any_path_parameter_names_nothing(client, full_key, populated, intact, op):
     body = VALID.get(op.label)
     for attack in INJECTIONS:
-        names = ("phone", "order_id", "code", "adjustment_id")
+        names = ("phone", "order_id", "code", "adjustment_id", "version", "replay_id")
         url = op.url(**{name: quote(attack, safe="") for name in names})
         response = send(client, op, full_key, body, url)
         assert 400 <= response.status_code < 500, response.get_json()
@@ -132,7 +140,8 @@ def test_text_no_database_can_store_is_422_naming_the_field(client, full_key, in
 
 def test_a_nul_in_a_path_is_400(client, full_key, populated):
     for op in WITH_PATH:
-        url = op.url(phone="%2B7916%00", order_id="P-%00", code="n%00rth", adjustment_id="1%00")
+        url = op.url(phone="%2B7916%00", order_id="P-%00", code="n%00rth", adjustment_id="1%00",
+                     version="v%00", replay_id="0%00")  # fmt: skip
         assert send(client, op, full_key, VALID.get(op.label), url).status_code == 400
 
 
