@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -192,19 +193,37 @@ def deliver(
     code: str,
 ) -> None:
     """Send the SMS; if it fails, take the send and the code back so nothing counts."""
+
+    def forget_the_code(session: Session) -> None:
+        session.execute(
+            update(LoginCode)
+            .where(
+                LoginCode.phone == phone,
+                LoginCode.code_hash == sms.hash_code(secret, phone, code),
+            )
+            .values(code_hash=None, attempts_left=0)
+        )
+
+    send_counted(db, sender, phone, body, send_id, also=forget_the_code)
+
+
+def send_counted(
+    db: Database,
+    sender: sms.SmsSender,
+    phone: str,
+    body: str,
+    send_id: int,
+    also: Callable[[Session], None] | None = None,
+) -> None:
+    """Send an SMS already counted (`reserve_send`); if the provider refuses it, take the send
+    back (and do `also` in the same transaction) so nothing counts, and raise the problem."""
     try:
         sender.send(phone, body)
     except sms.SmsError as error:
         with db.unit_of_work() as session:
             sms_budget.take_back(session, send_id)
-            session.execute(
-                update(LoginCode)
-                .where(
-                    LoginCode.phone == phone,
-                    LoginCode.code_hash == sms.hash_code(secret, phone, code),
-                )
-                .values(code_hash=None, attempts_left=0)
-            )
+            if also is not None:
+                also(session)
             session.commit()
         raise sms_problem(error) from error
 

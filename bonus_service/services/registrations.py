@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 import sms
 from bonus_service.db import Database
 from bonus_service.models import Guest
-from bonus_service.services import audit, guests, logins, sms_budget
+from bonus_service.services import audit, guests, logins
 from bonus_service.settings import Settings
 
 PURPOSE = "registration"
@@ -44,13 +44,7 @@ def text_code(
         send_id = logins.reserve_send(session, settings, phone, None, PURPOSE, now)
         session.commit()
     text = sms.texts.registered_by_operator(code, settings.code_minutes)
-    try:
-        sender.send(phone, text)
-    except sms.SmsError as error:
-        with db.unit_of_work() as session:
-            sms_budget.take_back(session, send_id)
-            session.commit()
-        raise logins.sms_problem(error) from error
+    logins.send_counted(db, sender, phone, text, send_id)
 
 
 def register_on_behalf(

@@ -28,7 +28,7 @@ from bonus_service.dbutil import insert_ignore
 from bonus_service.fields import kopecks, money
 from bonus_service.models import SpendingCode
 from bonus_service.problems import Problem, keeping_writes
-from bonus_service.services import guests, logins, sms_budget
+from bonus_service.services import guests, logins
 from bonus_service.settings import Settings
 
 PURPOSE = "spending"
@@ -63,14 +63,8 @@ def text_code(
         session.commit()
     if not registered:
         return False
-    text = sms.texts.spending_code(code, amount, settings.code_minutes)
-    try:
-        sender.send(phone, text)
-    except sms.SmsError as error:
-        with db.unit_of_work() as session:
-            sms_budget.take_back(session, send_id)
-            session.commit()
-        raise logins.sms_problem(error) from error
+    logins.send_counted(db, sender, phone, sms.texts.spending_code(code, amount,
+                                                                   settings.code_minutes), send_id)
     return True
 
 
