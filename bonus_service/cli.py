@@ -15,14 +15,9 @@ from sqlalchemy.exc import OperationalError
 
 import rules
 from bonus_service import program
-from bonus_service.auth import (
-    KEY_CACHE_SECONDS,
-    SCOPES,
-    add_key,
-    create_client,
-    forget_cached_keys,
-)
+from bonus_service.auth import KEY_CACHE_SECONDS, forget_cached_keys
 from bonus_service.clock import utcnow
+from bonus_service.credentials import SCOPES, add_key, create_client
 from bonus_service.db import get_db
 from bonus_service.migrate import schema, upgrade
 from bonus_service.models import (

@@ -123,8 +123,9 @@ class Database:
     def unit_of_work(self, *, write: bool = True) -> Iterator[Session]:
         """A transaction that rolls back unless the block calls session.commit().
 
-        A Problem marked `keep_writes` (a wrong SMS code: its try must count although the
-        request fails) commits what the block wrote before it was raised.
+        A refusal marked `keep_writes` (errors.DomainError.keeping_writes: a wrong SMS code's
+        try must count although the request fails) commits what the block wrote
+        before it was raised.
         """
         session = (self._write if write else self._read)()
         try:

@@ -27,6 +27,7 @@ from werkzeug.exceptions import HTTPException
 
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db, run
+from bonus_service.errors import DomainError
 from bonus_service.models import IdempotencyRecord, UTCDateTime
 from bonus_service.problems import Problem, problem_response
 
@@ -239,7 +240,7 @@ def _before_the_claim(call: _Call, before, args, kwargs) -> Response | None:
         return answered
     try:
         before(*args, **kwargs)
-    except HTTPException as error:
+    except (HTTPException, DomainError) as error:
         response = problem_response(error)
         if _retryable(response.status_code):
             # the first call may have committed in between ("already registered" by itself)
@@ -258,7 +259,7 @@ def _once(call: _Call, view, args, kwargs) -> Response:
         g.session = session
         try:
             response = current_app.make_response(view(*args, **kwargs))
-        except HTTPException as error:
+        except (HTTPException, DomainError) as error:
             response = problem_response(error)
             if getattr(error, "keep_writes", False):
                 # a refusal whose writes stand (a wrong SMS code's counted try): they

@@ -144,11 +144,11 @@ class Orders(MethodView):
                 actor=g.caller.name,
                 now=now,
                 hold_ttl=timedelta(hours=settings.hold_ttl_hours),
-                consent=lambda guest_id: checkout.require_consent(
-                    session, settings, code_secret(), guest_id, args["phone"], now,
-                    token=request.headers.get("X-Guest-Token"), code=args["confirmation_code"],
-                    client_id=g.caller.id, redeem=redeem, order_id=args["id"],
+                consent=checkout.Consent(
+                    token=request.headers.get("X-Guest-Token"), code=args["confirmation_code"]
                 ),
+                settings=settings,
+                secret=code_secret(),
             )
         except rules.OrderError as error:
             raise order_problem(error) from None

@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, create_engine, select, text
 
 from bonus_service import create_app
-from bonus_service.auth import digest
+from bonus_service.credentials import digest
 from bonus_service.db import Database, get_db
 from bonus_service.migrate import alembic_config, upgrade
 from bonus_service.models import Base
