@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 from sqlalchemy import select
 
+from bonus_service.app_db import unit_of_work
 from bonus_service.clock import utcnow
 from bonus_service.credentials import KEY_PREFIX, digest, guest_id_from_token
-from bonus_service.db import unit_of_work
 from bonus_service.models import ApiClient, ApiKey
 from bonus_service.problems import Problem
 

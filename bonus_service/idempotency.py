@@ -20,13 +20,14 @@ from typing import NamedTuple
 
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
-from sqlalchemy import Integer, LargeBinary, String, bindparam, delete, func, select, true
+from sqlalchemy import Integer, LargeBinary, String, bindparam, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db, run
+from bonus_service.db import run
 from bonus_service.errors import DomainError
 from bonus_service.models import IdempotencyRecord, UTCDateTime
 from bonus_service.problems import Problem, problem_response
@@ -279,14 +280,3 @@ def _refused(call: _Call, response: Response) -> Response:
         return response
     return _store_refusal(*call, response)
 
-
-def purge(session, older_than) -> int:
-    """Forget keys older than the retention (at least 24 h).
-
-    Every record is committed with its answer; one without could only be a claim left by a
-    worker of the previous release that died during a rolling deploy: it goes too.
-    """
-    result = session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < older_than)
-    )
-    return result.rowcount

@@ -9,9 +9,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from bonus_service import program
+from bonus_service.app_db import unit_of_work
 from bonus_service.auth import require_scope
 from bonus_service.clock import utcnow
-from bonus_service.db import unit_of_work
 from bonus_service.idempotency import idempotent
 from bonus_service.schemas import (
     AdjustmentOut,

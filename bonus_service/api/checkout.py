@@ -12,9 +12,9 @@ from werkzeug.routing import BaseConverter
 
 import rules
 from bonus_service import program
+from bonus_service.app_db import get_db, unit_of_work
 from bonus_service.auth import require_scope
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db, unit_of_work
 from bonus_service.idempotency import idempotent
 from bonus_service.models import Order
 from bonus_service.problems import Problem

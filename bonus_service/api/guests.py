@@ -10,9 +10,9 @@ from marshmallow import ValidationError
 import sms
 from bonus_service import program
 from bonus_service.api.adjustments import adjustment_view
+from bonus_service.app_db import get_db, unit_of_work
 from bonus_service.auth import require_scope
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db, unit_of_work
 from bonus_service.fields import normalise_phone
 from bonus_service.idempotency import idempotent
 from bonus_service.problems import Problem, invalid

@@ -10,9 +10,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
 from bonus_service import program
+from bonus_service.app_db import get_db, unit_of_work
 from bonus_service.clock import utcnow
 from bonus_service.credentials import guest_from_token
-from bonus_service.db import get_db, unit_of_work
 from bonus_service.errors import CodeRefused, DomainError, Invalid, RateLimited
 from bonus_service.http import client_address
 from bonus_service.problems import retry_headers, status_of

@@ -11,8 +11,8 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 import rules
 import sms
 from bonus_service import program
+from bonus_service.app_db import get_db, unit_of_work
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db, unit_of_work
 from bonus_service.errors import DomainError, Invalid, RateLimited
 from bonus_service.problems import retry_headers, status_of
 from bonus_service.secrets_store import code_secret

@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 
 from bonus_service import program
+from bonus_service.app_db import unit_of_work
 from bonus_service.clock import utcnow
-from bonus_service.db import unit_of_work
 from bonus_service.errors import DomainError
 from bonus_service.problems import status_of
 from bonus_service.services import adjustments

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 import rules
 from bonus_service import program
+from bonus_service.app_db import unit_of_work
 from bonus_service.clock import utcnow
-from bonus_service.db import unit_of_work
 from bonus_service.models import Zone
 from bonus_service.web import pages
 from rules.money import money
