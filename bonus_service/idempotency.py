@@ -198,7 +198,8 @@ def _retryable(status: int) -> bool:
 
 
 def idempotent(view=None, *, before=None):
-    """Run the view once per (API key, Idempotency-Key); the view writes through g.session.
+    """Run the view once per (API key, Idempotency-Key); the view writes through the session
+    it is given (keyword `session`), in the transaction that stores its answer.
 
     `before(*args, **kwargs)`, if given, runs first, outside any transaction, unless the key
     already has an answer to replay: for work that must not hold the database while it waits
@@ -257,9 +258,10 @@ def _once(call: _Call, view, args, kwargs) -> Response:
         if record_id is None:
             session.rollback()
             return _answer_for(*call)
-        g.session = session
         try:
-            response = current_app.make_response(view(*args, **kwargs))
+            # the view writes through this session: the unit of work is opened here, at the
+            # boundary, and handed down as an argument
+            response = current_app.make_response(view(*args, session=session, **kwargs))
         except (HTTPException, DomainError) as error:
             response = problem_response(error)
             if getattr(error, "keep_writes", False):

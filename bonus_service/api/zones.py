@@ -32,8 +32,8 @@ class ZoneByCode(MethodView):
     @blp.doc(security=[{"apiKey": []}])
     @blp.arguments(ZoneIn())
     @blp.response(200, ZoneOut)
-    def put(self, args, code):
+    def put(self, args, code, *, session):
         """Create or change a zone (audited)."""
         return zones.put_zone(
-            g.session, code, args["name"], args["min_order"], g.caller.name, utcnow()
+            session, code, args["name"], args["min_order"], g.caller.name, utcnow()
         )
