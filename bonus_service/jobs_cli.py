@@ -44,7 +44,11 @@ def expire_command(as_of, dry_run: bool, batch_size: int) -> None:
         )
     try:
         report = expire_balances(
-            get_db(), program.book(), now, batch_size=batch_size, dry_run=dry_run,
+            get_db(),
+            program.book(),
+            now,
+            batch_size=batch_size,
+            dry_run=dry_run,
             written_at=utcnow(),
         )
     except rules.ProgramError as error:  # no program in force then
@@ -65,7 +69,9 @@ def scheduler_command() -> None:
     found = schema(get_db())  # an unreachable database fails here: one line, exit 3
     if not found.usable:
         # it would say "running" and only log a traceback per job until someone looked
-        raise click.ClickException(f"the database schema is at {found.revision or 'no revision'}"
-                                   f", behind this release's {found.head}: run `bonus init-db`")
+        raise click.ClickException(
+            f"the database schema is at {found.revision or 'no revision'}"
+            f", behind this release's {found.head}: run `bonus init-db`"
+        )
     click.echo("scheduler running; Ctrl-C to stop")
     run_blocking(current_app._get_current_object())
