@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from bonus_service import create_app
+from bonus_service.app import create_app
 from bonus_service.settings import SettingsError
 from rules import ProgramError
 

@@ -44,8 +44,8 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != R
 import psycopg  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from bonus_service.auth import create_client  # noqa: E402
 from bonus_service.clock import utcnow  # noqa: E402
+from bonus_service.credentials import create_client  # noqa: E402
 from bonus_service.db import Database  # noqa: E402
 from bonus_service.models import Guest  # noqa: E402
 from bonus_service.services.guests import issue_token  # noqa: E402

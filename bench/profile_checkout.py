@@ -71,8 +71,8 @@ def setup(url: str):
         os.environ[key] = value
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     bench.prepare_database(url)
-    from bonus_service import create_app
-    from bonus_service.db import get_db
+    from bonus_service.app import create_app
+    from bonus_service.app_db import get_db
 
     app = create_app()
     with app.app_context():

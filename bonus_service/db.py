@@ -1,5 +1,6 @@
 """Engines, sessions and the unit of work: a transaction that rolls back unless its block
-commits it (no session is committed behind a caller's back)."""
+commits it (no session is committed behind a caller's back). Nothing of Flask: the app's
+database is attached and found by `app_db`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Flask, current_app
 from sqlalchemy import Engine, Insert, Select, UpdateBase, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -123,8 +123,9 @@ class Database:
     def unit_of_work(self, *, write: bool = True) -> Iterator[Session]:
         """A transaction that rolls back unless the block calls session.commit().
 
-        A Problem marked `keep_writes` (a wrong SMS code: its try must count although the
-        request fails) commits what the block wrote before it was raised.
+        A refusal marked `keep_writes` (errors.DomainError.keeping_writes: a wrong SMS code's
+        try must count although the request fails) commits what the block wrote
+        before it was raised.
         """
         session = (self._write if write else self._read)()
         try:
@@ -170,20 +171,6 @@ class Database:
         self.engine.dispose()
         if self.reader is not self.engine:
             self.reader.dispose()
-
-
-def init_app(app: Flask, url: str) -> None:
-    """Attach the database to the app."""
-    app.extensions["bonus_db"] = Database(url)
-
-
-def get_db(app: Flask | None = None) -> Database:
-    return (app or current_app).extensions["bonus_db"]
-
-
-def unit_of_work(*, write: bool = True):
-    """The current app's unit of work."""
-    return get_db().unit_of_work(write=write)
 
 
 class _Prepared:

@@ -10,18 +10,7 @@ from marshmallow import ValidationError, fields
 import rules
 import sms
 from bonus_service.http import NumberLiteral
-
-CENT = Decimal("0.01")
-
-
-def money(kopecks: int) -> Decimal:
-    """Stored kopecks → roubles with two places."""
-    return (Decimal(kopecks) * CENT).quantize(CENT)
-
-
-def kopecks(amount: Decimal) -> int:
-    """Roubles (at most two places, checked on the way in) → stored kopecks."""
-    return int((amount / CENT).to_integral_exact())
+from rules.money import CENT, money
 
 
 class Amount(fields.Field):

@@ -20,13 +20,15 @@ from typing import NamedTuple
 
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
-from sqlalchemy import Integer, LargeBinary, String, bindparam, delete, func, select, true
+from sqlalchemy import Integer, LargeBinary, String, bindparam, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db, run
+from bonus_service.db import run
+from bonus_service.errors import DomainError
 from bonus_service.models import IdempotencyRecord, UTCDateTime
 from bonus_service.problems import Problem, problem_response
 
@@ -196,7 +198,8 @@ def _retryable(status: int) -> bool:
 
 
 def idempotent(view=None, *, before=None):
-    """Run the view once per (API key, Idempotency-Key); the view writes through g.session.
+    """Run the view once per (API key, Idempotency-Key); the view writes through the session
+    it is given (keyword `session`), in the transaction that stores its answer.
 
     `before(*args, **kwargs)`, if given, runs first, outside any transaction, unless the key
     already has an answer to replay: for work that must not hold the database while it waits
@@ -239,7 +242,7 @@ def _before_the_claim(call: _Call, before, args, kwargs) -> Response | None:
         return answered
     try:
         before(*args, **kwargs)
-    except HTTPException as error:
+    except (HTTPException, DomainError) as error:
         response = problem_response(error)
         if _retryable(response.status_code):
             # the first call may have committed in between ("already registered" by itself)
@@ -255,10 +258,11 @@ def _once(call: _Call, view, args, kwargs) -> Response:
         if record_id is None:
             session.rollback()
             return _answer_for(*call)
-        g.session = session
         try:
-            response = current_app.make_response(view(*args, **kwargs))
-        except HTTPException as error:
+            # the view writes through this session: the unit of work is opened here, at the
+            # boundary, and handed down as an argument
+            response = current_app.make_response(view(*args, session=session, **kwargs))
+        except (HTTPException, DomainError) as error:
             response = problem_response(error)
             if getattr(error, "keep_writes", False):
                 # a refusal whose writes stand (a wrong SMS code's counted try): they
@@ -278,14 +282,3 @@ def _refused(call: _Call, response: Response) -> Response:
         return response
     return _store_refusal(*call, response)
 
-
-def purge(session, older_than) -> int:
-    """Forget keys older than the retention (at least 24 h).
-
-    Every record is committed with its answer; one without could only be a claim left by a
-    worker of the previous release that died during a rolling deploy: it goes too.
-    """
-    result = session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < older_than)
-    )
-    return result.rowcount

@@ -27,13 +27,14 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import Database, get_db
-from bonus_service.fields import money
+from bonus_service.db import Database
 from bonus_service.models import Guest, JobRun, LedgerEntry
 from bonus_service.services import sms_budget
 from bonus_service.services.reconcile import snapshot
 from bonus_service.settings import SettingsError
+from rules.money import money
 
 TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"

@@ -9,6 +9,7 @@ from flask import Flask, Response, json, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from bonus_service import errors as domain
 from bonus_service import logs
 
 log = logging.getLogger(__name__)
@@ -34,15 +35,45 @@ class Problem(HTTPException):
         self.errors = dict(errors or {})
         self.extra_headers = dict(headers or {})
         self.extra = extra
-        # True when the writes made before the refusal are part of it (a wrong code's counted
-        # try): the unit of work commits them instead of rolling back (see `keeping_writes`)
-        self.keep_writes = False
 
 
-def keeping_writes(problem: Problem) -> Problem:
-    """The refusal commits what was written before it: only for a first write of a request."""
-    problem.keep_writes = True
-    return problem
+# The one mapping of the domain's refusals to HTTP: a subclass answers as its nearest listed
+# ancestor (a spending code refused is consent refused: 403). A bare DomainError has no
+# status on purpose: raising one is a bug, answered 500 and logged.
+STATUS: dict[type[domain.DomainError], int] = {
+    domain.NotFound: 404,
+    domain.Conflict: 409,
+    domain.Invalid: 422,
+    domain.NotPermitted: 403,
+    domain.ConsentRequired: 403,
+    domain.LoginCodeRefused: 401,
+    domain.RateLimited: 429,
+    domain.Unavailable: 503,
+}
+
+
+def status_of(error: domain.DomainError) -> int:
+    """The HTTP status a domain refusal answers with."""
+    for kind in type(error).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]
+    raise LookupError(f"no HTTP status for {type(error).__name__}: {error}")
+
+
+def retry_headers(error: domain.DomainError) -> dict[str, str]:
+    """Retry-After for a refusal that says when to try again (pages answer it too)."""
+    return {"Retry-After": str(error.retry_after)} if error.retry_after is not None else {}
+
+
+def from_domain(error: domain.DomainError) -> Problem:
+    """The problem a domain refusal answers: its status, detail, fields, facts and headers."""
+    return Problem(
+        status_of(error),
+        error.detail,
+        errors=error.errors,
+        headers=retry_headers(error),
+        **error.facts,
+    )
 
 
 def invalid(field: str, reason: str, status: int = 422, **extra: object) -> Problem:
@@ -76,8 +107,10 @@ def _webargs_errors(error: HTTPException) -> dict[str, str]:
     return flat
 
 
-def problem_response(error: HTTPException) -> Response:
-    """Render any HTTPException as application/problem+json."""
+def problem_response(error: HTTPException | domain.DomainError) -> Response:
+    """Render any HTTPException or domain refusal as application/problem+json."""
+    if isinstance(error, domain.DomainError):
+        error = from_domain(error)
     status = error.code or 500
     errors = error.errors if isinstance(error, Problem) else _webargs_errors(error)
     body: dict[str, object] = {
@@ -117,6 +150,7 @@ def _headers(error: HTTPException) -> dict[str, str]:
 def init_app(app: Flask) -> None:
     """Route every error, HTTP or not, through the problem renderer."""
     app.register_error_handler(HTTPException, problem_response)
+    app.register_error_handler(domain.DomainError, problem_response)
 
     @app.errorhandler(OperationalError)
     def _database_unavailable(error: OperationalError) -> Response:

@@ -19,8 +19,9 @@ from flask import Flask, current_app
 from sqlalchemy.exc import DBAPIError
 
 import rules
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import Database, get_db
+from bonus_service.db import Database
 from bonus_service.services import programs
 from bonus_service.settings import Settings, SettingsError
 

@@ -14,6 +14,16 @@ ROUNDING_MODES = {"down": ROUND_DOWN, "up": ROUND_UP,
                   "half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
 
 
+def money(kopecks: int) -> Decimal:
+    """Stored kopecks → roubles with two places."""
+    return (Decimal(kopecks) * CENT).quantize(CENT)
+
+
+def kopecks(amount: Decimal) -> int:
+    """Roubles (at most two places, checked on the way in) → stored kopecks."""
+    return int((amount / CENT).to_integral_exact())
+
+
 def parse_amount(value: object, field: str) -> Decimal:
     """Roubles from a client (str, int or Decimal) as a Decimal with two places, or AmountError."""
     amount, reason = amount_or_reason(value)

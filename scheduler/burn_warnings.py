@@ -24,9 +24,9 @@ from sqlalchemy import select, update
 import rules
 import sms
 from bonus_service.db import Database
-from bonus_service.fields import money
 from bonus_service.models import Guest
 from bonus_service.services import sms_budget
+from rules.money import money
 
 DEFAULT_DAYS_BEFORE = 7  # for callers without settings; the service passes BONUS_BURN_WARNING_DAYS
 BATCH_SIZE = 500

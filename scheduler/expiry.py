@@ -27,9 +27,9 @@ from sqlalchemy.sql.elements import TextClause
 
 import rules
 from bonus_service.db import Database
-from bonus_service.fields import money
 from bonus_service.models import Guest, Order, UTCDateTime
 from bonus_service.services.reasons import bonuses, reason
+from rules.money import money
 
 ACTOR = "expiry-job"
 DEFAULT_BATCH_SIZE = 5000

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bonus_service.db import Database
-from bonus_service.idempotency import purge
 from bonus_service.services.adjustments import lapse_overdue
+from bonus_service.services.idempotency_keys import purge
 from bonus_service.services.operators import forget_throttles
 
 

@@ -25,6 +25,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -32,11 +33,12 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from flask import Flask
 
-from bonus_service import program, sms_backend
+import rules
+import sms
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db
+from bonus_service.db import Database
+from bonus_service.settings import Settings
 from scheduler import jobs
 from scheduler.lease import Lease, LeaseLost, claim, held_until
 
@@ -50,13 +52,38 @@ SMS_HOURS = (9, 21)  # local hours in which the burn warnings may be sent
 logger = logging.getLogger("scheduler")
 
 
+class App(Protocol):
+    """What the schedule takes the jobs' parts from: the app's registry of them (`extensions`:
+    the database, the settings, the program shelf, the SMS sender), which the composition root
+    fills. Read as plain data, so the jobs import nothing of the web."""
+
+    extensions: dict
+
+
+def _settings(app: App) -> Settings:
+    return app.extensions["bonus_settings"]
+
+
+def _db(app: App) -> Database:
+    return app.extensions["bonus_db"]
+
+
+def _book(app: App) -> rules.ProgramBook:
+    """The program book as published now (the shelf re-reads the database when stale)."""
+    return app.extensions["bonus_programs"].book()
+
+
+def _sender(app: App) -> sms.SmsSender:
+    return app.extensions["bonus_sms"]
+
+
 @dataclass
 class DailyRun:
     """A job done once per local day: claims the day's lease, runs, and closes the lease."""
 
-    app: Flask
+    app: App
     name: str
-    work: Callable[[Flask, datetime, Lease, Clock], dict]
+    work: Callable[[App, datetime, Lease, Clock], dict]
     clock: Clock
     scheduler: BaseScheduler | None = field(default=None, repr=False)
     # the local day of the trigger's latest fire time keys the run: a catch-up after a restart
@@ -81,7 +108,7 @@ class DailyRun:
             return None
         due = latest_due(self.trigger, now) if self.trigger is not None else now
         run_key = due.astimezone(tz).date().isoformat()
-        db = get_db(self.app)
+        db = _db(self.app)
         lease = claim(db, self.name, run_key, now)
         if lease is None:
             until = held_until(db, self.name, run_key)
@@ -125,7 +152,7 @@ class PeriodicJob:
     catch_up: bool  # run at start-up if its latest due time passed while we were down
 
 
-def periodic_jobs(app: Flask, clock: Clock = utcnow) -> list[PeriodicJob]:
+def periodic_jobs(app: App, clock: Clock = utcnow) -> list[PeriodicJob]:
     """Every periodic job of the service with its schedule."""
     tz = _settings(app).tz
     nightly = CronTrigger(hour=3, minute=0, timezone=tz)
@@ -151,7 +178,7 @@ def periodic_jobs(app: Flask, clock: Clock = utcnow) -> list[PeriodicJob]:
         PeriodicJob(
             "hold-release",
             IntervalTrigger(seconds=int(HOLDS_EVERY.total_seconds()), timezone=tz),
-            lambda: jobs.release_holds(get_db(app), clock()),
+            lambda: jobs.release_holds(_db(app), clock()),
             int(HOLDS_EVERY.total_seconds()),
             catch_up=False,
         ),
@@ -159,7 +186,7 @@ def periodic_jobs(app: Flask, clock: Clock = utcnow) -> list[PeriodicJob]:
             "idempotency-purge",
             IntervalTrigger(hours=1, timezone=tz),
             lambda: jobs.purge_idempotency_keys(
-                get_db(app), clock(), keep=timedelta(hours=_settings(app).idempotency_ttl_hours)
+                _db(app), clock(), keep=timedelta(hours=_settings(app).idempotency_ttl_hours)
             ),
             3600,
             catch_up=False,
@@ -167,21 +194,21 @@ def periodic_jobs(app: Flask, clock: Clock = utcnow) -> list[PeriodicJob]:
         PeriodicJob(
             "login-failures-purge",
             IntervalTrigger(hours=1, timezone=tz),
-            lambda: jobs.forget_login_failures(get_db(app), clock()),
+            lambda: jobs.forget_login_failures(_db(app), clock()),
             3600,
             catch_up=False,
         ),
         PeriodicJob(
             "adjustments-lapse",
             IntervalTrigger(hours=1, timezone=tz),
-            lambda: jobs.lapse_adjustments(get_db(app), clock()),
+            lambda: jobs.lapse_adjustments(_db(app), clock()),
             3600,
             catch_up=False,
         ),
     ]
 
 
-def register(scheduler: BaseScheduler, app: Flask, *, clock: Clock = utcnow) -> None:
+def register(scheduler: BaseScheduler, app: App, *, clock: Clock = utcnow) -> None:
     """Add every periodic job to `scheduler` (coalesced, with its misfire grace)."""
     now = clock()
     for job in periodic_jobs(app, clock):
@@ -207,7 +234,7 @@ def latest_due(trigger: BaseTrigger, now: datetime) -> datetime:
     return trigger.get_next_fire_time(None, now - timedelta(days=1) + timedelta(microseconds=1))
 
 
-def start_background(app: Flask) -> BackgroundScheduler:
+def start_background(app: App) -> BackgroundScheduler:
     """The in-process scheduler of a web worker (BONUS_SCHEDULER=true)."""
     scheduler = BackgroundScheduler(timezone=_settings(app).tz)
     register(scheduler, app)
@@ -216,7 +243,7 @@ def start_background(app: Flask) -> BackgroundScheduler:
     return scheduler
 
 
-def run_blocking(app: Flask) -> None:
+def run_blocking(app: App) -> None:
     """A scheduler process of its own (`flask --app wsgi bonus scheduler`); returns on a signal."""
     scheduler = BlockingScheduler(timezone=_settings(app).tz)
     register(scheduler, app)
@@ -228,15 +255,9 @@ def run_blocking(app: Flask) -> None:
             scheduler.shutdown(wait=True)
 
 
-def _settings(app: Flask):
-    return app.extensions["bonus_settings"]
-
-
-def nightly_expiry(app: Flask, now: datetime, lease: Lease, clock: Clock) -> dict:
-    with app.app_context():
-        book = program.book()
+def nightly_expiry(app: App, now: datetime, lease: Lease, clock: Clock) -> dict:
     report = jobs.expire_balances(
-        get_db(app), book, now, on_batch=lambda _batch: lease.renew(clock())
+        _db(app), _book(app), now, on_batch=lambda _batch: lease.renew(clock())
     )
     return {
         "guests": report.guests,
@@ -246,11 +267,9 @@ def nightly_expiry(app: Flask, now: datetime, lease: Lease, clock: Clock) -> dic
     }
 
 
-def daily_burn_warnings(app: Flask, now: datetime, lease: Lease, clock: Clock) -> dict:
-    with app.app_context():
-        book, sender = program.book(), sms_backend.sender()
+def daily_burn_warnings(app: App, now: datetime, lease: Lease, clock: Clock) -> dict:
     settings = _settings(app)
-    report = jobs.send_burn_warnings(get_db(app), book, sender, now,
+    report = jobs.send_burn_warnings(_db(app), _book(app), _sender(app), now,
                                      days_before=settings.burn_warning_days,
                                      sms_per_hour=settings.sms_per_hour)  # fmt: skip
     return {"sent": report.sent, "failed": report.failed, "stopped_early": report.stopped_early,

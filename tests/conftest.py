@@ -17,10 +17,11 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
-from bonus_service import create_app
-from bonus_service.auth import create_client
+from bonus_service.app import create_app
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import Database, get_db
+from bonus_service.credentials import create_client
+from bonus_service.db import Database
 from bonus_service.migrate import upgrade
 from bonus_service.models import Base
 from tests.fake_twilio import FakeTwilio

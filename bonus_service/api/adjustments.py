@@ -9,9 +9,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from bonus_service import program
+from bonus_service.app_db import unit_of_work
 from bonus_service.auth import require_scope
 from bonus_service.clock import utcnow
-from bonus_service.db import unit_of_work
 from bonus_service.idempotency import idempotent
 from bonus_service.schemas import (
     AdjustmentOut,
@@ -109,12 +109,12 @@ class Approval(MethodView):
     @blp.arguments(DecisionIn())
     @blp.response(200, AdjustmentOut)
     @_refusals
-    def post(self, args, adjustment_id):
+    def post(self, args, adjustment_id, *, session):
         """Approve a pending adjustment: it is applied now, through the ledger, with its
         original reason, signed by the person who asked and the approving supervisor."""
         now = utcnow()
         outcome = adjustments.approve(
-            g.session, adjustment_id, now, person=args["operator"], via=g.caller.name,
+            session, adjustment_id, now, person=args["operator"], via=g.caller.name,
             step=program.in_force(now).quantum,
         )  # fmt: skip
         return adjustment_view(outcome, now)
@@ -128,11 +128,11 @@ class Rejection(MethodView):
     @blp.arguments(RejectionIn())
     @blp.response(200, AdjustmentOut)
     @_refusals
-    def post(self, args, adjustment_id):
+    def post(self, args, adjustment_id, *, session):
         """Reject a pending adjustment, saying why: nothing is applied, ever."""
         now = utcnow()
         record = adjustments.reject(
-            g.session, adjustment_id, args["reason"], now, person=args["operator"],
+            session, adjustment_id, args["reason"], now, person=args["operator"],
             via=g.caller.name,
         )  # fmt: skip
         return adjustment_view(record, now)

@@ -5,9 +5,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from bonus_service import program
+from bonus_service.app_db import get_db
 from bonus_service.auth import require_guest
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db
 from bonus_service.http import client_address
 from bonus_service.schemas import CodeSentOut, PhoneIn, VerifiedOut, VerifyIn
 from bonus_service.secrets_store import code_secret

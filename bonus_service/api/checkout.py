@@ -12,9 +12,9 @@ from werkzeug.routing import BaseConverter
 
 import rules
 from bonus_service import program
+from bonus_service.app_db import get_db, unit_of_work
 from bonus_service.auth import require_scope
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db, unit_of_work
 from bonus_service.idempotency import idempotent
 from bonus_service.models import Order
 from bonus_service.problems import Problem
@@ -128,9 +128,9 @@ class Orders(MethodView):
         "another client's order of the same id is no conflict."
     )
     @blp.alt_response(422, description="Bad order, or redeem over redeem_max.")
-    def post(self, args):
+    def post(self, args, *, session):
         """Place an order: hold the bonuses it spends (needs consent when redeem > 0)."""
-        session, now, redeem = g.session, utcnow(), args["redeem"] or ZERO
+        now, redeem = utcnow(), args["redeem"] or ZERO
         settings = current_app.extensions["bonus_settings"]
         try:
             order, figures = checkout.place(
@@ -144,11 +144,11 @@ class Orders(MethodView):
                 actor=g.caller.name,
                 now=now,
                 hold_ttl=timedelta(hours=settings.hold_ttl_hours),
-                consent=lambda guest_id: checkout.require_consent(
-                    session, settings, code_secret(), guest_id, args["phone"], now,
-                    token=request.headers.get("X-Guest-Token"), code=args["confirmation_code"],
-                    client_id=g.caller.id, redeem=redeem, order_id=args["id"],
+                consent=checkout.Consent(
+                    token=request.headers.get("X-Guest-Token"), code=args["confirmation_code"]
                 ),
+                settings=settings,
+                secret=code_secret(),
             )
         except rules.OrderError as error:
             raise order_problem(error) from None
@@ -191,7 +191,7 @@ class ConfirmationCode(MethodView):
     @blp.response(202, SpendingCodeSentOut)
     @blp.alt_response(429, description="Too many codes for this phone (every SMS with a code "
                       "counts, login codes too), or one a moment ago: Retry-After says when.")
-    def post(self, args):
+    def post(self, args, *, session):
         """Text the guest a spending code for one order of this client.
 
         The code is the guest's consent to one order of this client (`POST /v1/orders` with
@@ -201,7 +201,7 @@ class ConfirmationCode(MethodView):
         requests count against the same limits.
         """
         sent = spending_codes.store(
-            g.session, current_app.extensions["bonus_settings"], code_secret(),
+            session, current_app.extensions["bonus_settings"], code_secret(),
             phone=args["phone"], client_id=g.caller.id, amount=args["amount"],
             code=g.spending_code, now=utcnow(),
         )  # fmt: skip
@@ -221,10 +221,10 @@ class Complete(MethodView):
         "which), or its hold lapsed (status `expired`, after BONUS_HOLD_TTL_HOURS) and the "
         "guest no longer has the bonuses it was to spend.",
     )
-    def post(self, order_id):
+    def post(self, order_id, *, session):
         """The order was paid and handed over: spend the hold and credit the accrual."""
         order, figures = checkout.complete(
-            g.session, g.caller.id, order_id, g.caller.name, utcnow()
+            session, g.caller.id, order_id, g.caller.name, utcnow()
         )
         accrued = order.accrual if order.guest_id is not None else 0
         return {
@@ -248,11 +248,11 @@ class Cancel(MethodView):
         description="The order is already cancelled, or what it earned is held by the guest's "
         "open orders (`held`): cancel it once they are completed or cancelled.",
     )
-    def post(self, order_id):
+    def post(self, order_id, *, session):
         """Cancel: release the hold, or give back the spend and take back the accrual."""
         now = utcnow()
         order, moved, figures = checkout.cancel(
-            g.session, g.caller.id, order_id, g.caller.name, now,
+            session, g.caller.id, order_id, g.caller.name, now,
             cancelled_orders=program.in_force(now).cancelled_orders, book=program.book(),
         )  # fmt: skip
         return {

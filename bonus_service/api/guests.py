@@ -10,9 +10,9 @@ from marshmallow import ValidationError
 import sms
 from bonus_service import program
 from bonus_service.api.adjustments import adjustment_view
+from bonus_service.app_db import get_db, unit_of_work
 from bonus_service.auth import require_scope
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db, unit_of_work
 from bonus_service.fields import normalise_phone
 from bonus_service.idempotency import idempotent
 from bonus_service.problems import Problem, invalid
@@ -91,9 +91,9 @@ class Guests(MethodView):
     @blp.alt_response(503, description="SMS cannot go now: the provider is down, or the "
                       "service's hourly SMS budget is spent (`limit`: `sms_budget`); nothing "
                       "is registered.")
-    def post(self, args):
+    def post(self, args, *, session):
         """Register a guest by phone; the login code goes to the guest by SMS."""
-        session, now = g.session, utcnow()
+        now = utcnow()
         guest = registrations.register_on_behalf(
             session, current_app.extensions["bonus_settings"], code_secret(), args["phone"],
             g.registration_code, g.caller.name, now,
@@ -119,12 +119,12 @@ class Adjustments(MethodView):
     @blp.alt_response(422, description="Zero, not a multiple of the rules' quantum (whole "
                       "bonuses: `step` says it), a debit over what is available, or an "
                       "`operator` that names no enabled console operator.")
-    def post(self, args, phone):
+    def post(self, args, phone, *, session):
         """A signed manual correction, recorded with the key's name, the person and the reason:
         201 applied, or 202 pending review (debits are never held)."""
         now = utcnow()
         outcome = adjustments.adjust(
-            g.session, path_phone(phone), args["amount"], args["reason"], now,
+            session, path_phone(phone), args["amount"], args["reason"], now,
             person=args["operator"], via=g.caller.name, step=program.in_force(now).quantum,
             settings=current_app.extensions["bonus_settings"],
         )  # fmt: skip

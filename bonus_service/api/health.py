@@ -5,7 +5,7 @@ import logging
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from bonus_service.db import get_db
+from bonus_service.app_db import get_db
 from bonus_service.migrate import schema
 from bonus_service.problems import Problem
 from bonus_service.schemas import HealthOut

@@ -5,9 +5,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from bonus_service import program
+from bonus_service.app_db import get_db, unit_of_work
 from bonus_service.auth import require_guest
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db, unit_of_work
 from bonus_service.models import Guest
 from bonus_service.schemas import AccountOut, HistoryOut, HistoryQuery
 from bonus_service.services import accounts, guests

@@ -8,9 +8,9 @@ from marshmallow import Schema, fields, validate
 
 import rules
 from bonus_service import program
+from bonus_service.app_db import unit_of_work
 from bonus_service.auth import require_scope
 from bonus_service.clock import utcnow
-from bonus_service.db import unit_of_work
 from bonus_service.fields import Amount
 from bonus_service.problems import invalid
 from bonus_service.schemas import Strict

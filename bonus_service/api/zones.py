@@ -5,9 +5,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from bonus_service.app_db import unit_of_work
 from bonus_service.auth import require_scope
 from bonus_service.clock import utcnow
-from bonus_service.db import unit_of_work
 from bonus_service.idempotency import idempotent
 from bonus_service.models import Zone
 from bonus_service.schemas import ZoneIn, ZoneOut, ZonesOut
@@ -32,8 +32,8 @@ class ZoneByCode(MethodView):
     @blp.doc(security=[{"apiKey": []}])
     @blp.arguments(ZoneIn())
     @blp.response(200, ZoneOut)
-    def put(self, args, code):
+    def put(self, args, code, *, session):
         """Create or change a zone (audited)."""
         return zones.put_zone(
-            g.session, code, args["name"], args["min_order"], g.caller.name, utcnow()
+            session, code, args["name"], args["min_order"], g.caller.name, utcnow()
         )

@@ -18,38 +18,57 @@ from sqlalchemy.orm import Session
 
 from bonus_service import ledger
 from bonus_service.dbutil import MAX_INTEGER_ID, older_than
-from bonus_service.fields import kopecks, money
+from bonus_service.errors import Conflict, Invalid, NotFound, NotPermitted, invalid
 from bonus_service.models import Adjustment, Guest, LedgerEntry, Operator
-from bonus_service.problems import Problem, invalid
 from bonus_service.services import audit, guests, operators
 from bonus_service.services.reasons import adjustment
 from bonus_service.settings import Settings
+from rules.money import kopecks, money
 
 LAPSE_AFTER = timedelta(hours=72)
 STATUSES = ("pending", "applied", "rejected", "lapsed")
 LAPSE_ACTOR = "review-timer"  # the audit's actor of a lapse (web.wording.SYSTEM_ACTORS)
 
 
-class PersonRefused(Problem):
-    """The person named may not do this: their role, or their own adjustment (403, naming the
+class PersonRefused(NotPermitted):
+    """The person named may not do this: their role, or their own adjustment (naming the
     `operator` field)."""
 
     def __init__(self, reason: str):
-        super().__init__(403, f"operator: {reason}", errors={"operator": reason})
+        super().__init__(f"operator: {reason}", errors={"operator": reason})
 
 
-class NotDecidable(Problem):
+class NotDecidable(Conflict):
     """The adjustment is no longer pending: decided by someone else meanwhile, or lapsed."""
 
     def __init__(self, status: str):
-        super().__init__(409, f"This adjustment is {status}, not pending: it cannot be decided.",
-                         adjustment_status=status)  # fmt: skip
+        super().__init__(f"This adjustment is {status}, not pending: it cannot be decided.",
+                         facts={"adjustment_status": status})  # fmt: skip
         self.status = status
 
 
-class UnknownAdjustment(Problem):
+class UnknownAdjustment(NotFound):
     def __init__(self):
-        super().__init__(404, "No adjustment has this id.", title="Not Found")
+        super().__init__("No adjustment has this id.")
+
+
+class UnknownGuest(NotFound):
+    def __init__(self):
+        super().__init__("No guest is registered with this phone.")
+
+
+class OffStep(Invalid):
+    """An amount that would leave the balance off the program's steps (`step` bonuses)."""
+
+    def __init__(self, step: Decimal):
+        reason = (f"must be a multiple of {step} bonuses: the rules in force spend bonuses in "
+                  "such steps")  # fmt: skip
+        self.step = money(kopecks(step))
+        super().__init__(f"amount: {reason}", errors={"amount": reason}, facts={"step": self.step})
+
+
+class OffTheLedger(Conflict):
+    """The guest's balance disagrees with its ledger: no adjustment can mend that."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +107,7 @@ def adjust(
                             "a guest's balance")  # fmt: skip
     guest = guests.find(session, phone)
     if guest is None:
-        raise Problem(404, "No guest is registered with this phone.", title="Not Found")
+        raise UnknownGuest()
     _check_step(guest, amount, step)
     # the guest's row, then the person's (the console's stale-form check locks the guest's
     # first: one order everywhere, no deadlock); two credits of one person count their day in turn
@@ -282,8 +301,7 @@ def _check_step(guest: Guest, amount: Decimal, step: Decimal) -> None:
     # a balance of 25.50 leaves half a bonus nothing can ever spend; an amount that brings a
     # balance of before the rule back to whole steps is what mends it
     if amount % step and (money(guest.balance) + amount) % step:
-        raise invalid("amount", f"must be a multiple of {step} bonuses: the rules in force "
-                      "spend bonuses in such steps", step=money(kopecks(step)))  # fmt: skip
+        raise OffStep(step)
 
 
 def _move(
@@ -313,8 +331,7 @@ def _refuse_over_a_difference(session: Session, guest_id: int) -> None:
         )
     )
     if int(ledger_sum) != balance:
-        raise Problem(
-            409,
+        raise OffTheLedger(
             f"This guest's balance ({money(balance)}) disagrees with the ledger "
             f"({money(int(ledger_sum))}): set the guests row to the ledger first "
             "(docs/operations.md, reconcile); an adjustment here would not mend it.",

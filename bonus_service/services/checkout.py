@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -14,14 +13,14 @@ from sqlalchemy.orm import Session
 
 import rules
 from bonus_service import ledger
-from bonus_service.auth import token_holder
+from bonus_service.credentials import token_holder
 from bonus_service.db import Database, run
-from bonus_service.fields import kopecks, money
+from bonus_service.errors import Conflict, ConsentRequired, NotFound, invalid
 from bonus_service.models import ApiClient, Guest, LedgerEntry, Order, Zone
-from bonus_service.problems import Problem, invalid
 from bonus_service.services import spending_codes
 from bonus_service.services.reasons import reason
 from bonus_service.settings import Settings
+from rules.money import kopecks, money
 
 # A guest's (balance, held) in kopecks as a movement left them; None for an unknown phone.
 Figures = tuple[int, int] | None
@@ -153,6 +152,16 @@ def check_redeem(decision: rules.Decision, redeem: Decimal) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Consent:
+    """What a call brings as the guest's consent to spend, as given: the guest's token
+    (X-Guest-Token) or a spending code (confirmation_code). `place` checks it once it knows
+    whose bonuses the order spends."""
+
+    token: str | None = None
+    code: str | None = None
+
+
 def require_consent(
     session: Session,
     settings: Settings,
@@ -161,26 +170,24 @@ def require_consent(
     phone: str,
     now: datetime,
     *,
-    token: str | None,
-    code: str | None,
+    consent: Consent,
     client_id: int,
     redeem: Decimal,
     order_id: str,
 ) -> None:
     """Spending needs the guest's consent: the guest's own token, or a spending code this
     client asked for (POST /v1/orders/confirmation-code) covering `redeem`, used up here by
-    `order_id`; 403 otherwise, whoever calls. A login code is never consent."""
+    `order_id`; ConsentRequired otherwise, whoever calls. A login code is never consent."""
+    token, code = consent.token, consent.code
     if token:
         holder = token_holder(session, token.strip(), now)
         if holder is None or holder[0] != guest_id:
-            raise Problem(
-                403,
+            raise ConsentRequired(
                 "X-Guest-Token does not belong to this phone's guest.",
                 errors={"X-Guest-Token": "not this guest's token"},
             )
         if not holder[1]:
-            raise Problem(
-                403,
+            raise ConsentRequired(
                 "This X-Guest-Token came from logging in with the code of an operator's "
                 "registration, which is no consent to spend: the guest logs in again with a "
                 "code from POST /v1/auth/sms-code.",
@@ -188,8 +195,7 @@ def require_consent(
             )
         return
     if not code:
-        raise Problem(
-            403,
+        raise ConsentRequired(
             "Spending bonuses needs the guest's consent: X-Guest-Token, or confirmation_code "
             "holding a spending code from POST /v1/orders/confirmation-code.",
             errors={"confirmation_code": "required to redeem"},
@@ -234,19 +240,24 @@ def place(
     actor: str,
     now: datetime,
     hold_ttl: timedelta,
-    consent: Callable[[int], None],
+    consent: Consent,
+    settings: Settings,
+    secret: bytes,
 ) -> tuple[Order, Figures]:
     """Record the order and hold the bonuses it spends, in the caller's transaction.
 
-    `consent(guest_id)` is called only when bonuses are to be spent; it raises if the guest did
-    not agree. An order id the client already used is 409, once the order itself was found
-    valid; another client's order of the same id is no concern of this one.
+    `consent` is checked only when bonuses are to be spent (a spending code's try is its
+    first write; `settings` and the code `secret` check it). An order id the client already
+    used is a Conflict, once the order itself was found valid; another client's order of the
+    same id is no concern of this one.
     """
     quoted = quote(session, program, phone, order, redeem, now)
     check_redeem(quoted.decision, redeem)
     decision, guest = quoted.decision, quoted.guest
     if redeem > 0:
-        consent(guest.id)  # redeem_max is 0 for an unregistered phone: the guest exists
+        # redeem_max is 0 for an unregistered phone: the guest exists
+        require_consent(session, settings, secret, guest.id, phone, now, consent=consent,
+                        client_id=client_id, redeem=redeem, order_id=order_id)  # fmt: skip
     values = {
         "client_id": client_id,
         "id": order_id,
@@ -268,7 +279,7 @@ def place(
         "cancelled_at": None,
     }
     if not run(session, _NEW_ORDER[session.get_bind().dialect.name], values):
-        raise Problem(409, f"Order {order_id!r} already exists.", errors={"id": "already used"})
+        raise Conflict(f"Order {order_id!r} already exists.", errors={"id": "already used"})
     row = Order(**values)  # a detached copy for the answer
     held = _move(session, row, "hold", row.redeemed, actor, now) if redeem else None
     if redeem and held is None:
@@ -295,9 +306,9 @@ def _move(session, order: Order, kind: str, amount: int, actor: str, now: dateti
     )
 
 
-def no_order(order_id: str) -> Problem:
+def no_order(order_id: str) -> NotFound:
     """The one answer for an id the client never used, whether or not another client did."""
-    return Problem(404, f"No order {order_id!r}.", title="Not Found")
+    return NotFound(f"No order {order_id!r}.")
 
 
 def _locked_order(session: Session, client_id: int, order_id: str) -> Order:
@@ -335,11 +346,10 @@ def find_order(
     if not found:
         raise no_order(order_id)
     names = [name for _, name in found]
-    raise Problem(
-        409,
+    raise Conflict(
         f"Order id {order_id!r} is used by {len(names)} clients ({', '.join(names)}): "
         "name one with ?client=.",
-        clients=names,
+        facts={"clients": names},
     )
 
 
@@ -389,10 +399,9 @@ def _complete_otherwise(session: Session, client_id: int, order_id: str, actor: 
     """Complete an order whose hold expired (spend from what is available now), or say why not."""
     row = _locked_order(session, client_id, order_id)
     if row.status != "expired":
-        raise Problem(
-            409,
+        raise Conflict(
             f"Order {order_id!r} is {row.status}; only a placed order completes.",
-            status_now=row.status,
+            facts={"status_now": row.status},
         )
     figures = None
     if row.guest_id is not None:
@@ -413,11 +422,10 @@ def _spend(session: Session, row: Order, actor: str, now: datetime, **extra):
         return None
     # The hold already timed out: spend from what is available now, if it is still there.
     if _move(session, row, "hold", row.redeemed, actor, now) is None:
-        raise Problem(
-            409,
+        raise Conflict(
             f"Order {row.id!r}: its hold expired and the guest no longer has "
             f"{money(row.redeemed)} bonuses available.",
-            status_now=row.status,
+            facts={"status_now": row.status},
         )
     return _move(session, row, "spend", row.redeemed, actor, now, **extra)
 
@@ -457,7 +465,8 @@ def cancel(
     if book is not None and row.rules_version in book.versions:
         cancelled_orders = book.get(row.rules_version).cancelled_orders
     if row.status == "cancelled":
-        raise Problem(409, f"Order {order_id!r} is already cancelled.", status_now=row.status)
+        raise Conflict(f"Order {order_id!r} is already cancelled.",
+                       facts={"status_now": row.status})  # fmt: skip
     moved = {"released": 0, "refunded": 0, "reversed": 0, "written_off": 0, "recovered": 0}
     if row.guest_id is not None and row.status == "placed" and row.redeemed:
         _move(session, row, "release", row.redeemed, actor, now)
@@ -590,9 +599,7 @@ def _unwind(session: Session, row: Order, actor: str, now: datetime) -> dict:
         )
         if moved is not None:
             return {"refunded": row.redeemed, "reversed": taken, "written_off": row.accrual - taken}
-    raise Problem(
-        409, "The balance is changing too fast to cancel; retry.", headers={"Retry-After": "1"}
-    )
+    raise Conflict("The balance is changing too fast to cancel; retry.", retry_after=1)
 
 
 def _recover_written_off(
@@ -651,17 +658,15 @@ def _recover_written_off(
     return recovered
 
 
-def _held_elsewhere(row: Order, held: int) -> Problem:
+def _held_elsewhere(row: Order, held: int) -> Conflict:
     """What the order earned is partly held by the guest's open orders: neither spent (to
     write off) nor available (to take back). Writing it off let the guest keep it when those
     orders were cancelled; the cancel waits for them instead."""
-    return Problem(
-        409,
+    return Conflict(
         f"Order {row.id!r}: {money(held)} of the {money(row.accrual)} bonuses it earned are "
         "held by the guest's open orders. Cancel it once they are completed or cancelled: "
         "what they spend is then written off, what they release is taken back.",
-        held=f"{money(held)}",
-        status_now=row.status,
+        facts={"held": f"{money(held)}", "status_now": row.status},
     )
 
 

@@ -9,9 +9,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import sms
-from bonus_service.auth import GUEST_TOKEN_PREFIX, digest
+from bonus_service.credentials import GUEST_TOKEN_PREFIX, digest
+from bonus_service.errors import Conflict
 from bonus_service.models import Guest, GuestToken
-from bonus_service.problems import Problem
 from bonus_service.services import audit
 
 
@@ -27,18 +27,22 @@ def look_up(session: Session, phone: str, actor: str, now: datetime) -> Guest | 
     return found
 
 
-def already_registered() -> Problem:
-    return Problem(409, "This phone is already registered.", errors={"phone": "already registered"})
+class AlreadyRegistered(Conflict):
+    """The phone is registered already."""
+
+    def __init__(self):
+        super().__init__("This phone is already registered.",
+                         errors={"phone": "already registered"})  # fmt: skip
 
 
 def register(session: Session, phone: str, now: datetime, by: str | None) -> Guest:
-    """Create the guest; a concurrent registration of the same phone raises 409."""
+    """Create the guest; a concurrent registration of the same phone raises AlreadyRegistered."""
     guest = Guest(phone=phone, registered_at=now, registered_by=by, balance=0, held=0)
     try:
         with session.begin_nested():
             session.add(guest)
     except IntegrityError:
-        raise already_registered() from None
+        raise AlreadyRegistered() from None
     return guest
 
 
@@ -49,7 +53,7 @@ def find_or_register(session: Session, phone: str, now: datetime) -> Guest:
         return guest
     try:
         return register(session, phone, now, by=None)
-    except Problem:
+    except AlreadyRegistered:
         return find(session, phone)
 
 

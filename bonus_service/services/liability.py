@@ -19,8 +19,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 import rules
-from bonus_service.fields import money
 from bonus_service.models import Guest
+from rules.money import money
 
 NOTHING_AVAILABLE = -1  # a guest whose whole balance is held by open orders burns nothing
 

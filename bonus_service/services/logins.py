@@ -13,8 +13,15 @@ from sqlalchemy.orm import Session
 import sms
 from bonus_service.db import Database
 from bonus_service.dbutil import insert_ignore
+from bonus_service.errors import (
+    CodeRefused,
+    DomainError,
+    Invalid,
+    LoginCodeRefused,
+    RateLimited,
+    Unavailable,
+)
 from bonus_service.models import Guest, LoginCode, SmsSend
-from bonus_service.problems import Problem, keeping_writes
 from bonus_service.services import guests, sms_budget
 from bonus_service.settings import Settings
 
@@ -29,20 +36,11 @@ class CodeSent:
     resend_after: int
 
 
-def _too_many(detail: str, retry_after: float, limit: str | None = None) -> Problem:
-    """429 with Retry-After; `limit` names which one when a code was refused ("phone_resend",
+def _too_many(detail: str, retry_after: float, limit: str | None = None) -> RateLimited:
+    """Too many (Retry-After); `limit` names which one when a code was refused ("phone_resend",
     "phone_hour", "phone_day", "address_hour", "network_hour"): a page can then tell "enter the
     code you got" from "wait"."""
-    seconds = max(1, math.ceil(retry_after))
-    extra = {"limit": limit} if limit else {}
-    return Problem(
-        429,
-        detail,
-        title="Too Many Requests",
-        headers={"Retry-After": str(seconds)},
-        retry_after=seconds,
-        **extra,
-    )
+    return RateLimited(detail, max(1, math.ceil(retry_after)), limit=limit)
 
 
 def _sends_since(session: Session, column, value: str, since: datetime) -> list[datetime]:
@@ -63,7 +61,7 @@ def _sends_since(session: Session, column, value: str, since: datetime) -> list[
 def check_limits(
     session: Session, settings: Settings, phone: str, address: str | None, now: datetime
 ) -> None:
-    """Refuse (429) a code over a per-phone, per-address or per-network limit. Call it
+    """Refuse (RateLimited) a code over a per-phone, per-address or per-network limit. Call it
     holding the locks `lock_subjects` takes, or two parallel calls both see room."""
     today = _sends_since(session, SmsSend.phone, phone, now - DAY)
     by_phone = [sent for sent in today if sent > now - HOUR]
@@ -93,7 +91,7 @@ def check_limits(
 
 def _within(sent: list[datetime], limit: int, window: timedelta, now: datetime, name: str,
             detail: str) -> None:
-    """Refuse (429 naming the limit) when `sent`, oldest first, holds `limit` sends of the
+    """Refuse (RateLimited naming the limit) when `sent`, oldest first, holds `limit` sends of the
     window; the wait is until the oldest of those leaves it."""
     if len(sent) >= limit:
         raise _too_many(detail, (sent[-limit] + window - now).total_seconds(), name)
@@ -228,19 +226,14 @@ def send_counted(
         raise sms_problem(error) from error
 
 
-def sms_problem(error: sms.SmsError) -> Problem:
+def sms_problem(error: sms.SmsError) -> DomainError:
+    """The refusal of a code the SMS provider did not take: the number, or the provider."""
     if isinstance(error, sms.SmsRejected):
-        return Problem(
-            422,
+        return Invalid(
             "The SMS provider refused this phone number.",
             errors={"phone": "the SMS provider cannot deliver to this number"},
         )
-    return Problem(
-        503,
-        "SMS delivery is unavailable right now; try again later.",
-        title="Service Unavailable",
-        headers={"Retry-After": "30"},
-    )
+    return Unavailable("SMS delivery is unavailable right now; try again later.", retry_after=30)
 
 
 def code_sent(settings: Settings, phone: str) -> CodeSent:
@@ -256,8 +249,8 @@ def use_code(
     now: datetime,
 ) -> str | None:
     """Spend one try on the phone's live login code; it passes at most once (→ the code's
-    purpose). Raises 401 or 429. A login code only logs in: it is never consent to spend
-    (that is a spending code, services.spending_codes).
+    purpose). Raises LoginCodeRefused or RateLimited. A login code only logs in: it is never
+    consent to spend (that is a spending code, services.spending_codes).
 
     Call it before the request writes anything else: a wrong code's refusal is marked
     `keep_writes`, so its unit of work commits the counted try with whatever came before.
@@ -272,7 +265,8 @@ def use_code(
     # The failed try counts although the request fails: the refusal keeps the decrement (the
     # caller's unit of work commits it with the answer). Rolling it back and counting again in
     # a transaction of its own would let parallel tries all see the same attempts left.
-    raise keeping_writes(wrong_code(session, settings, phone, now, "code", 401, tried))
+    refused = wrong_code(session, settings, phone, now, "code", LoginCodeRefused, tried)
+    raise refused.keeping_writes()
 
 
 def _spend_a_try(session: Session, phone: str, now: datetime):
@@ -305,20 +299,21 @@ def _mark_used(session: Session, phone: str, code_hash: str, now: datetime) -> b
     return used.rowcount == 1
 
 
-def wrong_code(session, settings, phone, now, field, refused, tried) -> Problem:
-    """A try that did not pass: `refused` with the tries left, or 429 after the last one."""
+def wrong_code(session, settings, phone, now, field, refused: type[CodeRefused], tried
+               ) -> DomainError:  # fmt: skip
+    """A try that did not pass: `refused` with the tries left, or too many after the last."""
     if tried.attempts_left == 0:
         return _too_many(
             "Too many wrong codes: this code no longer works; request a new one.",
             resend_wait(session, settings, phone, now),
         )
-    return Problem(
-        refused, f"Wrong {field}.", errors={field: "wrong code"},
-        attempts_left=tried.attempts_left,
+    return refused(
+        f"Wrong {field}.", errors={field: "wrong code"},
+        facts={"attempts_left": tried.attempts_left},
     )  # fmt: skip
 
 
-def _no_live_code(session, settings, phone, now) -> Problem:
+def _no_live_code(session, settings, phone, now) -> DomainError:
     """Why no try could be spent, from the phone's one code row (read once)."""
     held = session.execute(
         select(LoginCode.attempts_left).where(
@@ -328,22 +323,22 @@ def _no_live_code(session, settings, phone, now) -> Problem:
             LoginCode.expires_at > now,
         )
     ).first()
-    return no_live_code(session, settings, phone, now, "code", 401, held)
+    return no_live_code(session, settings, phone, now, "code", LoginCodeRefused, held)
 
 
-def no_live_code(session, settings, phone, now, field, refused, held) -> Problem:
-    """No try could be spent: 429 if the live code ran out of tries (`held` is its row), else
-    `refused` for a code expired, used or never sent."""
+def no_live_code(session, settings, phone, now, field, refused: type[CodeRefused], held
+                 ) -> DomainError:  # fmt: skip
+    """No try could be spent: too many if the live code ran out of tries (`held` is its
+    row), else `refused` for a code expired, used or never sent."""
     if held is not None and held.attempts_left == 0:
         return _too_many(
             "Too many wrong codes: request a new one.", resend_wait(session, settings, phone, now)
         )
-    return Problem(
-        refused,
+    return refused(
         f"There is no valid {field} for this phone: it expired, was used, or "
         "was never sent. Request a new one.",
         errors={field: "expired or not requested"},
-        attempts_left=0,
+        facts={"attempts_left": 0},
     )
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bonus_service.auth import digest
+from bonus_service.credentials import digest
 from bonus_service.models import LoginThrottle, Operator, OperatorSession
 
 MAX_FAILURES = 5  # in a row, per typed name; per client address the limit is a setting

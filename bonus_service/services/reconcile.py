@@ -20,9 +20,9 @@ from sqlalchemy import and_, case, false, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from bonus_service.db import Database
-from bonus_service.fields import money
 from bonus_service.models import ApiClient, Guest, LedgerEntry, Order
 from bonus_service.services.checkout import completion_entry
+from rules.money import money
 
 LIMIT = 1000  # differences listed per check: enough to see any systematic fault
 ORDER_KINDS = ("hold", "spend", "release", "accrual", "refund", "reversal")

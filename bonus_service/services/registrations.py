@@ -40,7 +40,7 @@ def text_code(
     with db.unit_of_work() as session:
         logins.lock_subjects(session, phone, None, now)
         if guests.find(session, phone) is not None:
-            raise guests.already_registered()
+            raise guests.AlreadyRegistered()
         send_id = logins.reserve_send(session, settings, phone, None, PURPOSE, now)
         session.commit()
     text = sms.texts.registered_by_operator(code, settings.code_minutes)

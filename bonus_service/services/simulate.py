@@ -35,9 +35,9 @@ from sqlalchemy.orm import Session
 
 import rules
 import sms
-from bonus_service.fields import money
 from bonus_service.models import Guest, Order, Zone
 from bonus_service.services.reconcile import snapshot
+from rules.money import money
 
 BATCH_SIZE = 1000
 # availability never binds the cap: the largest amount an order may carry

@@ -24,8 +24,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bonus_service.dbutil import insert_ignore
+from bonus_service.errors import Unavailable
 from bonus_service.models import SmsSend, SmsThrottle
-from bonus_service.problems import Problem
 
 HOUR = timedelta(hours=1)
 BUDGET = "sms:budget"  # the subject whose row lock serialises every send's check and count
@@ -81,22 +81,26 @@ def full_until(
 
 
 def check(session: Session, per_hour: int, purpose: str, now: datetime) -> None:
-    """Take the budget's lock and refuse a code (503, logged, counted) if the hour's SMS have
-    reached `per_hour`; the caller then records its send in the same transaction."""
+    """Take the budget's lock and refuse a code (BudgetSpent, logged, counted) if the hour's
+    SMS have reached `per_hour`; the caller then records its send in the same transaction."""
     lock(session, BUDGET, now)
     until = full_until(session, per_hour, now)
     if until is None:
         return
     wait = max(1, math.ceil((until - now).total_seconds()))
     note_spent(purpose, per_hour, until)
-    raise Problem(
-        503,
-        "The service has sent all the SMS it may send this hour; try again later.",
-        title="Service Unavailable",
-        headers={"Retry-After": str(wait)},
-        retry_after=wait,
-        limit="sms_budget",
-    )
+    raise BudgetSpent(wait)
+
+
+class BudgetSpent(Unavailable):
+    """The hour's SMS budget is spent: no code until `retry_after` seconds have passed."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(
+            "The service has sent all the SMS it may send this hour; try again later.",
+            facts={"retry_after": retry_after, "limit": "sms_budget"},
+            retry_after=retry_after,
+        )
 
 
 def note_spent(purpose: str, per_hour: int, until: datetime) -> None:

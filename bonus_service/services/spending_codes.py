@@ -25,11 +25,11 @@ from sqlalchemy.orm import Session
 import sms
 from bonus_service.db import Database
 from bonus_service.dbutil import insert_ignore
-from bonus_service.fields import kopecks, money
+from bonus_service.errors import ConsentRequired, SpendingCodeRefused
 from bonus_service.models import SpendingCode
-from bonus_service.problems import Problem, keeping_writes
 from bonus_service.services import guests, logins
 from bonus_service.settings import Settings
+from rules.money import kopecks, money
 
 PURPOSE = "spending"
 FIELD = "confirmation_code"
@@ -116,11 +116,12 @@ def use(
     now: datetime,
 ) -> None:
     """Spend one try of this client's live code for the phone; it passes once, for at most
-    its amount, and is then used by `order_id`. Raises 403 (no consent) or 429.
+    its amount, and is then used by `order_id`. Raises SpendingCodeRefused or
+    ConsentRequired (no consent: 403) or RateLimited.
 
-    403, not 401: on an order 401 means the API key, and a till that read it so would stop
-    selling. Call it before the request writes anything else: a wrong code's counted try
-    is kept with the refusal (`keep_writes`).
+    No consent, not "not authenticated": on an order 401 means the API key, and a till that
+    read it so would stop selling. Call it before the request writes anything else: a wrong
+    code's counted try is kept with the refusal (`keep_writes`).
     """
     mine = (SpendingCode.phone == phone, SpendingCode.client_id == client_id)
     tried = session.execute(
@@ -145,9 +146,11 @@ def use(
                 SpendingCode.expires_at > now,
             )
         ).first()
-        raise logins.no_live_code(session, settings, phone, now, FIELD, 403, held)
+        raise logins.no_live_code(session, settings, phone, now, FIELD, SpendingCodeRefused, held)
     if not sms.code_matches(secret, phone, code, tried.code_hash):
-        raise keeping_writes(logins.wrong_code(session, settings, phone, now, FIELD, 403, tried))
+        refused = logins.wrong_code(session, settings, phone, now, FIELD, SpendingCodeRefused,
+                                    tried)  # fmt: skip
+        raise refused.keeping_writes()
     if kopecks(redeem) > tried.max_amount:
         # the right code: the refusal rolls its try back, and the code stays for a smaller spend
         raise over_its_amount(redeem, money(tried.max_amount))
@@ -157,15 +160,14 @@ def use(
         .values(used_at=now, order_id=order_id)
     )
     if used.rowcount != 1:  # unreachable while the try's row lock is held; never pass twice
-        raise logins.no_live_code(session, settings, phone, now, FIELD, 403, None)
+        raise logins.no_live_code(session, settings, phone, now, FIELD, SpendingCodeRefused, None)
 
 
-def over_its_amount(redeem: Decimal, allowed: Decimal) -> Problem:
-    return Problem(
-        403,
+def over_its_amount(redeem: Decimal, allowed: Decimal) -> ConsentRequired:
+    return ConsentRequired(
         f"The guest's confirmation_code allows spending at most {allowed} bonuses, and this "
         f"order redeems {redeem}: redeem less, or ask for a code for this amount with "
         "POST /v1/orders/confirmation-code.",
         errors={FIELD: f"allows at most {allowed}"},
-        allowed=f"{allowed}",
+        facts={"allowed": f"{allowed}"},
     )

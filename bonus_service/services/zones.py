@@ -7,10 +7,10 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from bonus_service.fields import kopecks
+from bonus_service.errors import invalid
 from bonus_service.models import Zone
-from bonus_service.problems import invalid
 from bonus_service.services import audit
+from rules.money import kopecks
 
 CODE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
 from bonus_service import program
-from bonus_service.auth import guest_from_token
+from bonus_service.app_db import get_db, unit_of_work
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db, unit_of_work
+from bonus_service.credentials import guest_from_token
+from bonus_service.errors import CodeRefused, DomainError, Invalid, RateLimited
 from bonus_service.http import client_address
-from bonus_service.problems import Problem
+from bonus_service.problems import retry_headers, status_of
 from bonus_service.secrets_store import code_secret
-from bonus_service.services import accounts, guests, logins
+from bonus_service.services import accounts, guests, logins, sms_budget
 from bonus_service.sms_backend import sender
 from bonus_service.web import csrf, fields, pages, wording
 from rules.russian import rub
@@ -83,12 +84,12 @@ def send_code():
     except fields.FieldError as error:
         session.pop(LOGIN_PHONE, None)
         return _login_step({error.field: error.message}, typed, 422)
-    except Problem as problem:
-        if problem.extra.get("limit") in LIVE_CODE_LIMITS:
+    except DomainError as refusal:
+        if isinstance(refusal, RateLimited) and refusal.limit in LIVE_CODE_LIMITS:
             # a code went to this phone a moment ago (the call center's registration, say):
             # the guest needs the step where it is typed, not the phone field again
             session[LOGIN_PHONE] = phone
-        return _refused_send(problem, typed)
+        return _refused_send(refusal, typed)
     session[LOGIN_PHONE] = phone
     return redirect(url_for(".home"), 303)
 
@@ -99,26 +100,26 @@ def _send(phone: str) -> None:
     )
 
 
-def _refused_send(problem: Problem, typed: str):
+def _refused_send(refusal: DomainError, typed: str):
     """A limit or the SMS provider said no: say it beside the field that asked."""
     field = "resend" if LOGIN_PHONE in session else "phone"
-    if problem.extra.get("limit") in LIVE_CODE_LIMITS:
+    if isinstance(refusal, RateLimited) and refusal.limit in LIVE_CODE_LIMITS:
         message = (f"Код на этот номер уже отправлен — введите его. Новый код можно запросить "
-                   f"через {_wait(problem)}.")
-    elif problem.code == 429:
-        message = f"Слишком часто. Новый код можно запросить через {_wait(problem)}."
-    elif problem.code == 422:
+                   f"через {_wait(refusal)}.")
+    elif isinstance(refusal, RateLimited):
+        message = f"Слишком часто. Новый код можно запросить через {_wait(refusal)}."
+    elif isinstance(refusal, Invalid):  # the SMS provider refused the number
         message = "На этот номер не получается отправить СМС. Проверьте номер."
-    elif problem.extra.get("limit") == "sms_budget":  # the hour's SMS budget: may be long
-        message = f"СМС сейчас не отправляются. Попробуйте через {_wait(problem)}."
+    elif isinstance(refusal, sms_budget.BudgetSpent):  # the hour's SMS budget: may be long
+        message = f"СМС сейчас не отправляются. Попробуйте через {_wait(refusal)}."
     else:
         message = "СМС сейчас не отправляются. Попробуйте через минуту."
     page, _ = _login_step({field: message}, typed)
-    return page, problem.code, problem.extra_headers
+    return page, status_of(refusal), retry_headers(refusal)
 
 
-def _wait(problem: Problem) -> str:
-    return wording.wait(int(problem.extra.get("retry_after", 60)))
+def _wait(refusal: DomainError) -> str:
+    return wording.wait(refusal.retry_after or 60)
 
 
 @blp.post("/verify")
@@ -131,10 +132,10 @@ def verify():
         token = _log_in(phone, fields.code(request.form.get("code")))
     except fields.FieldError as error:
         return _login_step({error.field: error.message}, status=422)
-    except Problem as problem:  # 401 would need a WWW-Authenticate challenge: a form says 422
-        status = 429 if problem.code == 429 else 422
-        page, _ = _login_step({"code": _wrong_code(problem)}, status=status)
-        return page, status, problem.extra_headers  # a 429's Retry-After
+    except DomainError as refusal:  # 401 would need a WWW-Authenticate challenge: a form says 422
+        status = status_of(refusal) if isinstance(refusal, RateLimited) else 422
+        page, _ = _login_step({"code": _wrong_code(refusal)}, status=status)
+        return page, status, retry_headers(refusal)  # a 429's Retry-After
     session.pop(LOGIN_PHONE)
     csrf.rotate()
     session[GUEST] = token
@@ -152,11 +153,10 @@ def _log_in(phone: str, code: str) -> str:
     return token
 
 
-def _wrong_code(problem: Problem) -> str:
-    left = problem.extra.get("attempts_left", 0)
-    if problem.code == 429:
-        return f"Слишком много неверных попыток. Запросите новый код через {_wait(problem)}."
-    if left:
+def _wrong_code(refusal: DomainError) -> str:
+    if isinstance(refusal, RateLimited):
+        return f"Слишком много неверных попыток. Запросите новый код через {_wait(refusal)}."
+    if isinstance(refusal, CodeRefused) and (left := refusal.facts.get("attempts_left")):
         return f"Неверный код. Осталось попыток: {left}."
     return "Код устарел или уже использован. Запросите новый."
 

@@ -23,8 +23,8 @@ from flask import (
 )
 from werkzeug.exceptions import Forbidden
 
+from bonus_service.app_db import unit_of_work
 from bonus_service.clock import utcnow
-from bonus_service.db import unit_of_work
 from bonus_service.http import client_address
 from bonus_service.services import audit, operators
 from bonus_service.web import csrf, pages, wording

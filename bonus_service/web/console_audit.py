@@ -9,8 +9,8 @@ from flask import render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bonus_service.app_db import unit_of_work
 from bonus_service.clock import utcnow
-from bonus_service.db import unit_of_work
 from bonus_service.dbutil import MAX_INTEGER_ID, older_than
 from bonus_service.models import AuditEntry
 from bonus_service.services import audit

@@ -6,22 +6,21 @@ Only the `operator` and `supervisor` roles open them; a credit held for review i
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
 import rules
 import sms
 from bonus_service import program
+from bonus_service.app_db import get_db, unit_of_work
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db, unit_of_work
-from bonus_service.fields import kopecks
-from bonus_service.problems import Problem
+from bonus_service.errors import DomainError, Invalid, RateLimited
+from bonus_service.problems import retry_headers, status_of
 from bonus_service.secrets_store import code_secret
 from bonus_service.services import adjustments, guests, reasons, registrations
 from bonus_service.sms_backend import sender
 from bonus_service.web import csrf, fields, guest_card, wording
 from bonus_service.web.console import GUEST_PAGES, actor, blp, operator_required
+from rules.money import kopecks
 
 
 @blp.get("", strict_slashes=False)
@@ -103,21 +102,21 @@ def register():
             db_session.commit()
     except fields.FieldError as error:
         return _home(422, register={error.field: error.message}, register_value=typed)
-    except Problem as problem:
-        refusal = {"phone": _refused_registration(problem)}
-        page, status = _home(problem.code, register=refusal, register_value=typed)
-        return page, status, problem.extra_headers  # a 429's or a 503's Retry-After
+    except DomainError as refusal:
+        said = {"phone": _refused_registration(refusal)}
+        page, status = _home(status_of(refusal), register=said, register_value=typed)
+        return page, status, retry_headers(refusal)  # a 429's or a 503's Retry-After
     flash("Гость зарегистрирован: СМС с кодом для входа отправлено.")
     return redirect(url_for(".guest", phone=phone), 303)
 
 
-def _refused_registration(problem: Problem) -> str:
-    if problem.code == 409:
+def _refused_registration(refusal: DomainError) -> str:
+    if isinstance(refusal, guests.AlreadyRegistered):
         return "Этот номер уже зарегистрирован — найдите гостя поиском."
-    if problem.code == 429:
-        wait = wording.wait(int(problem.extra.get("retry_after", 60)))
+    if isinstance(refusal, RateLimited):
+        wait = wording.wait(refusal.retry_after)
         return f"На этот номер недавно уже отправляли СМС. Повторите через {wait}."
-    if problem.code == 422:
+    if isinstance(refusal, Invalid):  # the SMS provider refused the number
         return "Оператор связи не принимает СМС на этот номер: гость не зарегистрирован."
     return "СМС сейчас не отправляются, гость не зарегистрирован. Попробуйте позже."
 
@@ -166,8 +165,8 @@ def _apply(db_session, phone: str, seen: int, amount, reason: str):
             db_session, phone, amount, reason, now, person=g.operator.name, via=actor(),
             step=program.in_force(now).quantum, settings=current_app.extensions["bonus_settings"],
         )  # fmt: skip
-    except Problem as problem:
-        return {"amount": _refused_adjustment(problem)}, 422
+    except DomainError as refusal:
+        return {"amount": _refused_adjustment(refusal)}, 422
 
 
 def _adjustment_fields(form) -> tuple[dict, dict]:
@@ -185,13 +184,12 @@ def _adjustment_fields(form) -> tuple[dict, dict]:
     return values, errors
 
 
-def _refused_adjustment(problem: Problem) -> str:
-    if problem.code == 422 and "step" in problem.extra:
-        step = Decimal(problem.extra["step"])
-        return f"Бонусы начисляются и списываются {rules.russian.spent_in(step)}."
-    if problem.code == 422:
+def _refused_adjustment(refusal: DomainError) -> str:
+    if isinstance(refusal, adjustments.OffStep):
+        return f"Бонусы начисляются и списываются {rules.russian.spent_in(refusal.step)}."
+    if isinstance(refusal, Invalid):
         return "Столько списать нельзя: у гостя меньше доступных бонусов."
-    if problem.code == 409:
+    if isinstance(refusal, adjustments.OffTheLedger):
         return ("Баланс гостя расходится с историей начислений — корректировка его не исправит. "
                 "Сообщите администратору: нужна сверка (bonus reconcile).")
     return "Корректировка не прошла. Обновите страницу и попробуйте снова."

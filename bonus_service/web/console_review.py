@@ -9,9 +9,10 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 
 from bonus_service import program
+from bonus_service.app_db import unit_of_work
 from bonus_service.clock import utcnow
-from bonus_service.db import unit_of_work
-from bonus_service.problems import Problem
+from bonus_service.errors import DomainError
+from bonus_service.problems import status_of
 from bonus_service.services import adjustments
 from bonus_service.web import fields, wording
 from bonus_service.web.console import SUPERVISOR_PAGES, actor, blp, operator_required
@@ -51,8 +52,8 @@ def approve(adjustment_id: int):
                 db_session, adjustment_id, now, person=g.operator.name, via=actor(),
                 step=program.in_force(now).quantum,
             )  # fmt: skip
-        except Problem as problem:
-            return _refused(adjustment_id, problem)
+        except DomainError as refusal:
+            return _refused(adjustment_id, refusal)
         db_session.commit()
     amount = wording.bonus_amount(abs(outcome.record.amount))
     flash(f"Заявка №{adjustment_id} одобрена: гостю {wording.phone(outcome.record.phone)} "
@@ -74,26 +75,26 @@ def reject(adjustment_id: int):
         try:
             record = adjustments.reject(db_session, adjustment_id, why, now,
                                         person=g.operator.name, via=actor())  # fmt: skip
-        except Problem as problem:
-            return _refused(adjustment_id, problem)
+        except DomainError as refusal:
+            return _refused(adjustment_id, refusal)
         db_session.commit()
     flash(f"Заявка №{adjustment_id} отклонена: {wording.bonus_amount(record.amount)} "
           "не начислены.")  # fmt: skip
     return redirect(url_for(".review"), 303)
 
 
-def _refused(adjustment_id: int, problem: Problem):
+def _refused(adjustment_id: int, refusal: DomainError):
     """The queue again, the refusal beside the adjustment (or on top, if it left the queue)."""
-    if isinstance(problem, adjustments.NotDecidable):
-        message = f"Заявка №{adjustment_id} {STATUS_WORDS.get(problem.status, problem.status)}."
-    elif isinstance(problem, adjustments.PersonRefused):
+    if isinstance(refusal, adjustments.NotDecidable):
+        message = f"Заявка №{adjustment_id} {STATUS_WORDS.get(refusal.status, refusal.status)}."
+    elif isinstance(refusal, adjustments.PersonRefused):
         message = "Свою заявку одобряет или отклоняет другой старший смены."
-    elif isinstance(problem, adjustments.UnknownAdjustment):
+    elif isinstance(refusal, adjustments.UnknownAdjustment):
         message = f"Заявки №{adjustment_id} нет."
-    elif problem.code == 409:
+    elif isinstance(refusal, adjustments.OffTheLedger):
         message = ("Баланс гостя расходится с историей начислений — сначала нужна сверка "
                    "(bonus reconcile).")  # fmt: skip
     else:
         message = "Решение не прошло. Обновите страницу и попробуйте снова."
     flash(message)
-    return _review_page(problem.code or 422)
+    return _review_page(status_of(refusal))

@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 import rules
 from bonus_service import program
+from bonus_service.app_db import unit_of_work
 from bonus_service.clock import utcnow
-from bonus_service.db import unit_of_work
-from bonus_service.fields import money
 from bonus_service.models import Zone
 from bonus_service.web import pages
+from rules.money import money
 
 blp = Blueprint("rules_page", __name__, template_folder="templates")
 pages.serve_as_pages(blp, private=False)

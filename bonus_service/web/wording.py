@@ -9,8 +9,8 @@ import phonenumbers
 from flask import Flask, current_app
 
 from bonus_service.clock import utcnow
-from bonus_service.fields import money
 from rules.expiry import last_day_to_order
+from rules.money import money
 from rules.russian import bonuses, plural, rub, zone_time
 
 

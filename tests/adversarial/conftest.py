@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import Database, get_db
+from bonus_service.db import Database
 from bonus_service.models import Base
 from bonus_service.services import guests
 from tests.conftest import PG_URL, _wipe_postgres

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bonus_service import create_app
+from bonus_service.app import create_app
 from bonus_service.problems import PROBLEM_JSON
 from tests.adversarial.conftest import ORDERS, RICH
 

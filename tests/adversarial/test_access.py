@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db
 from bonus_service.models import ApiClient
 from bonus_service.problems import PROBLEM_JSON
 from tests.adversarial.surface import OPERATIONS, Operation, assert_no_leak, route_templates

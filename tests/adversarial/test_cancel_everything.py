@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 import rules
-from bonus_service.fields import money
 from bonus_service.models import Guest
 from bonus_service.services import checkout, guests
 from bonus_service.services.reconcile import reconcile
+from bonus_service.settings import Settings
+from rules.money import money
 from tests.adversarial.conftest import fresh_database
 from tests.adversarial.ledger_invariants import assert_ledger_invariants
 from tests.adversarial.test_ledger_model import make_order
@@ -39,6 +40,8 @@ def _run(db, chain: list[tuple[int, int]], start: int, cancel_order: list[int]) 
         guest = guests.register(session, PHONE, now, by="test")
         client_id = checkout_client(session)
         session.flush()
+        # the guest's own token: consent to spend on every order of the chain
+        token = guests.issue_token(session, guest, now, timedelta(days=1), code_purpose="login")
         if start:
             from bonus_service import ledger
 
@@ -55,7 +58,7 @@ def _run(db, chain: list[tuple[int, int]], start: int, cancel_order: list[int]) 
             row, _ = checkout.place(
                 session, PROGRAM, client_id=client_id, order_id=f"C-{n:03d}", phone=PHONE,
                 order=order, redeem=redeem, actor="test", now=now, hold_ttl=timedelta(hours=24),
-                consent=lambda _id: None,
+                consent=checkout.Consent(token=token), settings=Settings(), secret=b"test",
             )  # fmt: skip
             checkout.complete(session, client_id, row.id, "test", now)
             session.commit()

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 
 import rules
-from bonus_service.db import get_db
+from bonus_service.app_db import get_db
 from tests.adversarial.conftest import POOR, RICH, table_sizes
 from tests.adversarial.ledger_invariants import assert_ledger_invariants
 from tests.adversarial.surface import OPERATIONS, Operation, assert_no_leak

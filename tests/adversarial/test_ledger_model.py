@@ -28,11 +28,12 @@ from sqlalchemy import select
 
 import rules
 from bonus_service.db import Database
-from bonus_service.fields import money
+from bonus_service.errors import DomainError
 from bonus_service.models import Guest, Zone
-from bonus_service.problems import Problem
+from bonus_service.problems import status_of
 from bonus_service.services import adjustments, checkout, guests, operators
 from bonus_service.settings import Settings
+from rules.money import money
 from scheduler.jobs import expire_balances
 from tests.adversarial.conftest import fresh_database
 from tests.adversarial.ledger_invariants import assert_ledger_invariants, figures
@@ -92,12 +93,12 @@ class LedgerMachine(RuleBasedStateMachine):
         self.db.dispose()
 
     def expect(self, status: int, verb) -> object:
-        """Run `verb(session)` in a unit of work: commit on success, roll back on a Problem."""
+        """Run `verb(session)` in a unit of work: commit on success, roll back on a refusal."""
         with self.db.unit_of_work() as session:
             try:
                 result = verb(session)
-            except Problem as problem:
-                assert problem.code == status, f"{problem.code} {problem.description}"
+            except DomainError as refusal:
+                assert status_of(refusal) == status, f"{status_of(refusal)} {refusal.detail}"
                 return None
             session.commit()
         assert status < 400, f"expected {status}, the service did it"
@@ -190,8 +191,18 @@ class LedgerMachine(RuleBasedStateMachine):
         return checkout.place(
             session, self.program, client_id=self.client_id, order_id=order_id, phone=phone,
             order=make_order(channel, total, lunch), redeem=money(redeem), actor=ACTOR,
-            now=self.now, hold_ttl=HOLD_TTL, consent=lambda _guest_id: None,
+            now=self.now, hold_ttl=HOLD_TTL, consent=self._consent(session, phone),
+            settings=NO_REVIEW, secret=b"the model's secret",
         )  # fmt: skip
+
+    def _consent(self, session, phone) -> checkout.Consent:
+        """The guest's own token, as the website sends it (none for an unknown phone)."""
+        guest = guests.find(session, phone)
+        if guest is None:
+            return checkout.Consent()
+        token = guests.issue_token(session, guest, self.now, HOLD_TTL, code_purpose="login")
+        session.flush()
+        return checkout.Consent(token=token)
 
     @rule(order_id=orders, phone=customers)
     def place_again(self, order_id, phone):

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from bonus_service.auth import create_client
 from bonus_service.clock import utcnow
+from bonus_service.credentials import create_client
 from bonus_service.db import Database
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import event
 
-from bonus_service.db import get_db
+from bonus_service.app_db import get_db
 from tests.conftest import PG_URL
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="SQLite's write lock")

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from bonus_service import ledger
-from bonus_service.auth import create_client
 from bonus_service.clock import utcnow
+from bonus_service.credentials import create_client
 from bonus_service.db import Database
 from bonus_service.services import guests
 from tests.e2e.conftest import Gunicorn, free_port, server_environment

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db
 from bonus_service.models import ApiClient
 from tests.service.helpers import bearer
 

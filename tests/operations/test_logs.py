@@ -170,7 +170,7 @@ def test_a_database_error_names_no_parameter_values(app):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    from bonus_service.db import get_db
+    from bonus_service.app_db import get_db
 
     phone = new_phone()
     with get_db(app).unit_of_work(write=False) as session, pytest.raises(DBAPIError) as error:

@@ -9,9 +9,10 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from bonus_service import create_app, ledger
+from bonus_service import ledger
+from bonus_service.app import create_app
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db
 from bonus_service.metrics import check_multiprocess_dir
 from bonus_service.models import Guest
 from bonus_service.settings import SettingsError

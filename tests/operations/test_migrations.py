@@ -9,9 +9,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, create_engine, select, text
 
-from bonus_service import create_app
-from bonus_service.auth import digest
-from bonus_service.db import Database, get_db
+from bonus_service.app import create_app
+from bonus_service.app_db import get_db
+from bonus_service.credentials import digest
+from bonus_service.db import Database
 from bonus_service.migrate import alembic_config, upgrade
 from bonus_service.models import Base
 from tests.conftest import PG_URL, _create_run_database, _drop_run_database

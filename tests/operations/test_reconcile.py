@@ -199,7 +199,7 @@ def test_reconcile_as_a_function_returns_what_it_checked_and_found(orders, db):
 
 def test_an_unreachable_database_is_one_line_and_exit_status_3(tmp_path):
     """Not a page of traceback, and not 1, which says the books differ."""
-    from bonus_service import create_app
+    from bonus_service.app import create_app
 
     app = create_app({"database_url": f"sqlite:///{tmp_path}/no/such/dir/bonus.db",
                       "secret_key": "s" * 16, "scheduler_enabled": False})  # fmt: skip

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, text
 
-from bonus_service.fields import money
 from bonus_service.models import LedgerEntry
 from bonus_service.services import accounts
 from bonus_service.services.reasons import reason
+from rules.money import money
 from scheduler.expiry import ACTOR, reason_sql
 from scheduler.jobs import expire_balances
 from tests.scheduler.conftest import (

@@ -7,8 +7,8 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db
 from bonus_service.models import IdempotencyRecord, LoginThrottle
 from scheduler.jobs import forget_login_failures, purge_idempotency_keys
 from tests.service.checkout_helpers import pickup

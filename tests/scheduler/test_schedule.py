@@ -221,7 +221,7 @@ def test_burn_warnings_are_not_texted_at_night_even_to_catch_up(app, db, make_gu
 def test_the_scheduler_process_refuses_a_database_it_cannot_run_on(tmp_path):
     """It said «scheduler running» and logged a traceback per job: against a database that
     does not answer, or one not migrated, it now stops at once saying why (runbook audit)."""
-    from bonus_service import create_app
+    from bonus_service.app import create_app
 
     def started(url):
         app = create_app({"database_url": url, "secret_key": "s" * 16, "scheduler_enabled": False})

@@ -31,8 +31,8 @@ def checkout_client(session, name: str = "test") -> int:
     belongs to a client."""
     from sqlalchemy import select
 
-    from bonus_service.auth import create_client
     from bonus_service.clock import utcnow
+    from bonus_service.credentials import create_client
     from bonus_service.models import ApiClient
 
     create_client(session, name, ["checkout"], utcnow())

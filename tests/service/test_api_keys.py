@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from bonus_service.db import get_db
+from bonus_service.app_db import get_db
 from bonus_service.models import ApiClient, ApiKey
 from tests.service.helpers import bearer, new_phone
 

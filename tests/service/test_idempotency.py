@@ -9,7 +9,7 @@ import requests
 from sqlalchemy import func, select, text
 
 from bonus_service import ledger
-from bonus_service.db import get_db
+from bonus_service.app_db import get_db
 from bonus_service.models import Guest, IdempotencyRecord, LedgerEntry
 from tests.service.checkout_helpers import order_id, pickup
 from tests.service.helpers import bearer

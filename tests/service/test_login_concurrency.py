@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db
 from bonus_service.services import guests
 from tests.service.helpers import new_phone
 

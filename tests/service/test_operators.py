@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from bonus_service.db import get_db
+from bonus_service.app_db import get_db
 from bonus_service.models import AuditEntry, Guest
 from tests.service.checkout_helpers import pickup
 from tests.service.helpers import bearer, login, new_phone, problem_fields

@@ -9,8 +9,8 @@ from freezegun import freeze_time
 from sqlalchemy import func, select, update
 
 from bonus_service import ledger
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db
 from bonus_service.models import ApiClient, Guest, LedgerEntry
 from bonus_service.services.checkout import cancel, release_stale_holds
 from bonus_service.services.reconcile import reconcile

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bonus_service.db import get_db
+from bonus_service.app_db import get_db
 from bonus_service.models import AuditEntry
 from tests.service.checkout_helpers import pickup
 from tests.service.helpers import bearer, problem_fields

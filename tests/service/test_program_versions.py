@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 import rules
-from bonus_service import create_app
+from bonus_service.app import create_app
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db
 from bonus_service.models import AuditEntry, Guest, ProgramVersion
 from bonus_service.services import programs
 from tests.conftest import PG_URL

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from bonus_service.db import get_db
+from bonus_service.app_db import get_db
 from bonus_service.models import AuditEntry
 from tests.service.helpers import bearer, problem_fields
 
@@ -34,7 +34,7 @@ def test_a_later_program_version_takes_over_and_the_earlier_is_listed(tmp_path, 
     import shutil
     from pathlib import Path
 
-    from bonus_service import create_app
+    from bonus_service.app import create_app
 
     programs = Path(__file__).resolve().parents[2] / "rules" / "programs"
     shutil.copytree(programs, tmp_path / "programs")
@@ -71,7 +71,7 @@ def test_a_version_published_for_later_is_announced_before_it_takes_effect(
     import shutil
     from pathlib import Path
 
-    from bonus_service import create_app
+    from bonus_service.app import create_app
 
     root = Path(__file__).resolve().parents[1]
     shutil.copytree(root.parent / "rules" / "programs", tmp_path / "programs")
@@ -98,7 +98,7 @@ def test_a_book_with_no_version_in_force_yet_stops_start_up(tmp_path, database_u
     import json
     from pathlib import Path
 
-    from bonus_service import create_app
+    from bonus_service.app import create_app
     from bonus_service.settings import SettingsError
 
     programs = Path(__file__).resolve().parents[2] / "rules" / "programs"

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from bonus_service import create_app
+from bonus_service.app import create_app
 from bonus_service.settings import SettingsError, from_environment
 from tests.service.helpers import bearer
 

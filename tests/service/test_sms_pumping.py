@@ -8,8 +8,8 @@ import re
 import pytest
 from freezegun import freeze_time
 
-from bonus_service import create_app
-from bonus_service.db import get_db
+from bonus_service.app import create_app
+from bonus_service.app_db import get_db
 from tests.service.helpers import bearer, new_phone
 
 START = "2026-03-01T10:00:00+00:00"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db
 from bonus_service.models import LoginThrottle
 from bonus_service.services import operators
 from bonus_service.services.operators import throttle_key

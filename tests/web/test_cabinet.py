@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 from freezegun import freeze_time
 from sqlalchemy import select
 
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db
 from bonus_service.models import GuestToken
 from tests.service.checkout_helpers import pickup
 from tests.service.helpers import bearer, login, new_phone

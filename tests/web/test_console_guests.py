@@ -5,8 +5,8 @@ import re
 from freezegun import freeze_time
 from sqlalchemy import select
 
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db
 from bonus_service.models import AuditEntry, Guest
 from bonus_service.services import audit
 from tests.fake_twilio import CODE

@@ -12,8 +12,8 @@ import requests
 from freezegun import freeze_time
 from sqlalchemy import select
 
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db
 from bonus_service.models import AuditEntry, OperatorSession
 from tests.web.pages import CSRF, PASSWORD, console_login, failures, make_operator, text
 

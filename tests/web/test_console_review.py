@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bonus_service.db import get_db
+from bonus_service.app_db import get_db
 from bonus_service.models import Adjustment, AuditEntry
 from tests.web.pages import console_login, csrf_token, make_operator, text
 

@@ -2,8 +2,8 @@
 
 from sqlalchemy import select
 
-from bonus_service import create_app
-from bonus_service.db import get_db
+from bonus_service.app import create_app
+from bonus_service.app_db import get_db
 from bonus_service.models import AuditEntry
 from tests.service.helpers import new_phone
 from tests.web.pages import console_login, csrf_token, make_operator, text

@@ -6,8 +6,8 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db
 from bonus_service.models import AuditEntry
 from tests.service.helpers import bearer, login, new_phone
 from tests.web.pages import cabinet_login, console_login, csrf_token, make_operator, text

@@ -3,7 +3,7 @@
 
 from sqlalchemy import select
 
-from bonus_service.db import get_db
+from bonus_service.app_db import get_db
 from bonus_service.models import AuditEntry, Operator
 from tests.web.pages import PASSWORD, console_login, failures, make_operator, text
 
