@@ -270,17 +270,21 @@ def place(
     if not run(session, _NEW_ORDER[session.get_bind().dialect.name], values):
         raise Problem(409, f"Order {order_id!r} already exists.", errors={"id": "already used"})
     row = Order(**values)  # a detached copy for the answer
-    held = _make(session, row, lifecycle.NEW, "placed", actor, now)
-    if held is None:
-        # the balance moved between the quote and the hold: a concurrent order won
-        raise invalid("redeem", "the balance changed; quote again", redeem_max="0.00")
-    return row, _figures(held[-1] if held else None, guest)
+    held = None
+    for kind, amount in lifecycle.moves(row, lifecycle.NEW, "placed"):  # the hold, if any
+        held = _move(session, row, kind, amount, actor, now)
+        if held is None:
+            # the balance moved between the quote and the hold: a concurrent order won
+            raise invalid("redeem", "the balance changed; quote again", redeem_max="0.00")
+    return row, _figures(held, guest)
 
 
 def _make(session, row: Order, before: str | None, after: str, actor: str, now: datetime,
           **extra) -> list[ledger.Movement] | None:
     """The movements of the order's change of status (services/lifecycle.py) as one ledger
-    write: [] if the change has none, None (nothing written) if they would overdraw."""
+    write: [] if the change has none, None (nothing written) if they would overdraw.
+
+    A completion's: its spend and accrual, the new last order time with them (one statement)."""
     steps = [ledger.Step(kind, amount, reason(kind, row.id, money(amount)))
              for kind, amount in lifecycle.moves(row, before, after)]  # fmt: skip
     if not steps:
