@@ -17,7 +17,7 @@ from bonus_service.credentials import token_holder
 from bonus_service.db import Database, run
 from bonus_service.errors import Conflict, ConsentRequired, NotFound, invalid
 from bonus_service.models import ApiClient, Guest, LedgerEntry, Order, Zone
-from bonus_service.services import spending_codes
+from bonus_service.services import lifecycle, spending_codes
 from bonus_service.services.reasons import reason
 from bonus_service.settings import Settings
 from rules.money import kopecks, money
@@ -281,11 +281,29 @@ def place(
     if not run(session, _NEW_ORDER[session.get_bind().dialect.name], values):
         raise Conflict(f"Order {order_id!r} already exists.", errors={"id": "already used"})
     row = Order(**values)  # a detached copy for the answer
-    held = _move(session, row, "hold", row.redeemed, actor, now) if redeem else None
-    if redeem and held is None:
-        # the balance moved between the quote and the hold: a concurrent order won
-        raise invalid("redeem", "the balance changed; quote again", redeem_max="0.00")
+    held = None
+    for kind, amount in lifecycle.moves(row, lifecycle.NEW, "placed"):  # the hold, if any
+        held = _move(session, row, kind, amount, actor, now)
+        if held is None:
+            # the balance moved between the quote and the hold: a concurrent order won
+            raise invalid("redeem", "the balance changed; quote again", redeem_max="0.00")
     return row, _figures(held, guest)
+
+
+def _make(session, row: Order, before: str | None, after: str, actor: str, now: datetime,
+          **extra) -> list[ledger.Movement] | None:
+    """The movements of the order's change of status (services/lifecycle.py) as one ledger
+    write: [] if the change has none, None (nothing written) if they would overdraw.
+
+    A completion's: its spend and accrual, the new last order time with them (one statement)."""
+    steps = [ledger.Step(kind, amount, reason(kind, row.id, money(amount)))
+             for kind, amount in lifecycle.moves(row, before, after)]  # fmt: skip
+    if not steps:
+        return []
+    return ledger.move_many(
+        session, row.guest_id, steps, actor=actor, now=now, order_client_id=row.client_id,
+        order_id=row.id, rules_version=row.rules_version, **extra,
+    )  # fmt: skip
 
 
 def _move(session, order: Order, kind: str, amount: int, actor: str, now: datetime,
@@ -379,19 +397,11 @@ def complete(
     )  # fmt: skip
     if row.guest_id is None:
         return row, None
-    steps = [
-        ledger.Step(kind, amount, reason(kind, order_id, money(amount)))
-        for kind, amount in (("spend", row.redeemed), ("accrual", row.accrual))
-        if amount
-    ]
-    if not steps:
-        return row, _touch_last_order(session, row.guest_id, now)
-    moved = ledger.move_many(
-        session, row.guest_id, steps, actor=actor, now=now, order_client_id=client_id,
-        order_id=order_id, rules_version=row.rules_version, last_order_at=now,
-    )  # fmt: skip
+    moved = _make(session, row, "placed", "completed", actor, now, last_order_at=now)
     if moved is None:  # the hold is gone from under a placed order: never leave it half-done
         raise RuntimeError(f"order {order_id}: its hold is not held; run `bonus reconcile`")
+    if not moved:
+        return row, _touch_last_order(session, row.guest_id, now)
     return row, (moved[-1].balance, moved[-1].held)
 
 
@@ -405,29 +415,19 @@ def _complete_otherwise(session: Session, client_id: int, order_id: str, actor: 
         )
     figures = None
     if row.guest_id is not None:
-        spent = _spend(session, row, actor, now, last_order_at=None if row.accrual else now)
-        accrued = (
-            _move(session, row, "accrual", row.accrual, actor, now, last_order_at=now)
-            if row.accrual
-            else None
-        )
-        figures = _figures(accrued or spent, None) or _touch_last_order(session, row.guest_id, now)
+        # The hold already timed out: hold again from what is available now, if it is still
+        # there, and spend.
+        moved = _make(session, row, "expired", "completed", actor, now, last_order_at=now)
+        if moved is None:
+            raise Conflict(
+                f"Order {row.id!r}: its hold expired and the guest no longer has "
+                f"{money(row.redeemed)} bonuses available.",
+                facts={"status_now": row.status},
+            )
+        figures = _figures(moved[-1], None) if moved else _touch_last_order(
+            session, row.guest_id, now)  # fmt: skip
     row.status, row.completed_at = "completed", now
     return row, figures
-
-
-def _spend(session: Session, row: Order, actor: str, now: datetime, **extra):
-    """Spend an expired order's bonuses: hold them again, if still available, and spend."""
-    if not row.redeemed:
-        return None
-    # The hold already timed out: spend from what is available now, if it is still there.
-    if _move(session, row, "hold", row.redeemed, actor, now) is None:
-        raise Conflict(
-            f"Order {row.id!r}: its hold expired and the guest no longer has "
-            f"{money(row.redeemed)} bonuses available.",
-            facts={"status_now": row.status},
-        )
-    return _move(session, row, "spend", row.redeemed, actor, now, **extra)
 
 
 def _touch_last_order(session: Session, guest_id: int, now: datetime) -> Figures:
@@ -468,9 +468,10 @@ def cancel(
         raise Conflict(f"Order {order_id!r} is already cancelled.",
                        facts={"status_now": row.status})  # fmt: skip
     moved = {"released": 0, "refunded": 0, "reversed": 0, "written_off": 0, "recovered": 0}
-    if row.guest_id is not None and row.status == "placed" and row.redeemed:
-        _move(session, row, "release", row.redeemed, actor, now)
-        moved["released"] = row.redeemed
+    if row.status != "completed":  # placed or expired: what it still holds goes back
+        for kind, amount in lifecycle.moves(row, row.status, "cancelled"):
+            _move(session, row, kind, amount, actor, now)
+            moved[_DONE[kind]] = amount
     if row.guest_id is not None and row.status == "completed":
         burn = _latest_burn(session, row.guest_id)
         if _settled(session, row, burn):
@@ -484,6 +485,10 @@ def cancel(
     row.status, row.cancelled_at = "cancelled", now
     guest = session.get(Guest, row.guest_id, populate_existing=True) if row.guest_id else None
     return row, moved, _figures(None, guest)
+
+
+# a movement's kind → its key in what `cancel` returns
+_DONE = {"release": "released", "refund": "refunded", "reversal": "reversed"}
 
 
 def _forget_last_order(session: Session, row: Order) -> None:
@@ -562,7 +567,8 @@ def _settled_by_burn(session: Session, row: Order, actor: str, now: datetime) ->
     a burned accrual taken from later orders cost the guest theirs: two money audits). A zero
     entry tells the guest why; the accrual counts as written off (burned or spent).
     """
-    _move(session, row, "reversal", 0, actor, now, text="reversal.burned")
+    for kind, amount in lifecycle.moves(row, "completed", "cancelled", settled=True):
+        _move(session, row, kind, amount, actor, now, text=f"{kind}.burned")
     return row.accrual
 
 
@@ -572,10 +578,18 @@ def _unwind(session: Session, row: Order, actor: str, now: datetime) -> dict:
     A guest may already have spent the bonuses this order earned; the balance never goes
     negative, so what cannot be taken back is written off and said in the entry's reason.
     """
-    if row.redeemed:
-        _move(session, row, "refund", row.redeemed, actor, now)
-    if not row.accrual:
-        return {"refunded": row.redeemed}
+    undone = {"refunded": 0}
+    for kind, amount in lifecycle.moves(row, "completed", "cancelled"):
+        if kind == "reversal":  # as much of the accrual as the guest still has
+            undone.update(_take_back(session, row, actor, now))
+        else:
+            _move(session, row, kind, amount, actor, now)
+            undone[_DONE[kind]] = amount
+    return undone
+
+
+def _take_back(session: Session, row: Order, actor: str, now: datetime) -> dict:
+    """Reverse the order's accrual, or as much of it as is available; write off the rest."""
     for _ in range(5):  # another movement may take the balance between our read and write
         # Locked: a cancel that refunds a spend at the same time must commit first and be
         # seen. Read unlocked, the balance before that refund wrote off too much, and the
@@ -598,7 +612,7 @@ def _unwind(session: Session, row: Order, actor: str, now: datetime) -> dict:
             reason=reason("reversal", row.id, money(taken), written_off=money(row.accrual - taken)),
         )
         if moved is not None:
-            return {"refunded": row.redeemed, "reversed": taken, "written_off": row.accrual - taken}
+            return {"reversed": taken, "written_off": row.accrual - taken}
     raise Conflict("The balance is changing too fast to cancel; retry.", retry_after=1)
 
 
@@ -648,7 +662,7 @@ def _recover_written_off(
         if amount <= 0:
             break
         moved = ledger.move(
-            session, row.guest_id, "reversal", amount, actor=actor, now=now,
+            session, row.guest_id, lifecycle.RECOVERED, amount, actor=actor, now=now,
             order_client_id=client_id, order_id=order_id, rules_version=rules_version,
             reason=reason("reversal.recovered", order_id, money(amount), by=row.id),
         )  # fmt: skip
@@ -681,8 +695,8 @@ def release_stale_holds(session: Session, now: datetime, limit: int = 500) -> in
     )
     released = 0
     for row in rows:
-        if row.guest_id is not None and row.redeemed:
-            _move(session, row, "release", row.redeemed, "hold-timer", now, "release.timer")
+        for kind, amount in lifecycle.moves(row, "placed", "expired"):
+            _move(session, row, kind, amount, "hold-timer", now, f"{kind}.timer")
         row.status = "expired"
         released += 1
     return released

@@ -37,7 +37,7 @@ class AlreadyRegistered(Conflict):
 
 def register(session: Session, phone: str, now: datetime, by: str | None) -> Guest:
     """Create the guest; a concurrent registration of the same phone raises AlreadyRegistered."""
-    guest = Guest(phone=phone, registered_at=now, registered_by=by, balance=0, held=0)
+    guest = Guest(phone=phone, registered_at=now, registered_by=by)  # at 0: the columns' default
     try:
         with session.begin_nested():
             session.add(guest)

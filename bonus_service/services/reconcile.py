@@ -5,7 +5,7 @@ Three set-based checks, each one SQL statement that returns only what disagrees:
 - entries: each entry's balance_after is the running Σ amount up to it, and each movement of an
   order moves exactly what the order says (its redeemed bonuses, or its accrual);
 - orders: the movements of each order are one of the sequences services/checkout.py can write
-  for its status (`legal_sequences`).
+  for its status (`legal_sequences`, from the lifecycle checkout follows: services/lifecycle.py).
 On PostgreSQL all three read one REPEATABLE READ snapshot, so a live service causes no false
 alarms; SQLite's read transaction is a snapshot already.
 """
@@ -21,12 +21,13 @@ from sqlalchemy.orm import Session
 
 from bonus_service.db import Database
 from bonus_service.models import ApiClient, Guest, LedgerEntry, Order
+from bonus_service.services import lifecycle
 from bonus_service.services.checkout import completion_entry
 from rules.money import money
 
 LIMIT = 1000  # differences listed per check: enough to see any systematic fault
-ORDER_KINDS = ("hold", "spend", "release", "accrual", "refund", "reversal")
-STATUSES = ("placed", "expired", "completed", "cancelled")
+ORDER_KINDS = lifecycle.KINDS
+STATUSES = lifecycle.STATUSES
 SNAPSHOT = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
 
 
@@ -104,29 +105,8 @@ class Reconciliation:
         return [*lines, summary + (f" (at most {self.limit} listed per check)" if capped else "")]
 
 
-def legal_sequences(
-    status: str, redeems: bool, accrues: bool, completed: bool, settled: bool = False
-) -> tuple[tuple[str, ...], ...]:
-    """The movement sequences services/checkout.py writes for an order in `status`.
-
-    `redeems`/`accrues`: the order spends/earns bonuses of a registered guest; `completed`: it
-    was completed at some point (a cancelled order may have been); `settled`: a burn that
-    emptied the account came between its completion and its cancel (checkout._settled_by_burn).
-    """
-    paid = (("hold", "spend"), ("hold", "release", "hold", "spend")) if redeems else ((),)
-    earned = ("accrual",) if accrues else ()
-    if status == "placed":
-        return (("hold",),) if redeems else ((),)
-    if status == "completed":
-        return tuple(p + earned for p in paid)
-    if status == "cancelled" and completed and settled:  # one zero reversal, nothing else
-        return tuple(p + earned + ("reversal",) for p in paid) if redeems or accrues else ((),)
-    if status == "cancelled" and completed:
-        undone = (("refund",) if redeems else ()) + (("reversal",) if accrues else ())
-        return tuple(p + earned + undone for p in paid)
-    if status in ("expired", "cancelled"):
-        return (("hold", "release"),) if redeems else ((),)
-    return ()
+# The sequences checkout writes for an order in a status, from the lifecycle both follow.
+legal_sequences = lifecycle.sequences
 
 
 def snapshot(session: Session) -> Session:
@@ -301,7 +281,7 @@ def _legal(counts):
         for name, value in zip(facts, (redeems, accrues, completed), strict=True):
             when.append(facts[name] if value else not_(facts[name]))
         # a cancel that refunds a spend takes back what earlier cancels wrote off of the
-        # bonuses spent (checkout._recover_written_off): more reversals on those orders
+        # bonuses spent (lifecycle.RECOVERED): more such movements on those orders
         more = status == "cancelled" and completed and accrues
         legal = [_counts_are(counts, shape, more) for shape in shapes]
         if status == "cancelled" and completed and redeems:
@@ -342,13 +322,14 @@ def _shape(sequence: tuple[str, ...]) -> tuple[int, ...]:
 
 
 def _counts_are(counts, shape: tuple[int, ...], more_reversals: bool = False):
-    """The counts are `shape`'s (with `more_reversals`, one reversal or more where it has one)."""
+    """The counts are `shape`'s (with `more_reversals`, one recovering movement or more where it
+    has one: lifecycle.RECOVERED)."""
     total = func.coalesce(counts.c["all"], 0)
     exact = [(k, n) for k, n in zip(ORDER_KINDS, shape, strict=True)
-             if not (more_reversals and k == "reversal" and n)]  # fmt: skip
+             if not (more_reversals and k == lifecycle.RECOVERED and n)]  # fmt: skip
     if len(exact) == len(ORDER_KINDS):
         return and_(total == sum(shape), *(func.coalesce(counts.c[k], 0) == n for k, n in exact))
-    reversals = func.coalesce(counts.c["reversal"], 0)
+    reversals = func.coalesce(counts.c[lifecycle.RECOVERED], 0)
     return and_(
         reversals >= 1,
         total == sum(n for _, n in exact) + reversals,
