@@ -89,8 +89,9 @@ def _sqlalchemy_execute(app: Flask) -> None:
         with self.reader.connect() as connection:
             return connection.execute(statement, params).first()
 
+    kept = db.run
     for name, module in list(sys.modules.items()):  # `from bonus_service.db import run` too
-        if name.startswith("bonus_service") and getattr(module, "run", None) is db.run:
+        if name.startswith("bonus_service") and getattr(module, "run", None) is kept:
             module.run = run
     db.Database.read_row = read_row
 
