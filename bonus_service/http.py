@@ -118,7 +118,9 @@ class JsonBodyParser(FlaskParser):
         "querystring": None,
     }
 
-    def _raw_load_json(self, req):
+    def load_json(self, req, schema):
+        """The body as JSON, read by `loads`; webargs' own JSON errors never arise here, so
+        its public loader is replaced whole (its `_raw_load_json` hook is not public API)."""
         body = req.get_data(cache=True)
         if not body:
             raise Problem(400, "The request body is empty; a JSON object is required.")
