@@ -18,7 +18,7 @@ Targets: quote >= 50% of bare req/s; pairs/s >= 15% of bare req/s; quote p99 < 2
 The last line of each configuration's table gives the quote's and the pairs' shares of bare.
 
 A/B of a hand-written mechanism against the library's own way (docs/performance.md):
-     .venv/bin/python bench/checkout.py --ab fast_dump [--rounds 4] [--duration 6]
+     .venv/bin/python bench/checkout.py --ab db [--rounds 4] [--duration 6]
 serves bench/ab_app.py twice per round, kept way then library way (ABAB...), measures quote
 and pairs on each, and prints the medians, their spread and the kept way's gain. `--ab all`
 runs every mechanism bench/library_ways.py knows.

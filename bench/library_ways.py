@@ -20,25 +20,6 @@ def _flask_ensure_sync(app: Flask) -> None:
     app.ensure_sync = types.MethodType(Flask.ensure_sync, app)
 
 
-def _flask_json_dumps(app: Flask) -> None:
-    """Flask's own `dumps`: `json.dumps` with the provider's options, an encoder per answer."""
-    from flask.json.provider import DefaultJSONProvider
-
-    from bonus_service.http import DecimalJSONProvider
-
-    class LibraryDumps(DecimalJSONProvider):
-        dumps = DefaultJSONProvider.dumps
-
-    app.json = LibraryDumps(app)
-
-
-def _marshmallow_dump(app: Flask) -> None:
-    """The quote's answer dumped by its schema, as flask-smorest's `@blp.response` would."""
-    from bonus_service.schemas import QuoteOut
-
-    QuoteOut.fast_dump = staticmethod(QuoteOut().dump)  # one instance, as flask-smorest keeps
-
-
 def _prometheus_labels(app: Flask) -> None:
     """prometheus_client's `.labels()` on every request, no children remembered."""
     from bonus_service.metrics import RequestMetrics
@@ -99,8 +80,6 @@ def _sqlalchemy_execute(app: Flask) -> None:
 LIBRARY_WAYS: dict[str, Callable[[Flask], None]] = {
     "db": _sqlalchemy_execute,
     "ensure_sync": _flask_ensure_sync,
-    "json_dumps": _flask_json_dumps,
-    "fast_dump": _marshmallow_dump,
     "metrics_labels": _prometheus_labels,
     "access_log": _logging_log,
 }
