@@ -20,17 +20,6 @@ def _flask_ensure_sync(app: Flask) -> None:
     app.ensure_sync = types.MethodType(Flask.ensure_sync, app)
 
 
-def _prometheus_labels(app: Flask) -> None:
-    """prometheus_client's `.labels()` on every request, no children remembered."""
-    from bonus_service.metrics import RequestMetrics
-
-    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
-
-    RequestMetrics.observe = observe
-
-
 def _logging_log(app: Flask) -> None:
     """The access line through `Logger.log` (which finds the caller and filters the level)."""
     import logging
@@ -80,6 +69,5 @@ def _sqlalchemy_execute(app: Flask) -> None:
 LIBRARY_WAYS: dict[str, Callable[[Flask], None]] = {
     "db": _sqlalchemy_execute,
     "ensure_sync": _flask_ensure_sync,
-    "metrics_labels": _prometheus_labels,
     "access_log": _logging_log,
 }
