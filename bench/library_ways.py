@@ -9,15 +9,9 @@ and has no entry left. Importing this module builds no app (the bench imports it
 from __future__ import annotations
 
 import sys
-import types
 from collections.abc import Callable
 
 from flask import Flask
-
-
-def _flask_ensure_sync(app: Flask) -> None:
-    """Flask's own `ensure_sync`, asking `iscoroutinefunction` of each hook and view each time."""
-    app.ensure_sync = types.MethodType(Flask.ensure_sync, app)
 
 
 def _logging_log(app: Flask) -> None:
@@ -68,6 +62,5 @@ def _sqlalchemy_execute(app: Flask) -> None:
 
 LIBRARY_WAYS: dict[str, Callable[[Flask], None]] = {
     "db": _sqlalchemy_execute,
-    "ensure_sync": _flask_ensure_sync,
     "access_log": _logging_log,
 }
