@@ -328,7 +328,8 @@ def run(session: Session, statement, params: dict) -> list[tuple]:
     dialect = connection.dialect
     prepared = _prepare(statement, dialect, params)
     if prepared.fallback:
-        return list(connection.execute(statement, params))
+        result = connection.execute(statement, params)
+        return result.all() if result.returns_rows else []
     try:
         return prepared.execute(connection.connection.driver_connection, params)
     except dialect.loaded_dbapi.Error as error:
