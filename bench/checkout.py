@@ -15,6 +15,15 @@ drives each with wrk (2 threads, --latency) from Lua scripts written to a tempor
          POST /v1/orders/{id}/complete once the place answered; pairs/s = completes/s
 wrk shares the machine's cores with the server, for every scenario alike.
 Targets: quote >= 50% of bare req/s; pairs/s >= 15% of bare req/s; quote p99 < 20 ms.
+The last line of each configuration's table gives the quote's and the pairs' shares of bare.
+
+A/B of a hand-written mechanism against the library's own way (docs/performance.md):
+     .venv/bin/python bench/checkout.py --ab db [--rounds 4] [--duration 6]
+serves bench/ab_app.py twice per round, kept way then library way (ABAB...), measures quote
+and pairs on each, and prints the medians, their spread and the kept way's gain. `--ab all`
+runs every mechanism bench/library_ways.py knows.
+To bench another checkout (e.g. before/after on a merged tree), run that checkout's own
+bench/checkout.py: it serves the tree it lies in (ROOT), with any venv that has the deps.
 """
 
 from __future__ import annotations
@@ -48,11 +57,13 @@ from bonus_service.clock import utcnow  # noqa: E402
 from bonus_service.credentials import create_client  # noqa: E402
 from bonus_service.db import Database  # noqa: E402
 from bonus_service.models import Guest  # noqa: E402
+from bonus_service.services import operators  # noqa: E402
 from bonus_service.services.guests import issue_token  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_checkout"
 SECRET_KEY = secrets.token_hex(16)
 GUESTS = 64  # spread over many balances: the bench measures the service, not one hot row
+BALANCE = "10000.00"  # per guest; GUESTS of these stay under one operator's daily limit
 ORDER = {
     "channel": "pickup",
     "source": "website",
@@ -147,26 +158,33 @@ def service_environment(url: str) -> dict[str, str]:
         BONUS_SMS_PER_ADDRESS_HOUR="100000",
         BONUS_SMS_PER_NETWORK_HOUR="100000",
         BONUS_SMS_PER_HOUR="1000000",
+        # the guests' opening credits (GUESTS × BALANCE) are neither reviewed nor over a limit
+        BONUS_ADJUSTMENT_REVIEW_OVER="1000000",
+        BONUS_ADJUSTMENT_DAILY_LIMIT="1000000",
     )
     return environ
 
 
 def new_key(db: Database, nonce: str) -> str:
+    """An API key for checkout and adjustments, and an operator `bench-<nonce>` to sign the
+    guests' credits (a fresh one per run: its credits of the day have a limit)."""
     with db.unit_of_work() as session:
         key = create_client(session, f"bench-{nonce}", ["checkout", "operator"], utcnow())
+        operators.create(session, f"bench-{nonce}", secrets.token_hex(16), utcnow())
         session.commit()
     return key
 
 
-def new_guests(base: str, db: Database, key: str) -> list[tuple[str, str]]:
-    """GUESTS registered guests with 100,000 bonuses each, over HTTP: [(phone, guest token)]."""
+def new_guests(base: str, db: Database, key: str, operator: str) -> list[tuple[str, str]]:
+    """GUESTS registered guests with BALANCE bonuses each, over HTTP: [(phone, guest token)];
+    `operator` (new_key's `bench-<nonce>`) signs the credits."""
     phones = [f"+7912{secrets.randbelow(10**7):07d}" for _ in range(GUESTS)]
     for phone in phones:
         call(base, "/v1/guests", {"phone": phone}, key, expect=(201, 409))
         call(
             base,
             f"/v1/guests/{phone}/adjustments",
-            {"amount": "100000.00", "reason": "bench: a balance to spend"},
+            {"amount": BALANCE, "reason": "bench: a balance to spend", "operator": operator},
             key,
             expect=(201,),
         )
@@ -395,7 +413,7 @@ def measure(config: Config, args: argparse.Namespace, work: Path) -> list[Figure
             print(f"  service master pid {pid}")
         nonce = secrets.token_hex(4)
         key = new_key(db, nonce)
-        guests = new_guests(base, db, key)
+        guests = new_guests(base, db, key, f"bench-{nonce}")
         quote_lua = work / "quote.lua"
         quote_lua.write_text(static_post("/v1/quote", {"phone": guests[0][0], "order": ORDER}, key))
         call(base, "/v1/quote", {"phone": guests[0][0], "order": ORDER}, key, expect=(200,))
@@ -481,6 +499,11 @@ def print_table(config: Config, figures: list[Figure]) -> None:
         f"sql floor: a bare Flask view running only one redemption's UPDATE + INSERT + COMMIT; "
         f"a pair is two writes, so no pair can beat {floor / 2:,.0f}/s ({floor / 2 / bare:.0%})"
     )
+    quote, pairs = (f.per_second for f in figures if f.scenario in ("quote", "place+complete"))
+    print(
+        f"shares of bare: quote {quote / bare:.1%}, pairs {pairs / bare:.1%} "
+        f"(bare {bare:,.0f} req/s, quote {quote:,.0f} req/s, pairs {pairs:,.0f}/s; {config.name})"
+    )
     before, after = (f.per_second for f in figures if f.scenario.startswith("bare ("))
     if abs(before - after) > 0.1 * max(before, after):
         print(f"warning: the bare figure drifted {before:,.0f} -> {after:,.0f}: a noisy machine")
@@ -516,6 +539,101 @@ def busy_share(seconds: float = 1.0) -> float:
     return 1 - (idle2 - idle) / max(1, total2 - total)
 
 
+# -- A/B: a hand-written mechanism against the library's own way -------------------------------
+
+AB_SIDES = ("kept", "library")
+
+
+def ab_names(requested: str) -> list[str]:
+    """The mechanisms to A/B: a comma-separated list of bench/library_ways.py's names, or `all`."""
+    from bench.library_ways import LIBRARY_WAYS
+
+    names = list(LIBRARY_WAYS) if requested == "all" else requested.split(",")
+    unknown = [n for n in names if n not in LIBRARY_WAYS]
+    if unknown:
+        raise SystemExit(f"--ab: unknown {', '.join(unknown)}; known: {', '.join(LIBRARY_WAYS)}")
+    return names
+
+
+def measure_ab(name: str, config: Config, args: argparse.Namespace, work: Path) -> dict:
+    """Rounds of (kept, library): each side a fresh gunicorn serving bench.ab_app, its quote
+    and pairs measured; → {side: [(quote/s, quote app CPU ms, pairs/s, pair app CPU ms)]}."""
+    db = Database(args.database_url)
+    db_name = args.database_url.rpartition("/")[2]
+    runs: dict[str, list[tuple[float, float, float, float]]] = {side: [] for side in AB_SIDES}
+    key = guests = None
+    for round_ in range(1, args.rounds + 1):
+        for side in AB_SIDES:
+            environ = {
+                **service_environment(args.database_url),
+                "BENCH_LIBRARY_WAY": name if side == "library" else "",
+            }
+            with gunicorn("bench.ab_app:app", config, environ, work / "ab.log") as (base, pid):
+                if key is None:
+                    nonce = secrets.token_hex(4)
+                    key = new_key(db, nonce)
+                    guests = new_guests(base, db, key, f"bench-{nonce}")
+                quote_body = {"phone": guests[0][0], "order": ORDER}
+                quote_lua = work / "quote.lua"
+                quote_lua.write_text(static_post("/v1/quote", quote_body, key))
+                for _ in range(20):  # the workers' first requests load what they lazily load
+                    call(base, "/v1/quote", quote_body, key, expect=(200,))
+                quote = figure("quote", run_wrk(base + "/v1/quote", quote_lua, args, pid, db_name))
+                pairs_lua = work / "pairs.lua"
+                pairs_lua.write_text(pairs_script(key, secrets.token_hex(4), guests))
+                result = run_wrk(base, pairs_lua, args, pid, db_name)
+                if result["stderr"]:
+                    print(f"  pairs ({side}): {result['stderr']}", file=sys.stderr)
+                pairs = figure("place+complete", result, pairs=int(result["extra"]["PAIRS"]))
+            if quote.errors or pairs.errors:
+                print(f"  warning: errors: quote {quote.errors}, pairs {pairs.errors}")
+            runs[side].append((quote.per_second, quote.app_cpu_ms, pairs.per_second,
+                               pairs.app_cpu_ms))  # fmt: skip
+            print(
+                f"  {name} round {round_} {side:<7}: quote {quote.per_second:>7,.0f}/s "
+                f"({quote.app_cpu_ms:.3f} ms CPU), pairs {pairs.per_second:>5,.0f}/s "
+                f"({pairs.app_cpu_ms:.2f} ms CPU)"
+            )
+    db.dispose()
+    return runs
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def print_ab(name: str, runs: dict) -> None:
+    """Medians and spreads of both sides, and the kept way's gain over the library's way:
+    on the medians, and per round (kept against the library run right after it)."""
+    print(f"\nA/B {name}: kept (hand-written) against library way, {len(runs['kept'])} rounds")
+    for index, label, higher_is_better in (
+        (0, "quote req/s", True), (1, "quote app CPU ms", False),
+        (2, "pairs/s", True), (3, "pair app CPU ms", False),
+    ):  # fmt: skip
+        kept = [run[index] for run in runs["kept"]]
+        library = [run[index] for run in runs["library"]]
+        gain = median(kept) / median(library) - 1 if higher_is_better else (
+            median(library) / median(kept) - 1)  # fmt: skip
+        rounds = [
+            (k / b - 1) if higher_is_better else (b / k - 1)
+            for k, b in zip(kept, library, strict=True)
+        ]
+        print(
+            f"  {label:<17} kept {median(kept):>9,.3f} ({min(kept):,.3f}-{max(kept):,.3f})  "
+            f"library {median(library):>9,.3f} ({min(library):,.3f}-{max(library):,.3f})  "
+            f"gain {gain:+.1%} (rounds {min(rounds):+.1%} to {max(rounds):+.1%})"
+        )
+    quote_gain = median([r[0] for r in runs["kept"]]) / median([r[0] for r in runs["library"]]) - 1
+    pairs_gain = median([r[2] for r in runs["kept"]]) / median([r[2] for r in runs["library"]]) - 1
+    keep = quote_gain >= 0.03 or pairs_gain >= 0.03
+    print(
+        f"AB {name}: quote {quote_gain:+.1%}, pairs {pairs_gain:+.1%} -> "
+        + ("keep (>= 3% on one)" if keep else "library way (< 3% on both)")
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=12, help="seconds per wrk run")
@@ -526,6 +644,10 @@ def main() -> int:
     parser.add_argument("--matrix", action="store_true", help="every configuration in MATRIX")
     parser.add_argument("--database-url", default=DEFAULT_URL)
     parser.add_argument("--profile-hint", action="store_true", help="print the master's pid")
+    parser.add_argument(
+        "--ab", metavar="NAMES", help="A/B mechanisms of bench/library_ways.py (a,b,...), or all"
+    )
+    parser.add_argument("--rounds", type=int, default=4, help="A/B rounds (kept, library)")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # each table as soon as it is measured
     if shutil.which("wrk") is None:
@@ -537,6 +659,15 @@ def main() -> int:
         else [Config(args.worker_class, args.workers, args.threads)]
     )
     print(f"wrk -t2 -c{args.connections} -d{args.duration}s; {os.cpu_count()} CPUs")
+    if args.ab:
+        names = ab_names(args.ab)
+        with tempfile.TemporaryDirectory(prefix="bench-checkout-") as folder:
+            for name in names:
+                busy = busy_share()
+                if busy > 0.10:
+                    print(f"warning: the machine was {busy:.0%} busy before this A/B")
+                print_ab(name, measure_ab(name, configs[0], args, Path(folder)))
+        return 0
     missed_any = False
     with tempfile.TemporaryDirectory(prefix="bench-checkout-") as folder:
         for config in configs:

@@ -344,8 +344,9 @@ def main() -> int:
     print("latency in ms from the intended send time; place = place + complete (two requests)")
     with tempfile.TemporaryDirectory(prefix="bench-load-") as folder:
         with gunicorn("wsgi:app", config, environ, Path(folder) / "service.log") as (base, _pid):
-            key = new_key(db, secrets.token_hex(4))
-            guests = new_guests(base, db, key)
+            nonce = secrets.token_hex(4)
+            key = new_key(db, nonce)
+            guests = new_guests(base, db, key, f"bench-{nonce}")
             call(base, "/v1/quote", {"phone": guests[0][0], "order": ORDER}, key, expect=(200,))
             load = Load(int(base.rpartition(":")[2]), key, guests, args.clients)
             load.run(20, 2, seed=0)  # warm-up: every worker's connections, caches and imports

@@ -77,7 +77,8 @@ def setup(url: str):
     app = create_app()
     with app.app_context():
         db = get_db(app)
-        key = bench.new_key(db, secrets.token_hex(4))
+        nonce = secrets.token_hex(4)
+        key = bench.new_key(db, nonce)
     auth = {"Authorization": f"Bearer {key}"}
     guests = []
     with app.app_context():
@@ -90,7 +91,8 @@ def setup(url: str):
             for path, body in (
                 ("/v1/guests", {"phone": phone}),
                 (f"/v1/guests/{phone}/adjustments",
-                 {"amount": "100000.00", "reason": "bench: a balance to spend"}),
+                 {"amount": "100000.00", "reason": "bench: a balance to spend",
+                  "operator": f"bench-{nonce}"}),
             ):
                 status, answer = call(app, environ(
                     path, body, {**auth, "Idempotency-Key": secrets.token_hex(16)}))

@@ -6,37 +6,9 @@ It lives apart from the package's `__init__`, so that importing any module of th
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
-from types import FunctionType
 
 from flask import Flask
-
-
-class BonusFlask(Flask):
-    """Flask, asking once per function whether it is a coroutine function.
-
-    Flask asks `inspect.iscoroutinefunction` of every hook and view on every request (a dozen
-    per API call); the answer for a function never changes. Bound methods (MethodView makes a
-    new one per request) are looked up by their function.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._sync_functions: set = set()
-
-    def ensure_sync(self, func):
-        function = getattr(func, "__func__", func)
-        if type(function) is not FunctionType:
-            # anything but a plain function (a partial, a callable object) is asked every
-            # time, as Flask does: one made per request must not pile up in the set
-            return super().ensure_sync(func)
-        if function in self._sync_functions:
-            return func
-        if inspect.iscoroutinefunction(func):
-            return super().ensure_sync(func)
-        self._sync_functions.add(function)
-        return func
 
 
 def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
@@ -59,7 +31,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
 
     # "bonus_service", not this module's name: the root and instance paths and the logger's
     # name are the package's, as they were when the factory lived in its __init__
-    app = BonusFlask("bonus_service", instance_relative_config=True)
+    app = Flask("bonus_service", instance_relative_config=True)
     config = settings.from_environment().with_overrides(dict(test_config or {}))
     if not config.database_url:
         config = config.with_overrides(

@@ -9,9 +9,19 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, Insert, Select, UpdateBase, create_engine, event, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import (
+    BindParameter,
+    Engine,
+    Insert,
+    Select,
+    UpdateBase,
+    create_engine,
+    event,
+    exc,
+    text,
+)
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import visitors
 
 # A writer waits this long for SQLite's lock, then answers 503: well inside gunicorn's 30 s
 # worker timeout, so a queue of writers ends in a clear answer rather than a killed worker.
@@ -142,26 +152,30 @@ class Database:
     def read_row(self, statement: Select, params: dict) -> tuple | None:
         """The first row of a hot, simple SELECT, run straight on a pooled DBAPI connection.
 
-        The quote's guest lookup through a Session cost ~300 µs more than the query itself;
-        this path keeps SQLAlchemy's pool and error translation and skips the rest (see `run`).
-        PostgreSQL runs it on the reading pool, in autocommit: one round trip, no BEGIN.
+        The quote's guest lookup: SQLAlchemy's execution (context, result, row objects) cost
+        more than the query itself. This path keeps the pool and the translation of errors
+        and skips the rest (see `run`). PostgreSQL runs it on the reading pool, in
+        autocommit: one round trip, no BEGIN.
         """
         prepared = _prepare(statement, self.reader.dialect)
-        dbapi_error = self.reader.dialect.loaded_dbapi.Error
+        if prepared.fallback:
+            with self.reader.connect() as connection:
+                return connection.execute(statement, params).first()
+        dbapi = self.reader.dialect.loaded_dbapi
         try:
-            fairy = self.reader.raw_connection()  # the pool's connect errors come out raw
-        except dbapi_error as error:
-            raise DBAPIError.instance(prepared.sql, params, error, dbapi_error) from error
+            pooled = self.reader.raw_connection()  # the pool's connect errors come out raw
+        except dbapi.Error as error:
+            raise _translated(error, dbapi, prepared.sql, params) from error
         try:
-            rows = prepared.execute(fairy.driver_connection, params)
+            rows = prepared.execute(pooled.driver_connection, params)
             return rows[0] if rows else None
-        except dbapi_error as error:
+        except dbapi.Error as error:
             # whatever failed (most likely the server went away), the connection is not given
             # back in an unknown state; the error is translated as SQLAlchemy would (→ 503)
-            fairy.invalidate(error)
-            raise DBAPIError.instance(prepared.sql, params, error, dbapi_error) from error
+            pooled.invalidate(error)
+            raise _translated(error, dbapi, prepared.sql, params) from error
         finally:
-            fairy.close()
+            pooled.close()
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
@@ -174,27 +188,41 @@ class Database:
 
 
 class _Prepared:
-    """A Core statement compiled once for a dialect, run on a DBAPI cursor directly."""
+    """A Core statement compiled once for a dialect, run on the driver's cursor directly.
+
+    Only documented API: the SQL and the call's parameters (the statement's own literals
+    among them, in the driver's order) come from `SQLCompiler.construct_expanded_state`
+    (SQLAlchemy 2.0); each named parameter is converted by the type of its bindparam (found
+    with `visitors.iterate`) or, in an INSERT, of its column. A statement with a literal
+    whose type converts values goes through `Connection.execute` (`fallback`): the compiled
+    statement does not name its literals' types publicly. A call whose parameters were
+    exactly the statement's, none converted, is remembered: later calls with the same keys
+    hand their parameters to the driver as given.
+    """
 
     def __init__(self, statement, dialect, column_keys=None):
-        compiled = statement.compile(dialect=dialect, column_keys=column_keys)
-        self.sql = compiled.string
-        self._compiled = compiled
-        self._positions = list(compiled.positiontup) if compiled.positional else None
+        self.compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+        self.sql = self.compiled.string
+        self.fallback = False
         self._processors = {}
-        for bind, name in compiled.bind_names.items():  # the names construct_params uses
+        for bind in visitors.iterate(statement):
+            if not isinstance(bind, BindParameter):
+                continue
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None:
+            if processor is None:
+                continue
+            if bind.unique:  # a literal: its name is made up by the compiler
+                self.fallback = True
+            self._processors[bind.key] = processor
+        for name in column_keys or ():  # an INSERT's values, named as its columns
+            column = statement.table.c.get(name)  # (or bindparams of its SELECT, found above)
+            processor = column is not None and column.type.dialect_impl(dialect).bind_processor(
+                dialect
+            )
+            if processor and name not in self._processors:
                 self._processors[name] = processor
-        # Named placeholders, none converted and none with a value of its own (a literal in
-        # the statement): the caller's parameters, when they are exactly those, go as they are.
-        self._names = (
-            frozenset(compiled.bind_names.values())
-            if not compiled.positional
-            and not self._processors
-            and all(b.value is None and b.callable is None for b in compiled.bind_names)
-            else None
-        )
+        self._plain: frozenset | None = None  # the keys that go to the driver as given
+        self._order: tuple[str, ...] | None = None  # their order, for a positional driver
         # whether rows come back, known up front: asking the cursor (`description`) builds a
         # column object per column on every call
         self._rows: bool | None = None  # None: ask the cursor
@@ -209,18 +237,35 @@ class _Prepared:
         if any(t.dialect_impl(dialect).result_processor(dialect, None) for t in returned):
             raise TypeError(f"only columns without type conversions come back raw: {self.sql}")
 
+    def _arguments(self, params: dict) -> tuple[str, dict | list]:
+        """The SQL and the driver's parameters for `params`."""
+        if self._plain is not None and params.keys() == self._plain:
+            if self._order is None:
+                return self.sql, params
+            return self.sql, [params[name] for name in self._order]
+        state = self.compiled.construct_expanded_state(params)
+        processors = self._processors
+        values = {
+            name: processors[name](value) if name in processors else value
+            for name, value in state.parameters.items()
+        }
+        if (
+            state.parameters.keys() == params.keys()
+            and not any(name in processors for name in params)
+            and not state.parameter_expansion
+            and state.statement == self.sql
+        ):
+            self._order = tuple(state.positiontup) if state.positiontup is not None else None
+            self._plain = frozenset(params)
+        if state.positiontup is not None:
+            return state.statement, [values[name] for name in state.positiontup]
+        return state.statement, values
+
     def execute(self, connection, params: dict) -> list[tuple]:
-        if self._names is not None and self._names == params.keys():
-            values = params
-        else:
-            values = self._compiled.construct_params(params)  # adds the statement's literals
-            for name, processor in self._processors.items():
-                values[name] = processor(values[name])
-            if self._positions is not None:
-                values = [values[name] for name in self._positions]
+        sql, values = self._arguments(params)
         cursor = connection.cursor()
         try:
-            cursor.execute(self.sql, values)
+            cursor.execute(sql, values)
             rows = self._rows if self._rows is not None else cursor.description is not None
             return cursor.fetchall() if rows else []
         finally:
@@ -240,19 +285,39 @@ def _prepare(statement, dialect, params: dict | None = None) -> _Prepared:
     return prepared
 
 
+# PEP 249's exceptions, the more particular first: each is translated to SQLAlchemy's of the
+# same name, as Connection.execute does (an OperationalError is answered 503)
+_DBAPI_ERRORS = (
+    "IntegrityError", "DataError", "ProgrammingError", "NotSupportedError", "InternalError",
+    "OperationalError", "InterfaceError", "DatabaseError",
+)  # fmt: skip
+
+
+def _translated(error: Exception, dbapi, sql: str, params: dict) -> exc.DBAPIError:
+    """The driver's `error` as SQLAlchemy's exception of its PEP 249 class; parameters are
+    hidden, as the engines hide them (hide_parameters)."""
+    for name in _DBAPI_ERRORS:
+        if isinstance(error, getattr(dbapi, name)):
+            return getattr(exc, name)(sql, params, error, hide_parameters=True)
+    return exc.DBAPIError(sql, params, error, hide_parameters=True)
+
+
 def run(session: Session, statement, params: dict) -> list[tuple]:
     """Run a prebuilt statement in the session's transaction, straight on its DBAPI cursor.
 
-    For checkout's hot statements: SQLAlchemy's execution machinery cost ~100 µs a statement
-    here, more than many of the statements themselves. Parameters are converted by their
+    For checkout's hot statements: SQLAlchemy's execution (context, result and row objects)
+    cost ~55 µs a statement here, more than many of the statements themselves; a pair runs
+    ~9 of them (docs/performance.md has the A/B). Parameters are converted by their
     SQLAlchemy types as usual; statements whose result columns would need converting are
     refused when first prepared. DBAPI errors come out translated, as from session.execute.
     """
     connection = session.connection()  # begins the transaction (SQLite: BEGIN IMMEDIATE)
     dialect = connection.dialect
     prepared = _prepare(statement, dialect, params)
+    if prepared.fallback:
+        result = connection.execute(statement, params)
+        return result.all() if result.returns_rows else []
     try:
         return prepared.execute(connection.connection.driver_connection, params)
     except dialect.loaded_dbapi.Error as error:
-        dbapi_error = dialect.loaded_dbapi.Error
-        raise DBAPIError.instance(prepared.sql, params, error, dbapi_error) from error
+        raise _translated(error, dialect.loaded_dbapi, prepared.sql, params) from error

@@ -67,21 +67,11 @@ class RequestMetrics:
             ["route"],
             registry=self.registry,
         )
-        # the labelled children, remembered: labels() validates and locks on every call
-        self._counted: dict[tuple[str, str, int], object] = {}
-        self._timed: dict[str, object] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request and its latency."""
-        counted = self._counted.get((method, route, status))
-        if counted is None:
-            counted = self.requests.labels(method, route, str(status))
-            self._counted[method, route, status] = counted
-        counted.inc()
-        timed = self._timed.get(route)
-        if timed is None:
-            timed = self._timed[route] = self.latency.labels(route)
-        timed.observe(seconds)
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(route).observe(seconds)
 
     def collected(self):
         """What /metrics shows of requests: this process's, or all workers' in multiprocess mode."""

@@ -17,6 +17,7 @@ from marshmallow import INCLUDE, Schema, fields
 
 from bonus_service.fields import Amount, SignedAmount
 from bonus_service.http import BODY_METHODS
+from bonus_service.idempotency import HEADER, HEADER_PARAMETER, IDEMPOTENT_OPERATION
 from bonus_service.problems import PROBLEM_JSON
 from bonus_service.schemas import Strict
 from rules.money import LIMIT
@@ -119,6 +120,9 @@ class ContractDocs(BasePlugin):
 
     def operation_helper(self, path=None, operations=None, **kwargs) -> None:
         for method, operation in (operations or {}).items():
+            if operation.pop(IDEMPOTENT_OPERATION, False):  # marked by idempotency.idempotent
+                others = [p for p in operation.get("parameters", []) if p.get("name") != HEADER]
+                operation["parameters"] = [HEADER_PARAMETER, *others]
             if method not in WRITE_METHODS | {"get", "head", "options"}:
                 continue
             responses = operation.setdefault("responses", {})

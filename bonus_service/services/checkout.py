@@ -49,11 +49,13 @@ _NEW_ORDER = {
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 # A placed order completes in one statement that also locks it; anything else takes the
-# careful path (an expired hold, an unknown id, a completed or cancelled order).
+# careful path (an expired hold, an unknown id, a completed or cancelled order). A parameter
+# of an UPDATE may not be named as a column of its table (SQLAlchemy reads such a name as a
+# SET value): hence `order_client_id`.
 _COMPLETE_PLACED = (
     update(ORDERS)
     .where(
-        ORDERS.c.client_id == bindparam("client_id"),
+        ORDERS.c.client_id == bindparam("order_client_id"),
         ORDERS.c.id == bindparam("order_id"),
         ORDERS.c.status == "placed",
     )
@@ -386,7 +388,9 @@ def complete(
     """The client's order was paid: spend the hold, credit the accrual, move the last order
     time."""
     placed = run(
-        session, _COMPLETE_PLACED, {"client_id": client_id, "order_id": order_id, "now": now}
+        session,
+        _COMPLETE_PLACED,
+        {"order_client_id": client_id, "order_id": order_id, "now": now},
     )
     if not placed:
         return _complete_otherwise(session, client_id, order_id, actor, now)

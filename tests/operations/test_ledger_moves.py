@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 
 from bonus_service import db as database
 from bonus_service import ledger
@@ -91,3 +91,28 @@ def test_run_converts_parameters_by_their_types(make_guest, db):
     )
     with db.unit_of_work(write=False) as session:
         assert database.run(session, statement, {}) == [(1,)]
+
+
+def test_run_converts_named_parameters_by_their_bindparams_types(make_guest, db):
+    guest_id = make_guest(NOW, balance=100)
+    statement = select(func.count()).select_from(Guest).where(
+        Guest.id == bindparam("guest_id"),
+        Guest.registered_at == bindparam("at", type_=Guest.registered_at.type),
+    )
+    with db.unit_of_work(write=False) as session:
+        for _ in range(2):  # the second call takes the path remembered by the first
+            assert database.run(session, statement, {"guest_id": guest_id, "at": NOW}) == [(1,)]
+        with pytest.raises(ValueError, match="naive"):  # UTCDateTime refuses a naive time
+            database.run(session, statement, {"guest_id": guest_id, "at": NOW.replace(tzinfo=None)})
+
+
+def test_run_returns_no_rows_of_a_statement_without_any(make_guest, db):
+    guest_id = make_guest(NOW, balance=100)
+    later = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    # a literal of a converting type: run hands this one to Connection.execute
+    touch = update(Guest).where(Guest.id == guest_id).values(last_order_at=later)
+    with db.unit_of_work() as session:
+        assert database.run(session, touch, {}) == []
+        session.commit()
+    with db.unit_of_work(write=False) as session:
+        assert session.get(Guest, guest_id).last_order_at == later

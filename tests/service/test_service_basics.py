@@ -136,27 +136,6 @@ def test_settings_parse_the_documented_variables():
     )
 
 
-def test_the_app_asks_once_whether_a_function_is_a_coroutine_function(app, monkeypatch):
-    import inspect
-
-    asked = []
-    real = inspect.iscoroutinefunction
-    monkeypatch.setattr(inspect, "iscoroutinefunction", lambda f: asked.append(f) or real(f))
-
-    def view():
-        return "plain"
-
-    class Holder:
-        def method(self):
-            return "bound"
-
-    assert app.ensure_sync(view) is view
-    assert app.ensure_sync(view) is view
-    first, second = Holder().method, Holder().method  # a new bound method each time
-    assert app.ensure_sync(first) is first and app.ensure_sync(second) is second
-    assert asked == [view, first]  # once per function, not once per call
-
-
 def test_a_coroutine_function_still_goes_through_flasks_async_wrapper(app):
     async def view():
         return "async"
