@@ -12,10 +12,10 @@ import pytest
 
 import rules
 from bonus_service.db import get_db
-from tests.adversarial.conftest import POOR, RICH, table_sizes
-from tests.adversarial.ledger_invariants import assert_ledger_invariants
-from tests.adversarial.surface import OPERATIONS, Operation, assert_no_leak
-from tests.service.checkout_helpers import pickup
+from tests.support.ledger_checks import assert_ledger_invariants
+from tests.support.populated import POOR, RICH, table_sizes
+from tests.support.shop import pickup
+from tests.support.surface import OPERATIONS, Operation, assert_no_leak
 
 # the shipped program as GET /v1/rules serves it (numbers as strings)
 PROGRAM = json.loads(json.dumps(rules.load_book().get("2024-01-01-default").data, default=str))

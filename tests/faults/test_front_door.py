@@ -29,10 +29,10 @@ from sqlalchemy import func, select, text
 from bonus_service.db import Database
 from bonus_service.models import LedgerEntry, Order, SmsSend
 from bonus_service.services.reconcile import reconcile
-from tests.adversarial.ledger_invariants import assert_ledger_invariants
-from tests.conftest import PG_URL
-from tests.e2e.conftest import ROOT, Gunicorn, free_port, server_environment
-from tests.faults.conftest import seed, wait_until
+from tests.support.databases import PG_URL
+from tests.support.guests import seed
+from tests.support.ledger_checks import assert_ledger_invariants
+from tests.support.servers import ROOT, Gunicorn, free_port, server_environment, wait_until
 
 DEPLOY = ROOT / "deploy" / "nginx"
 SERVER_LINE = re.compile(r"^(\s*server\s+)(\S+)(.*)$", re.MULTILINE)

@@ -27,9 +27,10 @@ from sqlalchemy import func, make_url, select, text
 from bonus_service.db import Database
 from bonus_service.models import IdempotencyRecord, LedgerEntry, Order
 from bonus_service.problems import PROBLEM_JSON
-from tests.adversarial.ledger_invariants import assert_ledger_invariants
-from tests.conftest import PG_URL
-from tests.faults.conftest import seed, wait_until
+from tests.support.databases import PG_URL
+from tests.support.guests import seed
+from tests.support.ledger_checks import assert_ledger_invariants
+from tests.support.servers import wait_until
 
 ORDER_ID = "K-000001"
 

@@ -10,7 +10,8 @@ from freezegun import freeze_time
 
 from bonus_service import create_app
 from bonus_service.db import get_db
-from tests.service.helpers import bearer, new_phone
+from tests.support.http import bearer
+from tests.support.phones import new_phone
 
 START = "2026-03-01T10:00:00+00:00"
 
@@ -103,7 +104,7 @@ def test_the_budget_is_counted_in_the_database_so_it_holds_across_instances(
 def test_the_cabinet_says_when_codes_go_again_once_the_budget_is_spent(
     client, fake_twilio, settings_overrides
 ):
-    from tests.web.pages import csrf_token
+    from tests.support.pages import csrf_token
 
     with freeze_time(START) as clock:
         assert ask(client, "203.0.113.1").status_code == 202
