@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import functools
 import shutil
-import threading
 from collections.abc import Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
 from bonus_service import create_app
 from bonus_service.auth import create_client
@@ -23,6 +21,7 @@ from bonus_service.migrate import upgrade
 from tests.support.databases import PG_URL, create_run_database, drop_run_database, wipe_postgres
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.guests import make_guest as _make_guest
+from tests.support.servers import threaded_server
 from tests.support.shop import Shop
 
 
@@ -138,12 +137,8 @@ def make_key(app):
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
     """The app behind a real threaded HTTP server on 127.0.0.1; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with threaded_server(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -3,18 +3,17 @@ requests can name them), an order of each status, and guest tokens minted withou
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from werkzeug.serving import make_server
 
 from bonus_service.clock import utcnow
 from bonus_service.db import get_db
 from bonus_service.services import guests
 from tests.support.http import login
 from tests.support.populated import ORDERS, POOR, RICH, Populated
+from tests.support.servers import threaded_server
 from tests.support.shop import delivery, pickup
 
 
@@ -27,12 +26,8 @@ def settings_overrides() -> dict:
 @pytest.fixture
 def http_server(app) -> Iterator[str]:
     """Like live_server, but stops within 50 ms: twenty fuzzed operations start twenty."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with threaded_server(app, poll_interval=0.05) as url:
+        yield url
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from sqlalchemy import func, select, text
 from bonus_service.db import Database
 from bonus_service.models import LedgerEntry, Order, SmsSend
 from bonus_service.services.reconcile import reconcile
-from tests.support.databases import PG_URL
+from tests.support.databases import PG_URL, waiting_on_guests
 from tests.support.guests import seed
 from tests.support.ledger_checks import assert_ledger_invariants
 from tests.support.servers import ROOT, Gunicorn, free_port, server_environment, wait_until
@@ -371,16 +371,6 @@ def stream_orders(url: str, key: str, phone: str, token: str, n: int, seen_by_or
                    "X-Guest-Token": token}  # fmt: skip
         seen_by_order[order_id] = seen = []
         place_until_answered(f"{url}/v1/orders", body, headers, seen)
-
-
-def waiting_on_guests(db: Database) -> int:
-    """Backends of this database blocked in the ledger's UPDATE of a guest."""
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND wait_event_type = 'Lock' AND query ILIKE '%UPDATE guests%'"
-    )
-    with db.engine.connect() as connection:
-        return connection.execute(query).scalar()
 
 
 def test_one_instance_killed_under_orders_leaves_one_effect_per_order(front_door, database_url):

@@ -55,3 +55,14 @@ def fresh_database(template: str, folder: Path) -> Database:
     path = folder / f"{uuid.uuid4().hex}.db"
     shutil.copy(template, path)
     return Database(f"sqlite:///{path}")
+
+
+def waiting_on_guests(db: Database) -> int:
+    """How many backends of this PostgreSQL database wait on a lock in the ledger's UPDATE of
+    a guest."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock' AND query ILIKE '%UPDATE guests%'"
+    )
+    with db.engine.connect() as connection:
+        return connection.execute(query).scalar()

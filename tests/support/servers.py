@@ -9,17 +9,34 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
+from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 4
 READY_WITHIN = 30.0
 SECRET_KEY = "e2e-secret-0123456789"
+
+
+@contextmanager
+def threaded_server(app, poll_interval: float = 0.5) -> Iterator[str]:
+    """The app behind a real threaded werkzeug server on 127.0.0.1; yields its base URL.
+    Stopping waits up to `poll_interval` for the serving loop to notice."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(poll_interval,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
 
 
 def free_port() -> int:
