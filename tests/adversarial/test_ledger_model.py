@@ -3,7 +3,7 @@
 A hypothesis state machine registers guests, quotes, places, completes and cancels orders,
 adjusts balances, lets the hold timer and the nightly expiry run and moves the clock, all through
 bonus_service.services and scheduler.jobs on a real SQLite file or PostgreSQL. After every step
-the database must agree with tests.adversarial.ledger_model and keep the ledger's invariants.
+the database must agree with tests.support.ledger_model and keep the ledger's invariants.
 """
 
 from __future__ import annotations
