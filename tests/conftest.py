@@ -7,15 +7,11 @@ then be reachable (CI fails rather than skips).
 
 from __future__ import annotations
 
-import os
+import functools
 import shutil
-import threading
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
-from werkzeug.serving import make_server
 
 from bonus_service.app import create_app
 from bonus_service.app_db import get_db
@@ -23,10 +19,11 @@ from bonus_service.clock import utcnow
 from bonus_service.credentials import create_client
 from bonus_service.db import Database
 from bonus_service.migrate import upgrade
-from bonus_service.models import Base
-from tests.fake_twilio import FakeTwilio
-
-PG_URL = os.environ.get("BONUS_TEST_DATABASE_URL", "")
+from tests.support.databases import PG_URL, create_run_database, drop_run_database, wipe_postgres
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.guests import make_guest as _make_guest
+from tests.support.servers import threaded_server
+from tests.support.shop import Shop
 
 
 def pytest_report_header(config):
@@ -39,10 +36,10 @@ def database_template(tmp_path_factory) -> Iterator[str]:
     run's own (created beside BONUS_TEST_DATABASE_URL's, dropped at the end) so that two runs
     on one server never wipe each other's tables."""
     if PG_URL:
-        url = _create_run_database(PG_URL)
+        url = create_run_database(PG_URL)
         upgrade(Database(url))
         yield url
-        _drop_run_database(PG_URL, url)
+        drop_run_database(PG_URL, url)
         return
     path = tmp_path_factory.mktemp("template") / "bonus.db"
     db = Database(f"sqlite:///{path}")
@@ -51,39 +48,11 @@ def database_template(tmp_path_factory) -> Iterator[str]:
     yield str(path)
 
 
-def _create_run_database(url: str) -> str:
-    name = f"bonus_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return str(make_url(url).set(database=name).render_as_string(hide_password=False))
-
-
-def _drop_run_database(url: str, run_url: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(
-            text(f'DROP DATABASE IF EXISTS "{make_url(run_url).database}" WITH (FORCE)')
-        )
-    engine.dispose()
-
-
-def _wipe_postgres(url: str) -> None:
-    names = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        # replica role skips the ledger's append-only trigger: only tests wipe history
-        connection.execute(text("SET LOCAL session_replication_role = replica"))
-        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-
-
 @pytest.fixture
 def database_url(database_template, tmp_path) -> str:
     """A clean, migrated database for one test."""
     if PG_URL:
-        _wipe_postgres(database_template)
+        wipe_postgres(database_template)
         return database_template
     path = tmp_path / "bonus.db"
     shutil.copy(database_template, path)
@@ -130,6 +99,13 @@ def db(app) -> Database:
 
 
 @pytest.fixture
+def make_guest(db):
+    """make_guest(registered_at, balance=kopecks, held=kopecks, last_order_at=None, phone=None)
+    → the stored guest, made through the service layer (tests.support.guests)."""
+    return functools.partial(_make_guest, db)
+
+
+@pytest.fixture
 def book(app):
     """The app's program book (rules/programs, or BONUS_RULES_DIR)."""
     return app.extensions["bonus_rules"]
@@ -162,19 +138,13 @@ def make_key(app):
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
     """The app behind a real threaded HTTP server on 127.0.0.1; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with threaded_server(app) as url:
+        yield url
 
 
 @pytest.fixture
 def shop(client, fake_twilio, make_key):
     """A checkout, an operator and an admin key, and zones north (min 500) and south (min 0)."""
-    from tests.service.checkout_helpers import Shop
-
     shop = Shop(
         client,
         fake_twilio,

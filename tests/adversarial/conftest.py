@@ -3,39 +3,18 @@ requests can name them), an order of each status, and guest tokens minted withou
 
 from __future__ import annotations
 
-import shutil
-import threading
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import Database
-from bonus_service.models import Base
 from bonus_service.services import guests
-from tests.conftest import PG_URL, _wipe_postgres
-from tests.service.checkout_helpers import Shop, delivery, pickup
-from tests.service.helpers import login
-
-RICH = "+79160000001"  # 580 bonuses (500 given, 80 earned by P-done), 50 held by P-placed
-POOR = "+79160000002"  # nothing
-ORDERS = ("P-placed", "P-done", "P-gone")  # placed, completed, cancelled
-
-
-@dataclass
-class Populated:
-    """The shop, its two guests and their login tokens."""
-
-    shop: Shop
-    rich_token: str
-    poor_token: str
+from tests.support.http import login
+from tests.support.populated import ORDERS, POOR, RICH, Populated
+from tests.support.servers import threaded_server
+from tests.support.shop import delivery, pickup
 
 
 @pytest.fixture
@@ -47,12 +26,8 @@ def settings_overrides() -> dict:
 @pytest.fixture
 def http_server(app) -> Iterator[str]:
     """Like live_server, but stops within 50 ms: twenty fuzzed operations start twenty."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with threaded_server(app, poll_interval=0.05) as url:
+        yield url
 
 
 @pytest.fixture
@@ -89,23 +64,3 @@ def populated(shop, client, fake_twilio) -> Populated:
     assert shop.complete(ORDERS[1]).status_code == 200
     assert shop.cancel(ORDERS[2]).status_code == 200
     return Populated(shop, rich_token, poor_token)
-
-
-def fresh_database(template: str, folder: Path) -> Database:
-    """A clean migrated database of its own: a copy of the SQLite template, or the PostgreSQL
-    run database wiped (a test calls this once per hypothesis example)."""
-    if PG_URL:
-        _wipe_postgres(template)
-        return Database(template)
-    path = folder / f"{uuid.uuid4().hex}.db"
-    shutil.copy(template, path)
-    return Database(f"sqlite:///{path}")
-
-
-def table_sizes(app) -> dict[str, int]:
-    """Row count of every table: an attack may add rows as data, never remove any."""
-    with get_db(app).unit_of_work(write=False) as session:
-        return {
-            table.name: session.scalar(select(func.count()).select_from(table))
-            for table in Base.metadata.sorted_tables
-        }

@@ -11,7 +11,7 @@ from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
 from bonus_service.models import ApiClient
 from bonus_service.problems import PROBLEM_JSON
-from tests.adversarial.surface import OPERATIONS, Operation, assert_no_leak, route_templates
+from tests.support.surface import OPERATIONS, Operation, assert_no_leak, route_templates
 
 # Reviewed: these answer anyone. A new operation without security fails until it is added here.
 PUBLIC = {

@@ -9,10 +9,10 @@ from decimal import Decimal
 from freezegun import freeze_time
 
 from bonus_service.clock import utcnow
-from tests.adversarial.conftest import ORDERS, POOR, RICH
-from tests.adversarial.surface import assert_no_leak
-from tests.service.checkout_helpers import pickup
-from tests.service.helpers import bearer, problem_fields
+from tests.support.http import bearer, problem_fields
+from tests.support.populated import ORDERS, POOR, RICH
+from tests.support.shop import pickup
+from tests.support.surface import assert_no_leak
 
 
 def as_guest(token: str) -> dict[str, str]:

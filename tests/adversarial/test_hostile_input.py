@@ -12,10 +12,10 @@ import pytest
 
 import rules
 from bonus_service.app_db import get_db
-from tests.adversarial.conftest import POOR, RICH, table_sizes
-from tests.adversarial.ledger_invariants import assert_ledger_invariants
-from tests.adversarial.surface import OPERATIONS, Operation, assert_no_leak
-from tests.service.checkout_helpers import pickup
+from tests.support.ledger_checks import assert_ledger_invariants
+from tests.support.populated import POOR, RICH, table_sizes
+from tests.support.shop import pickup
+from tests.support.surface import OPERATIONS, Operation, assert_no_leak
 
 # the shipped program as GET /v1/rules serves it (numbers as strings)
 PROGRAM = json.loads(json.dumps(rules.load_book().get("2024-01-01-default").data, default=str))
@@ -25,8 +25,11 @@ VALID = {
     "POST /v1/auth/sms-code": {"phone": POOR},
     "POST /v1/auth/verify": {"phone": POOR, "code": "000000"},
     "POST /v1/guests": {"phone": "+79160000003"},
-    "POST /v1/guests/{phone}/adjustments": {"amount": "1.00", "reason": "проверка",
-                                            "operator": "clerk"},
+    "POST /v1/guests/{phone}/adjustments": {
+        "amount": "1.00",
+        "reason": "проверка",
+        "operator": "clerk",
+    },
     "POST /v1/adjustments/{adjustment_id}/approve": {"operator": "clerk"},
     "POST /v1/adjustments/{adjustment_id}/reject": {"operator": "clerk", "reason": "нет"},
     "POST /v1/quote": {"phone": RICH, "order": pickup("600.00"), "redeem": "0"},
@@ -36,8 +39,10 @@ VALID = {
     "POST /v1/programs": {"program": {**PROGRAM, "version": "hostile"}},
     "PUT /v1/programs/{version}": {"program": PROGRAM},
     "POST /v1/programs/{version}/publish": {"effective_from": "2099-01-01T00:00:00+03:00"},
-    "POST /v1/programs/{version}/simulate": {"since": "2024-01-01T00:00:00+03:00",
-                                             "until": "2024-02-01T00:00:00+03:00"},
+    "POST /v1/programs/{version}/simulate": {
+        "since": "2024-01-01T00:00:00+03:00",
+        "until": "2024-02-01T00:00:00+03:00",
+    },
 }
 WITH_BODY = [op for op in OPERATIONS if op.has_body]
 WITH_PATH = [op for op in OPERATIONS if "{" in op.path]

@@ -3,12 +3,11 @@
 A hypothesis state machine registers guests, quotes, places, completes and cancels orders,
 adjusts balances, lets the hold timer and the nightly expiry run and moves the clock, all through
 bonus_service.services and scheduler.jobs on a real SQLite file or PostgreSQL. After every step
-the database must agree with tests.adversarial.ledger_model and keep the ledger's invariants.
+the database must agree with tests.support.ledger_model and keep the ledger's invariants.
 """
 
 from __future__ import annotations
 
-import copy
 import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -35,11 +34,14 @@ from bonus_service.services import adjustments, checkout, guests, operators
 from bonus_service.settings import Settings
 from rules.money import money
 from scheduler.jobs import expire_balances
-from tests.adversarial.conftest import fresh_database
-from tests.adversarial.ledger_invariants import assert_ledger_invariants, figures
-from tests.adversarial.ledger_model import ZONE_MIN as NORTH_MIN
-from tests.adversarial.ledger_model import ShopModel
-from tests.service.helpers import checkout_client
+from tests.support.books import a_book
+from tests.support.checkout import checkout_client, make_order
+from tests.support.databases import fresh_database
+from tests.support.guests import make_guest
+from tests.support.ledger_checks import assert_ledger_invariants, figures
+from tests.support.ledger_model import ZONE_MIN as NORTH_MIN
+from tests.support.ledger_model import ShopModel
+from tests.support.phones import new_phone
 
 HOLD_TTL = timedelta(hours=24)
 START = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
@@ -55,7 +57,6 @@ SETTINGS = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-_phones = itertools.count(1)
 _orders = itertools.count(1)
 
 # kopecks, up to 2 500.00: mostly whole bonuses, sometimes a part of one (refused)
@@ -111,14 +112,13 @@ class LedgerMachine(RuleBasedStateMachine):
     @initialize(target=strangers)
     def a_stranger(self):
         """A phone nobody registered: its orders are served with zero bonuses."""
-        return f"+7918{next(_phones):07d}"
+        return new_phone()
 
     @rule(target=phones, credit=st.sampled_from([0, 30_000, 100_000]))
     def register_guest(self, credit):
         """A new guest, often credited at once (as an operator's welcome bonus would)."""
-        phone = f"+7917{next(_phones):07d}"
-        status = self.model.register(phone, self.now)
-        self.expect(status, lambda s: guests.register(s, phone, self.now, by=ACTOR))
+        phone = make_guest(self.db, self.now, by=ACTOR).phone
+        assert self.model.register(phone, self.now) == 201, phone  # a fresh phone registers
         if credit:
             self.adjust(phone, credit, debit=False)
         return phone
@@ -266,16 +266,6 @@ class LedgerMachine(RuleBasedStateMachine):
             assert stored[phone] == guest.last_activity, phone
 
 
-def make_order(channel: str, total: int, lunch: bool) -> rules.Order:
-    item = {"sku": "M-1", "qty": 1, "price": str(money(total))}
-    if lunch:
-        item["category"] = "business_lunch"
-    order = {"channel": channel, "items": [item]}
-    if channel == "delivery":
-        order["zone"] = "north"
-    return rules.parse_order(order)
-
-
 def pick_redeem(redeem_max: int, choice: str) -> int:
     """Kopecks to ask for: nothing, part, all that is allowed, or a rouble too many."""
     return {
@@ -293,15 +283,10 @@ def north_zone(db: Database, now: datetime) -> None:
         session.commit()
 
 
-def burning_book() -> rules.ProgramBook:
-    """The published program with expiry.open_orders "burn": held bonuses outlive a burn."""
-    data = copy.deepcopy(BOOK.in_force(START).data)
-    data["expiry"] = {**data["expiry"], "open_orders": "burn"}
-    return rules.ProgramBook([rules.load_program(data)])
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("book", [BOOK, burning_book()], ids=["wait", "burn"])
+@pytest.mark.parametrize(
+    "book", [BOOK, a_book(BOOK.in_force(START), open_orders="burn")], ids=["wait", "burn"]
+)
 def test_any_sequence_of_verbs_keeps_the_ledger_true_to_the_model(database_template, tmp_path,
                                                                    book):
     LedgerMachine.template, LedgerMachine.folder, LedgerMachine.book = (

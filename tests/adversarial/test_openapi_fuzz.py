@@ -18,8 +18,8 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
 
-from tests.adversarial.conftest import POOR, RICH
-from tests.adversarial.surface import OPERATIONS, SPEC, leaked
+from tests.support.populated import POOR, RICH
+from tests.support.surface import OPERATIONS, SPEC, leaked
 
 MIN_REQUESTS = 1000
 CONFIG = {

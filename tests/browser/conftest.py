@@ -10,14 +10,13 @@ http://127.0.0.1 as a secure context and sends Secure cookies to it.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.browser.steps import PHONE_SIZE
+from tests.support.browser import PHONE_SIZE, why_no_browser
 
 # BONUS_TEST_CHROMIUM points elsewhere on a machine whose Chromium lives elsewhere
 CHROMIUM = Path(os.environ.get("BONUS_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -29,18 +28,10 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 10_000
 
 
-def _why_no_browser() -> str | None:
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing: apt-get install chromium"
-    if importlib.util.find_spec("playwright") is None:
-        return "the playwright package is missing: pip install -e '.[test]'"
-    return None
-
-
 @pytest.fixture(scope="session")
 def browser():
     """One Chromium for the whole run; each test opens its own contexts (cookie jars)."""
-    reason = _why_no_browser()
+    reason = why_no_browser(CHROMIUM)
     if reason and os.environ.get("BONUS_TEST_REQUIRE_BROWSER"):
         pytest.fail(f"browser tests are required here, but {reason}")
     if reason:

@@ -2,14 +2,14 @@
 
 from playwright.sync_api import expect
 
-from tests.browser.steps import (
+from tests.support.browser import (
     assert_every_input_is_labelled,
     assert_fits_a_phone,
     screenshots,
     typed_like_a_person,
 )
-from tests.service.checkout_helpers import pickup
-from tests.service.helpers import new_phone
+from tests.support.phones import new_phone
+from tests.support.shop import pickup
 
 
 def test_a_guest_logs_in_with_the_sms_code_and_sees_the_bonuses_of_a_completed_order(

@@ -3,16 +3,16 @@ credit over the review line waits until a supervisor approves it on the review p
 
 from playwright.sync_api import expect
 
-from tests.browser.steps import (
+from tests.support.browser import (
     assert_every_input_is_labelled,
     assert_fits_a_phone,
     log_in_to_the_cabinet,
     screenshots,
     typed_like_a_person,
 )
-from tests.service.checkout_helpers import delivery
-from tests.service.helpers import new_phone
-from tests.web.pages import PASSWORD, make_operator
+from tests.support.pages import PASSWORD, make_operator
+from tests.support.phones import new_phone
+from tests.support.shop import delivery
 
 REASON = "Компенсация за опоздание курьера"
 

@@ -2,7 +2,7 @@
 
 from playwright.sync_api import expect
 
-from tests.browser.steps import assert_fits_a_phone, screenshots
+from tests.support.browser import assert_fits_a_phone, screenshots
 
 
 def test_the_rules_page_reads_as_the_restaurants_rules(open_page, shop):

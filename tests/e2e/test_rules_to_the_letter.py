@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.service.checkout_helpers import Shop, cafe, delivery, pickup
+from tests.support.shop import Shop, cafe, delivery, pickup
 
 
 class _Answer:

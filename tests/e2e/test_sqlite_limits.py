@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from bonus_service.app_db import get_db
-from tests.conftest import PG_URL
+from tests.support.databases import PG_URL
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="SQLite's write lock")
 

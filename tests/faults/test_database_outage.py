@@ -19,8 +19,9 @@ import requests
 from bonus_service.db import Database
 from bonus_service.migrate import upgrade
 from bonus_service.problems import PROBLEM_JSON
-from tests.adversarial.ledger_invariants import assert_ledger_invariants
-from tests.faults.conftest import Seeded, seed, wait_until
+from tests.support.guests import Seeded, seed
+from tests.support.ledger_checks import assert_ledger_invariants
+from tests.support.servers import wait_until
 
 CLIENTS = 4
 _orders = itertools.count(1)

@@ -27,9 +27,10 @@ from sqlalchemy import func, make_url, select, text
 from bonus_service.db import Database
 from bonus_service.models import IdempotencyRecord, LedgerEntry, Order
 from bonus_service.problems import PROBLEM_JSON
-from tests.adversarial.ledger_invariants import assert_ledger_invariants
-from tests.conftest import PG_URL
-from tests.faults.conftest import seed, wait_until
+from tests.support.databases import PG_URL, waiting_on_guests
+from tests.support.guests import seed
+from tests.support.ledger_checks import assert_ledger_invariants
+from tests.support.servers import wait_until
 
 ORDER_ID = "K-000001"
 
@@ -68,16 +69,6 @@ def database_write_locked(db: Database, phone: str):
     yield
     connection.execute("ROLLBACK")
     connection.close()
-
-
-def waiting_on_the_ledger(db: Database) -> bool:
-    """A backend of this database is blocked on a lock in the ledger's UPDATE of a guest."""
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND wait_event_type = 'Lock' AND query ILIKE '%UPDATE guests%'"
-    )
-    with db.engine.connect() as connection:
-        return connection.execute(query).scalar() > 0
 
 
 def the_only_worker(master_pid: int) -> psutil.Process:
@@ -130,7 +121,7 @@ def test_a_worker_killed_mid_order_leaves_one_effect_after_retries(database_url,
         client = threading.Thread(target=_post, args=(url, body, headers, first_attempt))
         client.start()
         if PG_URL:
-            assert wait_until(lambda: waiting_on_the_ledger(db), 10), "never reached the UPDATE"
+            assert wait_until(lambda: waiting_on_guests(db) > 0, 10), "never reached the UPDATE"
         else:
             time.sleep(1)  # the worker waits on the write lock (busy_timeout is 10 s)
             assert client.is_alive()

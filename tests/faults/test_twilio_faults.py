@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from bonus_service.db import Database
 from bonus_service.models import AuditEntry, Guest, LoginCode, SmsSend
 from bonus_service.problems import PROBLEM_JSON
-from tests.fake_twilio import CODE
-from tests.faults.conftest import seed, wait_until
+from tests.support.fake_twilio import CODE
+from tests.support.guests import seed
+from tests.support.servers import wait_until
 
 TWILIO_TIMEOUT = 2  # seconds; the fake hangs for 10
 NEWCOMER = "+79195550001"

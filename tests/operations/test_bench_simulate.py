@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PG_URL, _create_run_database, _drop_run_database
+from tests.support.databases import PG_URL, create_run_database, drop_run_database
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "simulate.py"
 
 
 @pytest.mark.skipif(not PG_URL, reason="the bench seeds PostgreSQL (COPY) in a database of its own")
 def test_the_replay_benchmark_runs_and_agrees_with_the_pure_evaluation():
-    url = _create_run_database(PG_URL)
+    url = create_run_database(PG_URL)
     try:
         done = subprocess.run(
             [sys.executable, str(BENCH), "--orders", "300", "--batch-size", "40",
@@ -22,7 +22,7 @@ def test_the_replay_benchmark_runs_and_agrees_with_the_pure_evaluation():
             capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip
     finally:
-        _drop_run_database(PG_URL, url)
+        drop_run_database(PG_URL, url)
     assert done.returncode == 0, done.stderr
     assert "replay vs pure evaluation" in done.stdout
     assert "300 orders replayed" in done.stdout

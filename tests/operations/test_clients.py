@@ -7,7 +7,7 @@ from sqlalchemy import select
 from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
 from bonus_service.models import ApiClient
-from tests.service.helpers import bearer
+from tests.support.http import bearer
 
 
 def test_a_revoked_key_is_refused_from_then_on(client, make_key, bonus):
@@ -54,7 +54,7 @@ def test_creating_and_revoking_a_key_is_audited_and_listed_with_its_last_use(sho
     """A key rotation asks which keys exist and whether the old one is still in use; the key
     changes themselves were in no audit trail."""
     from bonus_service.models import AuditEntry
-    from tests.service.checkout_helpers import pickup
+    from tests.support.shop import pickup
 
     assert bonus("create-client", "till-7", "--scope", "checkout").exit_code == 0
     phone, _ = shop.guest()
@@ -101,8 +101,8 @@ def test_a_retry_sent_with_the_rotated_key_replays_the_first_answer(shop, bonus,
     """Idempotency-Keys belong to the client: the till that timed out on the old key and
     retries with the new one gets the first answer, and the order is placed once."""
     from bonus_service.models import Order
-    from tests.service.checkout_helpers import pickup
-    from tests.service.helpers import bearer
+    from tests.support.http import bearer
+    from tests.support.shop import pickup
 
     phone, _ = shop.guest()
     body = {"id": "WEB-1", "phone": phone, "order": pickup("1000.00"), "redeem": "0"}
@@ -121,7 +121,7 @@ def test_a_retry_sent_with_the_rotated_key_replays_the_first_answer(shop, bonus,
 
 
 def test_the_old_key_works_until_revoke_key_ends_it_and_the_new_one_goes_on(shop, bonus):
-    from tests.service.helpers import bearer
+    from tests.support.http import bearer
 
     old = shop.checkout
     new = rotate(bonus, "site")
@@ -157,7 +157,7 @@ def test_a_worker_refuses_a_key_revoked_elsewhere_within_ten_seconds(shop, bonus
 
     from bonus_service import auth
     from bonus_service.models import ApiKey
-    from tests.service.helpers import bearer
+    from tests.support.http import bearer
 
     old = shop.checkout
     rotate(bonus, "site")

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, select, update
 from bonus_service import db as database
 from bonus_service import ledger
 from bonus_service.models import Guest, LedgerEntry, Order
-from tests.adversarial.ledger_invariants import assert_ledger_invariants
+from tests.support.ledger_checks import assert_ledger_invariants
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -27,7 +27,7 @@ def entries(db, guest_id: int) -> list[tuple[str, int, int, int]]:
 
 
 def test_steps_move_as_one_write_with_an_entry_each(make_guest, db):
-    guest_id = make_guest(NOW, balance=10_000, held=3_000)
+    guest_id = make_guest(NOW, balance=10_000, held=3_000).id
     with db.unit_of_work() as session:
         moved = ledger.move_many(
             session, guest_id,
@@ -52,7 +52,7 @@ def test_steps_move_as_one_write_with_an_entry_each(make_guest, db):
 
 def test_a_step_that_would_overdraw_on_the_way_refuses_them_all(make_guest, db):
     """−150 then +100 ends at 50 from 100, but the first step alone goes below zero."""
-    guest_id = make_guest(NOW, balance=10_000)
+    guest_id = make_guest(NOW, balance=10_000).id
     before = entries(db, guest_id)
     with db.unit_of_work() as session:
         moved = ledger.move_many(
@@ -68,7 +68,7 @@ def test_a_step_that_would_overdraw_on_the_way_refuses_them_all(make_guest, db):
 
 
 def test_a_step_may_not_free_more_than_is_held_even_if_a_later_one_holds_again(make_guest, db):
-    guest_id = make_guest(NOW, balance=10_000, held=1_000)
+    guest_id = make_guest(NOW, balance=10_000, held=1_000).id
     with db.unit_of_work() as session:
         moved = ledger.move_many(
             session, guest_id,
@@ -85,7 +85,7 @@ def test_run_refuses_a_statement_whose_columns_need_converting(app, db):
 
 
 def test_run_converts_parameters_by_their_types(make_guest, db):
-    guest_id = make_guest(NOW, balance=100)
+    guest_id = make_guest(NOW, balance=100).id
     statement = select(func.count()).select_from(Guest).where(
         Guest.id == guest_id, Guest.registered_at == NOW
     )

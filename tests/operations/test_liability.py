@@ -8,8 +8,8 @@ import pytest
 
 from bonus_service.services.liability import liability
 from scheduler.jobs import expire_balances
-from tests.operations.conftest import msk
-from tests.service.helpers import bearer, problem_fields
+from tests.support.http import bearer, problem_fields
+from tests.support.moments import msk
 
 AS_OF = msk(2025, 3, 10, 12)
 

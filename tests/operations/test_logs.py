@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from bonus_service.logs import JsonFormatter
-from tests.service.helpers import bearer, new_phone
+from tests.support.http import bearer
+from tests.support.phones import new_phone
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,9 +16,9 @@ from bonus_service.clock import utcnow
 from bonus_service.metrics import check_multiprocess_dir
 from bonus_service.models import Guest
 from bonus_service.settings import SettingsError
-from tests.e2e.conftest import Gunicorn, server_environment
-from tests.service.checkout_helpers import delivery
-from tests.service.helpers import bearer
+from tests.support.http import bearer
+from tests.support.servers import Gunicorn, server_environment
+from tests.support.shop import delivery
 
 
 def samples(text: str) -> dict[tuple[str, frozenset], float]:

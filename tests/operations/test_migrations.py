@@ -15,7 +15,7 @@ from bonus_service.credentials import digest
 from bonus_service.db import Database
 from bonus_service.migrate import alembic_config, upgrade
 from bonus_service.models import Base
-from tests.conftest import PG_URL, _create_run_database, _drop_run_database
+from tests.support.databases import PG_URL, create_run_database, drop_run_database
 
 # Kept in the database while the previous release may still run (docs/operations.md: a column a
 # running release uses is dropped one release later); the models no longer have them.
@@ -74,9 +74,9 @@ def test_a_schema_a_later_release_migrated_is_ready_and_left_alone(tmp_path):
 def blank_url(tmp_path) -> Iterator[str]:
     """An empty database on the back-end under test (PostgreSQL: one of this test's own)."""
     if PG_URL:
-        url = _create_run_database(PG_URL)
+        url = create_run_database(PG_URL)
         yield url
-        _drop_run_database(PG_URL, url)
+        drop_run_database(PG_URL, url)
         return
     yield f"sqlite:///{tmp_path}/blank.db"
 

@@ -12,8 +12,8 @@ from bonus_service.clock import utcnow
 from bonus_service.models import ApiClient, Guest, LedgerEntry, Order
 from bonus_service.services.checkout import release_stale_holds
 from bonus_service.services.reconcile import legal_sequences, reconcile
-from tests.service.checkout_helpers import delivery, pickup
-from tests.service.helpers import new_phone
+from tests.support.phones import new_phone
+from tests.support.shop import delivery, pickup
 
 
 def placed(shop, phone, order, redeem="0", token=None) -> str:

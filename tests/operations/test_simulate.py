@@ -35,10 +35,11 @@ from freezegun import freeze_time
 import rules
 from bonus_service.services.replays import Replays, UnknownReplay
 from bonus_service.services.simulate import simulate
-from tests.operations.conftest import PROGRAMS, msk
-from tests.service.checkout_helpers import cafe, delivery, pickup
-from tests.service.helpers import new_phone
+from tests.support.moments import msk
+from tests.support.phones import new_phone
+from tests.support.shop import cafe, delivery, pickup
 
+PROGRAMS = Path(__file__).resolve().parent / "programs"
 CANDIDATE = PROGRAMS / "delivery-5-cap-10.json"
 DEFAULT = Path(__file__).resolve().parents[2] / "rules" / "programs" / "2024-01-01-default.json"
 NOVEMBER = (msk(2024, 11, 1), msk(2024, 12, 1))

@@ -11,7 +11,7 @@ import pytest
 
 from rules import ProgramBook, ProgramError, evaluate, load_book, load_program
 from rules.book import PROGRAMS
-from tests.rules.orders import RICH, an_order
+from tests.support.rules_orders import RICH, an_order
 
 WINTER = Path(__file__).parent / "programs" / "winter.json"
 WINTER_STARTS = datetime(2024, 11, 30, 21, 0, tzinfo=UTC)  # 2024-12-01 00:00 Moscow

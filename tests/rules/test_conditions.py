@@ -8,7 +8,7 @@ import pytest
 from rules import ProgramError
 from rules.conditions import OPERATORS, compile_condition
 from rules.facts import VARIABLES
-from tests.rules.orders import an_order
+from tests.support.rules_orders import an_order
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 FRIDAY_EVENING = datetime(2025, 3, 14, 19, 30, tzinfo=MOSCOW)

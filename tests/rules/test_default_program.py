@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from rules import Decision, GuestState, OrderError, evaluate, load_program
-from tests.rules.orders import NOW, RICH, an_order
+from tests.support.rules_orders import NOW, RICH, an_order
 
 D = Decimal
 

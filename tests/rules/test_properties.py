@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from rules import GuestState, Item, Order, evaluate, load_program
 from rules.categories import normalise
-from tests.rules.orders import NOW
+from tests.support.rules_orders import NOW
 
 CENTS = st.integers(min_value=0, max_value=500_000).map(lambda c: Decimal(c) / 100)
 ITEMS = st.lists(st.builds(Item, sku=st.sampled_from(["A", "B", "C"]), name=st.none(),

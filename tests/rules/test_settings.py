@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rules import OrderError, evaluate, load_program
-from tests.rules.orders import NOW, RICH, an_order
+from tests.support.rules_orders import NOW, RICH, an_order
 
 D = Decimal
 

@@ -12,7 +12,8 @@ from bonus_service.models import Guest
 from bonus_service.services import sms_budget
 from rules import ProgramBook, load_program
 from scheduler.jobs import expire_balances, send_burn_warnings
-from tests.scheduler.conftest import MOSCOW, fetch
+from tests.support.guests import fetch
+from tests.support.moments import MOSCOW
 
 REGISTERED = datetime(2023, 1, 10, tzinfo=MOSCOW)
 LAST_ORDER = datetime(2024, 3, 15, 14, 0, tzinfo=MOSCOW)  # burns at 16.03.2025 00:00
@@ -66,7 +67,7 @@ def test_the_warning_names_what_is_available_not_what_is_held(app, make_guest, f
 
 
 def test_the_number_of_days_before_is_a_parameter(app, make_guest, fake_twilio):
-    make_guest(REGISTERED, last_order_at=LAST_ORDER)
+    make_guest(REGISTERED, last_order_at=LAST_ORDER, balance=12_000)
     assert warn(app, noon(3, 12), days_before=3).sent == 0
     assert warn(app, noon(3, 13), days_before=3).sent == 1
 
@@ -79,7 +80,7 @@ def test_a_guest_with_nothing_to_burn_gets_no_warning(app, make_guest, fake_twil
 
 
 def test_a_failed_send_is_retried_by_the_next_run(app, db, make_guest, fake_twilio):
-    guest = make_guest(REGISTERED, last_order_at=LAST_ORDER)
+    guest = make_guest(REGISTERED, last_order_at=LAST_ORDER, balance=12_000)
     fake_twilio.reject_number(guest.phone, "unverified")
     report = warn(app, noon(3, 10))
     assert (report.sent, report.failed) == (0, 1)
@@ -90,7 +91,7 @@ def test_a_failed_send_is_retried_by_the_next_run(app, db, make_guest, fake_twil
 
 
 def test_one_failure_does_not_stop_the_others(app, make_guest, fake_twilio):
-    guests = [make_guest(REGISTERED, last_order_at=LAST_ORDER) for _ in range(3)]
+    guests = [make_guest(REGISTERED, last_order_at=LAST_ORDER, balance=12_000) for _ in range(3)]
     fake_twilio.reject_number(guests[0].phone)
     report = warn(app, noon(3, 10))
     assert (report.sent, report.failed) == (2, 1)
@@ -100,7 +101,7 @@ def test_a_provider_outage_ends_the_run_early_and_the_rest_goes_next_run(
     app, make_guest, fake_twilio
 ):
     for _ in range(7):
-        make_guest(REGISTERED, last_order_at=LAST_ORDER)
+        make_guest(REGISTERED, last_order_at=LAST_ORDER, balance=12_000)
     fake_twilio.fail_next("server_error", count=5)
     report = warn(app, noon(3, 10))
     assert (report.sent, report.failed, report.stopped_early) == (0, 5, True)
@@ -108,7 +109,7 @@ def test_a_provider_outage_ends_the_run_early_and_the_rest_goes_next_run(
 
 
 def test_a_new_order_brings_a_warning_only_for_the_new_burn_date(app, db, make_guest, fake_twilio):
-    guest = make_guest(REGISTERED, last_order_at=LAST_ORDER)
+    guest = make_guest(REGISTERED, last_order_at=LAST_ORDER, balance=12_000)
     warn(app, noon(3, 10))
     ordered = noon(3, 12)
     with db.unit_of_work() as session:
@@ -124,7 +125,7 @@ def test_a_new_order_brings_a_warning_only_for_the_new_burn_date(app, db, make_g
 
 
 def test_a_balance_that_has_burned_is_not_warned_about(app, db, book, make_guest, fake_twilio):
-    make_guest(REGISTERED, last_order_at=LAST_ORDER)
+    make_guest(REGISTERED, last_order_at=LAST_ORDER, balance=12_000)
     expire_balances(db, book, BURNS_AT + timedelta(hours=3))
     assert warn(app, BURNS_AT + timedelta(hours=12)).sent == 0
 
@@ -136,7 +137,9 @@ def test_a_version_for_later_with_fewer_idle_months_is_warned_about_before_it_bu
     published for 1 April with 6 idle months burned a balance idle since September at its start
     without the guest's one warning."""
     book = with_six_months_from(app, "2025-04-01")
-    guest = make_guest(REGISTERED, last_order_at=datetime(2024, 9, 15, 14, 0, tzinfo=MOSCOW))
+    guest = make_guest(
+        REGISTERED, balance=12_000, last_order_at=datetime(2024, 9, 15, 14, 0, tzinfo=MOSCOW)
+    )
     assert book.burns_at(guest.last_order_at, noon(3, 20)) == datetime(2025, 4, 1, tzinfo=MOSCOW)
     assert warn(app, noon(3, 24), book).sent == 0  # eight days before the new version: not yet
     assert warn(app, noon(3, 25), book).sent == 1
@@ -148,7 +151,7 @@ def test_a_version_for_later_with_fewer_idle_months_is_warned_about_before_it_bu
 def test_a_warning_whose_answer_was_lost_is_not_texted_again(app, db, make_guest, fake_twilio):
     """Twilio took the message and its answer timed out: the next run texted the guest the same
     warning again (an expiry audit). A lost answer keeps the claim; a refused send does not."""
-    guest = make_guest(REGISTERED, last_order_at=LAST_ORDER)
+    guest = make_guest(REGISTERED, last_order_at=LAST_ORDER, balance=12_000)
     fake_twilio.fail_next("hang")
     report = warn(app, noon(3, 10))
     assert (report.sent, report.failed) == (0, 1)
@@ -162,7 +165,7 @@ def test_a_burn_date_brought_forward_after_a_warning_is_warned_about_again(
     """Warned for 16 March, then a version with 6 idle months from 12 March: the balance
     burned on 12 March, before the date the guest had been told, with no second warning (an
     expiry audit). The warning is for a date; another date is another warning."""
-    guest = make_guest(REGISTERED, last_order_at=LAST_ORDER)
+    guest = make_guest(REGISTERED, last_order_at=LAST_ORDER, balance=12_000)
     assert warn(app, noon(3, 10)).sent == 1
     book = with_six_months_from(app, "2025-03-12")
     assert warn(app, noon(3, 11), book).sent == 1
@@ -186,7 +189,7 @@ def test_warnings_count_against_the_sms_budget_and_take_at_most_half_of_it(
     """Five guests due, a budget of 6 an hour: three go (half the budget), the run stops and
     says so, and the next run warns the other two."""
     for _ in range(5):
-        make_guest(REGISTERED, last_order_at=LAST_ORDER)
+        make_guest(REGISTERED, last_order_at=LAST_ORDER, balance=12_000)
     report = warn(app, noon(3, 10), sms_per_hour=6)
     assert (report.sent, report.stopped_early, report.postponed) == (3, True, True)
     assert "SMS budget spent" in caplog.text
@@ -197,7 +200,7 @@ def test_warnings_count_against_the_sms_budget_and_take_at_most_half_of_it(
 def test_a_budget_spent_on_codes_postpones_the_warnings_to_the_next_run(
     app, db, make_guest, fake_twilio
 ):
-    guest = make_guest(REGISTERED, last_order_at=LAST_ORDER)
+    guest = make_guest(REGISTERED, last_order_at=LAST_ORDER, balance=12_000)
     _codes_sent(db, 6, noon(3, 10) - timedelta(minutes=30))
     report = warn(app, noon(3, 10), sms_per_hour=6)
     assert (report.sent, report.postponed) == (0, True)
@@ -209,7 +212,7 @@ def test_a_warning_counts_for_the_budget_but_not_for_the_guests_code_limits(
     app, client, make_guest, fake_twilio
 ):
     """A login right after the warning is not told "a code was sent a moment ago"."""
-    guest = make_guest(REGISTERED, last_order_at=LAST_ORDER)
+    guest = make_guest(REGISTERED, last_order_at=LAST_ORDER, balance=12_000)
     with freeze_time(noon(3, 10)):
         assert warn(app, noon(3, 10)).sent == 1
         asked = client.post("/v1/auth/sms-code", json={"phone": guest.phone})

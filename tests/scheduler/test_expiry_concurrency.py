@@ -15,14 +15,11 @@ from bonus_service import ledger
 from bonus_service.db import Database
 from bonus_service.models import Guest, Order
 from scheduler.jobs import expire_balances
-from tests.scheduler.conftest import (
-    MOSCOW,
-    assert_ledger_matches_balances,
-    expiry_entries,
-    fetch,
-    run_in_threads,
-)
-from tests.service.helpers import checkout_client
+from tests.support.checkout import checkout_client
+from tests.support.concurrency import run_in_threads
+from tests.support.guests import fetch
+from tests.support.ledger_checks import assert_ledger_reconciles, expiry_entries
+from tests.support.moments import MOSCOW
 
 REGISTERED = datetime(2023, 1, 10, tzinfo=MOSCOW)
 NIGHT = datetime(2025, 3, 16, 3, 0, tzinfo=MOSCOW)
@@ -35,7 +32,7 @@ def test_four_concurrent_runs_burn_each_balance_once(db, book, make_guest):
     assert sum(r.guests for r in reports) == GUESTS
     assert sum(r.kopecks for r in reports) == sum(100 + n for n in range(GUESTS))
     assert sorted(e.guest_id for e in expiry_entries(db)) == [g.id for g in guests]
-    assert_ledger_matches_balances(db)
+    assert_ledger_reconciles(db)
 
 
 def _expire_in_a_process(url: str, start, batch_size: int) -> tuple[int, int]:
@@ -55,7 +52,7 @@ def test_three_processes_running_at_once_burn_each_balance_once(db, book, make_g
             results = pool.starmap(_expire_in_a_process, [(db.url, start, 5)] * 3, chunksize=1)
     assert sum(guests_burned for guests_burned, _ in results) == GUESTS
     assert sorted(e.guest_id for e in expiry_entries(db)) == [g.id for g in guests]
-    assert_ledger_matches_balances(db)
+    assert_ledger_reconciles(db)
 
 
 def test_an_order_and_an_adjustment_committed_while_the_job_waits_are_respected(
@@ -75,7 +72,7 @@ def test_an_order_and_an_adjustment_committed_while_the_job_waits_are_respected(
     [entry] = expiry_entries(db, adjusted.id)
     assert (entry.amount, fetch(db, adjusted.id).balance) == (-5_700, 0)
     assert fetch(db, idle.id).balance == 0
-    assert_ledger_matches_balances(db)
+    assert_ledger_reconciles(db)
 
 
 def test_an_order_placed_while_the_job_waits_keeps_the_balance(db, book, make_guest):
@@ -100,7 +97,7 @@ def test_an_order_placed_while_the_job_waits_keeps_the_balance(db, book, make_gu
         report = expire_while_held(db, book, session)
     assert (report.guests, report.kopecks) == (0, 0)
     assert (fetch(db, guest.id).balance, fetch(db, guest.id).held) == (20_000, 5_000)
-    assert_ledger_matches_balances(db)
+    assert_ledger_reconciles(db)
 
 
 def expire_while_held(db: Database, book, session):

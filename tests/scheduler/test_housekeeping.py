@@ -11,7 +11,7 @@ from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
 from bonus_service.models import IdempotencyRecord, LoginThrottle
 from scheduler.jobs import forget_login_failures, purge_idempotency_keys
-from tests.service.checkout_helpers import pickup
+from tests.support.shop import pickup
 
 
 def _keys(app) -> int:

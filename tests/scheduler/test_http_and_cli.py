@@ -9,15 +9,12 @@ from freezegun import freeze_time
 
 from bonus_service.clock import utcnow
 from scheduler.jobs import expire_balances
-from tests.scheduler.conftest import (
-    MOSCOW,
-    a_book,
-    assert_ledger_matches_balances,
-    expiry_entries,
-    fetch,
-)
-from tests.service.checkout_helpers import Shop, pickup
-from tests.service.helpers import bearer, login
+from tests.support.books import a_book
+from tests.support.guests import fetch
+from tests.support.http import bearer, login
+from tests.support.ledger_checks import assert_ledger_reconciles, expiry_entries
+from tests.support.moments import MOSCOW
+from tests.support.shop import Shop, pickup
 
 
 def a_shop(client, fake_twilio, make_key) -> Shop:
@@ -59,7 +56,7 @@ def test_an_order_placed_on_the_last_idle_day_keeps_the_balance_until_it_complet
         assert (me["balance"], me["burns_at"]) == ("300.00", "2026-03-17T00:00:00+03:00")
         clock.move_to(datetime(2025, 3, 17, 0, 0, tzinfo=UTC))
         assert expire_balances(db, book, utcnow()).kopecks == 0
-    assert_ledger_matches_balances(db)
+    assert_ledger_reconciles(db)
 
 
 def test_an_order_that_never_completes_keeps_the_balance_only_while_it_is_open(
@@ -75,7 +72,7 @@ def test_an_order_that_never_completes_keeps_the_balance_only_while_it_is_open(
         assert shop.cancel(placed).status_code == 200
         clock.move_to(datetime(2025, 3, 16, 1, 0, tzinfo=UTC))  # still within the 24 hours
         assert expire_balances(db, book, utcnow()).kopecks == 20_000
-    assert_ledger_matches_balances(db)
+    assert_ledger_reconciles(db)
 
 
 def test_an_order_left_open_protects_the_balance_one_night_not_for_ever(
@@ -93,7 +90,7 @@ def test_an_order_left_open_protects_the_balance_one_night_not_for_ever(
         assert expire_balances(db, book, utcnow()).kopecks == 0
         clock.move_to(datetime(2025, 3, 17, 0, 0, tzinfo=UTC))  # 28 hours later
         assert expire_balances(db, book, utcnow()).kopecks == 20_000
-    assert_ledger_matches_balances(db)
+    assert_ledger_reconciles(db)
 
 
 def test_under_burn_only_the_bonuses_held_by_an_open_order_survive_the_night(
@@ -113,7 +110,7 @@ def test_under_burn_only_the_bonuses_held_by_an_open_order_survive_the_night(
         assert (me["balance"], me["available"], me["burns_at"]) == ("40.00", "0.00", None)
         assert shop.complete(placed.get_json()["id"]).status_code == 200
         assert shop.me(token)["balance"] == "100.00"  # 40 spent, 10% of the 1000 credited
-    assert_ledger_matches_balances(db)
+    assert_ledger_reconciles(db)
 
 
 REGISTERED = datetime(2024, 3, 15, 14, 0, tzinfo=MOSCOW)  # burns at 16.03.2025 00:00 Moscow

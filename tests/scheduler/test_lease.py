@@ -10,12 +10,9 @@ from sqlalchemy import select
 from bonus_service.models import JobRun
 from scheduler.lease import LeaseLost, claim, held_until
 from scheduler.schedule import DailyRun, nightly_expiry
-from tests.scheduler.conftest import (
-    MOSCOW,
-    assert_ledger_matches_balances,
-    expiry_entries,
-    run_in_threads,
-)
+from tests.support.concurrency import run_in_threads
+from tests.support.ledger_checks import assert_ledger_reconciles, expiry_entries
+from tests.support.moments import MOSCOW
 
 T0 = datetime(2025, 3, 16, 0, 0, tzinfo=UTC)
 TTL = timedelta(minutes=10)
@@ -82,7 +79,7 @@ def nightly(app, at: datetime) -> DailyRun:
 
 
 def test_two_instances_running_the_nightly_expiry_burn_each_balance_once(app, db, make_guest):
-    guests = [make_guest(datetime(2023, 1, 10, tzinfo=MOSCOW)) for _ in range(5)]
+    guests = [make_guest(datetime(2023, 1, 10, tzinfo=MOSCOW), balance=12_000) for _ in range(5)]
     night = datetime(2025, 3, 16, 3, 0, tzinfo=MOSCOW)
     figures = run_in_threads(2, lambda: nightly(app, night)())
     assert sorted(figures, key=bool)[0] is None
@@ -94,7 +91,7 @@ def test_two_instances_running_the_nightly_expiry_burn_each_balance_once(app, db
 
 
 def test_a_nightly_run_that_failed_is_finished_by_the_next_attempt(app, db, make_guest):
-    guests = [make_guest(datetime(2023, 1, 10, tzinfo=MOSCOW)) for _ in range(5)]
+    guests = [make_guest(datetime(2023, 1, 10, tzinfo=MOSCOW), balance=12_000) for _ in range(5)]
     night = datetime(2025, 3, 16, 3, 0, tzinfo=MOSCOW)
     calls = []
 
@@ -114,7 +111,7 @@ def test_a_nightly_run_that_failed_is_finished_by_the_next_attempt(app, db, make
     figures = nightly(app, night + timedelta(minutes=1))()
     assert figures["guests"] == 3
     assert sorted(e.guest_id for e in expiry_entries(db)) == [g.id for g in guests]
-    assert_ledger_matches_balances(db)
+    assert_ledger_reconciles(db)
 
 
 def test_a_failed_nightly_run_is_retried_a_quarter_of_an_hour_later(app):

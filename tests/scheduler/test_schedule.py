@@ -22,7 +22,8 @@ from sqlalchemy import select
 from bonus_service.clock import utcnow
 from bonus_service.models import JobRun
 from scheduler.schedule import latest_due, periodic_jobs, register
-from tests.scheduler.conftest import assert_ledger_matches_balances, expiry_entries, fetch
+from tests.support.guests import fetch
+from tests.support.ledger_checks import assert_ledger_reconciles, expiry_entries
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = 24 * 3600
@@ -124,7 +125,7 @@ def test_nights_missed_while_the_service_was_down_run_once_when_it_comes_back(ap
     assert events.of("expiry") == [EVENT_JOB_EXECUTED]
     assert fetch(db, idle.id).balance == 0
     assert len(expiry_entries(db, idle.id)) == 1
-    assert_ledger_matches_balances(db)
+    assert_ledger_reconciles(db)
 
 
 def test_a_job_whose_next_fire_time_passed_long_ago_runs_once_not_once_per_miss(app):

@@ -4,7 +4,8 @@ from sqlalchemy import select
 
 from bonus_service.app_db import get_db
 from bonus_service.models import ApiClient, ApiKey
-from tests.service.helpers import bearer, new_phone
+from tests.support.http import bearer
+from tests.support.phones import new_phone
 
 
 def test_create_client_prints_a_key_once_and_stores_only_its_hash(app, runner, client):
@@ -50,7 +51,7 @@ def test_a_key_without_the_scope_is_403(client, make_key):
 
 
 def test_a_guest_token_does_not_open_operator_paths(client, fake_twilio):
-    from tests.service.helpers import login
+    from tests.support.http import login
 
     token = login(client, fake_twilio, new_phone())
     response = client.get(f"/v1/guests/{new_phone()}", headers={"Authorization": f"Bearer {token}"})

@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from tests.service.helpers import problem_fields
+from tests.support.http import problem_fields
 
 
 def test_an_unknown_path_is_a_404_problem(client):
@@ -126,7 +126,7 @@ def test_a_chunked_body_over_the_limit_is_413_not_cut_and_parsed(shop, live_serv
 
 def test_api_answers_are_not_stored_by_caches_nor_sniffed(client, fake_twilio):
     """A token (verify) or a balance (/v1/me) must not stay in a shared cache; errors alike."""
-    from tests.service.helpers import login
+    from tests.support.http import login
 
     token = login(client, fake_twilio, "+79161234567")
     for answer in (client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}),

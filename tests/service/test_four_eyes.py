@@ -16,7 +16,7 @@ from bonus_service.models import AuditEntry, LedgerEntry
 from bonus_service.services import adjustments
 from bonus_service.settings import SettingsError, from_environment
 from scheduler.jobs import lapse_adjustments
-from tests.service.helpers import bearer, problem_fields
+from tests.support.http import bearer, problem_fields
 
 
 def ask(shop, phone: str, amount: str, person: str = "clerk", reason: str = "компенсация"):

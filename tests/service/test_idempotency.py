@@ -11,9 +11,9 @@ from sqlalchemy import func, select, text
 from bonus_service import ledger
 from bonus_service.app_db import get_db
 from bonus_service.models import Guest, IdempotencyRecord, LedgerEntry
-from tests.service.checkout_helpers import order_id, pickup
-from tests.service.helpers import bearer
-from tests.service.test_order_lifecycle import assert_ledger_matches_balances
+from tests.support.http import bearer
+from tests.support.ledger_checks import assert_ledger_reconciles
+from tests.support.shop import order_id, pickup
 
 
 def _entries(app, oid: str) -> int:
@@ -37,7 +37,7 @@ def test_the_same_request_a_hundred_times_has_one_effect(app, shop):
     assert len({c.data for c in completes}) == 1
     assert _entries(app, oid) == 3  # hold, spend, accrual
     assert shop.me(token)["balance"] == "62.00"
-    assert_ledger_matches_balances(app)
+    assert_ledger_reconciles(get_db(app))
 
 
 def test_fifty_at_once_over_http_have_one_effect(app, shop, live_server):

@@ -8,8 +8,8 @@ import requests
 
 from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.services import guests
-from tests.service.helpers import new_phone
+from tests.support.guests import make_guest
+from tests.support.phones import new_phone
 
 
 def _ask(base: str, phone: str, fake) -> str:
@@ -53,10 +53,7 @@ def test_parallel_wrong_confirmation_codes_count_one_by_one(app, live_server, sh
     """Twenty orders at once, each with another wrong spending code and its own
     Idempotency-Key: the code's five tries are spent one by one (403 ×4, then 429), none lost
     to a rollback."""
-    phone = new_phone()
-    with get_db(app).unit_of_work() as session:
-        guests.register(session, phone, utcnow(), by="test")
-        session.commit()
+    phone = make_guest(get_db(app), utcnow()).phone
     shop.adjust(phone, "100")
     code = shop.spending_code(phone, "10")
     order = {"channel": "pickup", "items": [{"sku": "A", "qty": 1, "price": "400.00"}]}

@@ -5,8 +5,8 @@ from datetime import timedelta
 from freezegun import freeze_time
 
 from bonus_service.clock import utcnow
-from tests.service.checkout_helpers import pickup
-from tests.service.helpers import login
+from tests.support.http import login
+from tests.support.shop import pickup
 
 
 def test_logging_out_everywhere_ends_every_token_of_the_guest(shop):

@@ -4,8 +4,9 @@ from sqlalchemy import select
 
 from bonus_service.app_db import get_db
 from bonus_service.models import AuditEntry, Guest
-from tests.service.checkout_helpers import pickup
-from tests.service.helpers import bearer, login, new_phone, problem_fields
+from tests.support.http import bearer, login, problem_fields
+from tests.support.phones import new_phone
+from tests.support.shop import pickup
 
 
 def test_an_operator_registers_a_guest_who_gets_the_login_sms(client, fake_twilio, make_key):

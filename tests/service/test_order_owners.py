@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from bonus_service.app_db import get_db
 from bonus_service.models import AuditEntry
-from tests.service.checkout_helpers import pickup
-from tests.service.helpers import bearer, problem_fields
+from tests.support.http import bearer, problem_fields
+from tests.support.shop import pickup
 
 WEBSITE_ORDER = "WEB-2026-000777"
 NEVER_USED = "WEB-2026-000999"  # as long as WEBSITE_ORDER: bodies compare character by character

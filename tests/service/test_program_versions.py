@@ -19,9 +19,9 @@ from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
 from bonus_service.models import AuditEntry, Guest, ProgramVersion
 from bonus_service.services import programs
-from tests.conftest import PG_URL
-from tests.service.checkout_helpers import order_id, pickup
-from tests.service.helpers import bearer, problem_fields
+from tests.support.databases import PG_URL
+from tests.support.http import bearer, problem_fields
+from tests.support.shop import order_id, pickup
 
 SHIPPED = "2024-01-01-default"
 

@@ -6,8 +6,9 @@ import logging
 
 import pytest
 
-from tests.service.checkout_helpers import order_id, pickup
-from tests.service.helpers import bearer, new_phone
+from tests.support.http import bearer
+from tests.support.phones import new_phone
+from tests.support.shop import order_id, pickup
 
 
 def nested(depth: int, **body) -> str:

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from bonus_service.app_db import get_db
 from bonus_service.models import AuditEntry
-from tests.service.helpers import bearer, problem_fields
+from tests.support.http import bearer, problem_fields
 
 
 def test_v1_rules_serves_the_program_in_force_as_data(client):

@@ -6,7 +6,7 @@ import pytest
 
 from bonus_service.app import create_app
 from bonus_service.settings import SettingsError, from_environment
-from tests.service.helpers import bearer
+from tests.support.http import bearer
 
 
 def test_healthz_says_ok(client):

@@ -3,7 +3,8 @@ minute: the registration's SMS said «действует 0 минут» where th
 
 import pytest
 
-from tests.service.helpers import ask_code, bearer, new_phone
+from tests.support.http import ask_code, bearer
+from tests.support.phones import new_phone
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.service.helpers import new_phone
+from tests.support.phones import new_phone
 
 CODE = re.compile(r"\b\d{6}\b")
 PARALLEL = 8

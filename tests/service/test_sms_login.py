@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 from freezegun import freeze_time
 
-from tests.service.helpers import ask_code, login, new_phone, problem_fields
+from tests.support.http import ask_code, login, problem_fields
+from tests.support.phones import new_phone
 
 START = "2026-03-01T10:00:00+00:00"
 

@@ -10,7 +10,8 @@ from freezegun import freeze_time
 
 from bonus_service.app import create_app
 from bonus_service.app_db import get_db
-from tests.service.helpers import bearer, new_phone
+from tests.support.http import bearer
+from tests.support.phones import new_phone
 
 START = "2026-03-01T10:00:00+00:00"
 
@@ -29,9 +30,7 @@ def sample(client, name: str, **labels) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-def test_twenty_five_addresses_of_one_ipv6_48_are_stopped_by_the_network_limit(
-    client, fake_twilio
-):
+def test_twenty_five_addresses_of_one_ipv6_48_are_stopped_by_the_network_limit(client, fake_twilio):
     """With the defaults: each of 25 /64s asks for 5 codes, well under its 20 an hour; the
     /48 gets 100 (it used to get all 125, and up to 25 × 20)."""
     answers = [ask(client, f"2001:db8:7:{n:x}::1") for _ in range(5) for n in range(1, 26)]
@@ -103,7 +102,7 @@ def test_the_budget_is_counted_in_the_database_so_it_holds_across_instances(
 def test_the_cabinet_says_when_codes_go_again_once_the_budget_is_spent(
     client, fake_twilio, settings_overrides
 ):
-    from tests.web.pages import csrf_token
+    from tests.support.pages import csrf_token
 
     with freeze_time(START) as clock:
         assert ask(client, "203.0.113.1").status_code == 202

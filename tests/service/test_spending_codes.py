@@ -10,9 +10,10 @@ import requests
 from freezegun import freeze_time
 
 from bonus_service.clock import utcnow
-from tests.service.checkout_helpers import pickup
-from tests.service.helpers import ask_code, bearer, login, new_phone, problem_fields
-from tests.web.pages import csrf_token, text
+from tests.support.http import ask_code, bearer, login, problem_fields
+from tests.support.pages import csrf_token, text
+from tests.support.phones import new_phone
+from tests.support.shop import pickup
 
 LATER = timedelta(minutes=2)  # past the resend wait of the code the guest logged in with
 

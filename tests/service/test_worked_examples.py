@@ -2,8 +2,9 @@
 
 import pytest
 
-from tests.service.checkout_helpers import cafe, delivery, pickup
-from tests.service.helpers import bearer, new_phone
+from tests.support.http import bearer
+from tests.support.phones import new_phone
+from tests.support.shop import cafe, delivery, pickup
 
 
 def _earn(shop, order, expected_accrual):

@@ -1,15 +1,8 @@
-"""Fixtures for the sms package tests: a fake Twilio and a sender pointed at it."""
+"""Fixtures for the sms package tests: a sender pointed at the fake Twilio (tests/conftest.py)."""
 
 import pytest
 
 from sms import TwilioSender
-from tests.fake_twilio import FakeTwilio
-
-
-@pytest.fixture
-def fake_twilio():
-    with FakeTwilio(hang_seconds=10) as fake:
-        yield fake
 
 
 @pytest.fixture

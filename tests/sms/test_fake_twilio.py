@@ -6,7 +6,7 @@ import time
 import pytest
 import requests
 
-from tests.fake_twilio import FakeTwilio, segments
+from tests.support.fake_twilio import FakeTwilio, segments
 
 GUEST = "+79123456789"
 

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from sms import SmsRejected, SmsUnavailable, TwilioSender
-from tests.fake_twilio import FakeTwilio
+from tests.support.fake_twilio import FakeTwilio
 
 GUEST = "+79123456789"
 

@@ -8,9 +8,10 @@ from sqlalchemy import select
 from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
 from bonus_service.models import GuestToken
-from tests.service.checkout_helpers import pickup
-from tests.service.helpers import bearer, login, new_phone
-from tests.web.pages import cabinet_login, csrf_token, text
+from tests.support.http import bearer, login
+from tests.support.pages import cabinet_login, csrf_token, text
+from tests.support.phones import new_phone
+from tests.support.shop import pickup
 
 
 def ask_code(client, phone: str):

@@ -6,7 +6,7 @@ import pytest
 from freezegun import freeze_time
 
 from bonus_service.clock import utcnow
-from tests.web.pages import console_login, failures, make_operator, text
+from tests.support.pages import console_login, failures, make_operator, text
 
 
 @pytest.fixture

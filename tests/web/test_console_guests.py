@@ -9,9 +9,9 @@ from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
 from bonus_service.models import AuditEntry, Guest
 from bonus_service.services import audit
-from tests.fake_twilio import CODE
-from tests.service.helpers import new_phone
-from tests.web.pages import cabinet_login, console_login, csrf_token, make_operator, text
+from tests.support.fake_twilio import CODE
+from tests.support.pages import cabinet_login, console_login, csrf_token, make_operator, text
+from tests.support.phones import new_phone
 
 SEEN = re.compile(r'name="seen" value="(\d+)"')
 
@@ -197,7 +197,7 @@ def test_the_card_says_what_the_burn_date_counts_from_beside_a_cancelled_last_or
 ):
     """«Последний заказ» shows the latest order, cancelled or not; the idle count goes from
     the last completed one, which the card now names (journey audit)."""
-    from tests.service.checkout_helpers import pickup
+    from tests.support.shop import pickup
 
     operator_client(app, client)
     phone, _ = shop.guest()

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
 from bonus_service.models import AuditEntry, OperatorSession
-from tests.web.pages import CSRF, PASSWORD, console_login, failures, make_operator, text
+from tests.support.pages import CSRF, PASSWORD, console_login, failures, make_operator, text
 
 
 def audit_actions(app) -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bonus_service.app_db import get_db
 from bonus_service.models import Adjustment, AuditEntry
-from tests.web.pages import console_login, csrf_token, make_operator, text
+from tests.support.pages import console_login, csrf_token, make_operator, text
 
 SEEN = re.compile(r'name="seen" value="(\d+)"')
 

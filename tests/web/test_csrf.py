@@ -5,8 +5,8 @@ from sqlalchemy import select
 from bonus_service.app import create_app
 from bonus_service.app_db import get_db
 from bonus_service.models import AuditEntry
-from tests.service.helpers import new_phone
-from tests.web.pages import console_login, csrf_token, make_operator, text
+from tests.support.pages import console_login, csrf_token, make_operator, text
+from tests.support.phones import new_phone
 
 
 def test_an_adjustment_posted_without_the_token_is_refused_and_changes_nothing(app, client, shop):

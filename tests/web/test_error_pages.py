@@ -1,6 +1,6 @@
 """Pages answer errors with Russian HTML; the API keeps answering problem+json."""
 
-from tests.web.pages import text
+from tests.support.pages import text
 
 
 def test_a_mistyped_page_address_gets_a_russian_page(client):

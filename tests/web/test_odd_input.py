@@ -9,8 +9,9 @@ from sqlalchemy import select
 from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
 from bonus_service.models import AuditEntry
-from tests.service.helpers import bearer, login, new_phone
-from tests.web.pages import cabinet_login, console_login, csrf_token, make_operator, text
+from tests.support.http import bearer, login
+from tests.support.pages import cabinet_login, console_login, csrf_token, make_operator, text
+from tests.support.phones import new_phone
 
 HUGE = ["99999999999999999999999", "9223372036854775808", "2147483648", "-99999999999999999999999"]
 

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from bonus_service.app_db import get_db
 from bonus_service.models import AuditEntry, Operator
-from tests.web.pages import PASSWORD, console_login, failures, make_operator, text
+from tests.support.pages import PASSWORD, console_login, failures, make_operator, text
 
 
 def test_create_operator_reads_the_password_from_stdin_and_stores_an_argon2id_hash(

@@ -1,16 +1,8 @@
-"""Small verbs the HTTP tests share: ask for a code, log in, read problems."""
+"""Small verbs the HTTP tests share: ask for a code, log in, sign a request, read problems."""
 
 from __future__ import annotations
 
-import itertools
 import uuid
-
-_phones = itertools.count(1000)
-
-
-def new_phone() -> str:
-    """A fresh, valid Russian mobile number per call (+7 912 xxx xx xx)."""
-    return f"+7912{next(_phones):07d}"
 
 
 def ask_code(client, fake, phone: str, **headers) -> str:
@@ -24,19 +16,6 @@ def login(client, fake, phone: str) -> str:
     response = client.post("/v1/auth/verify", json={"phone": phone, "code": code})
     assert response.status_code == 200, response.get_json()
     return response.get_json()["token"]
-
-
-def checkout_client(session, name: str = "test") -> int:
-    """A checkout client's id, for tests that call the checkout verbs directly: an order
-    belongs to a client."""
-    from sqlalchemy import select
-
-    from bonus_service.clock import utcnow
-    from bonus_service.credentials import create_client
-    from bonus_service.models import ApiClient
-
-    create_client(session, name, ["checkout"], utcnow())
-    return session.scalar(select(ApiClient.id).where(ApiClient.name == name))
 
 
 def bearer(key: str, idempotency_key: str | None = "auto") -> dict:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
 from bonus_service.services import operators
-from tests.service.helpers import bearer, login, new_phone
+from tests.support.http import bearer, login
+from tests.support.phones import new_phone
 
 _orders = itertools.count(1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
@@ -47,3 +48,12 @@ def log_in_to_the_cabinet(page, fake_twilio, phone: str) -> None:
     page.get_by_role("button", name="Получить код").click()
     page.get_by_label("Код из СМС").fill(fake_twilio.last_code(phone))
     page.get_by_role("button", name="Войти").click()
+
+
+def why_no_browser(chromium: Path) -> str | None:
+    """Why the browser tests cannot run on this machine, or None when they can."""
+    if not chromium.exists():
+        return f"{chromium} is missing: apt-get install chromium"
+    if importlib.util.find_spec("playwright") is None:
+        return "the playwright package is missing: pip install -e '.[test]'"
+    return None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bonus_service.app import create_app
 from bonus_service.problems import PROBLEM_JSON
-from tests.adversarial.conftest import ORDERS, RICH
+from tests.support.populated import ORDERS, RICH
 
 ROOT = Path(__file__).resolve().parents[2]
 # what an answer must never show: a stack trace, SQL, the driver, where the code lives

@@ -1,4 +1,5 @@
-"""What must hold of the ledger in any state, read straight from the tables."""
+"""What must hold of the ledger in any state: the service's own reconciliation finds nothing,
+and what reconcile does not look at, read straight from the tables."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy import select
 
 from bonus_service.db import Database
 from bonus_service.models import Guest, LedgerEntry, Order
+from bonus_service.services.reconcile import reconcile
 
 # an order's hold is open while it is one of these; every other status has resolved it
 HOLDING = {"placed"}
@@ -19,27 +21,35 @@ def figures(db: Database) -> dict[str, tuple[int, int]]:
         return {g.phone: (g.balance, g.held) for g in session.scalars(select(Guest))}
 
 
-def assert_ledger_invariants(db: Database) -> None:
-    """Stored figures are the ledger's sums and in range; each hold is resolved at most once;
-    each order's movements are all there for its status, none half-written."""
+def assert_ledger_reconciles(db: Database) -> None:
+    """Every balance and held sum is its ledger's, every balance_after a running sum, every
+    order's movements legal for its status (the service's `reconcile` finds nothing), and
+    0 ≤ held ≤ balance for every guest."""
+    report = reconcile(db)
+    assert report.differences == 0, "\n".join(report.lines())
     with db.unit_of_work(write=False) as session:
-        guests = list(session.scalars(select(Guest)))
+        for guest in session.scalars(select(Guest)):
+            assert 0 <= guest.held <= guest.balance, guest.phone
+
+
+def assert_ledger_invariants(db: Database) -> None:
+    """The ledger reconciles (above); besides, each hold is resolved at most once and each
+    order's movements are all there for its status, none half-written."""
+    assert_ledger_reconciles(db)
+    with db.unit_of_work(write=False) as session:
         entries = list(session.scalars(select(LedgerEntry).order_by(LedgerEntry.id)))
         orders = {o.id: o for o in session.scalars(select(Order))}
-    _sums_match(guests, entries)
     _holds_resolved_once(entries, orders)
     _orders_moved_whole(entries, orders)
 
 
-def _sums_match(guests: list[Guest], entries: list[LedgerEntry]) -> None:
-    running: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for entry in entries:
-        running[entry.guest_id][0] += entry.amount
-        running[entry.guest_id][1] += entry.held_delta
-        assert entry.balance_after == running[entry.guest_id][0], f"entry {entry.id}"
-    for guest in guests:
-        assert (guest.balance, guest.held) == tuple(running[guest.id]), guest.phone
-        assert 0 <= guest.held <= guest.balance, guest.phone
+def expiry_entries(db: Database, guest_id: int | None = None) -> list[LedgerEntry]:
+    """The nightly burns in ledger order, of one guest or of all."""
+    query = select(LedgerEntry).where(LedgerEntry.kind == "expiry").order_by(LedgerEntry.id)
+    if guest_id is not None:
+        query = query.where(LedgerEntry.guest_id == guest_id)
+    with db.unit_of_work(write=False) as session:
+        return list(session.scalars(query))
 
 
 def _holds_resolved_once(entries: list[LedgerEntry], orders: dict[str, Order]) -> None:
