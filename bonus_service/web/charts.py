@@ -14,6 +14,7 @@ off), keeps the pages' policy whole. The page gives each <img> its alt text and 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -25,6 +26,7 @@ from pygal.style import Style
 from bonus_service.web import wording
 
 blp = Blueprint("console_charts", __name__, url_prefix="/console/charts")
+CONFIG_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.S)
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 
 # the pages' own palette (pages.css): old in grey, new in the brand's red, then others
@@ -69,7 +71,10 @@ def _roubles(value) -> str:
 
 
 def _labelled(svg: str, title: str) -> str:
-    """The SVG with an accessible name: role img, aria-label and a <title> first."""
+    """The SVG with an accessible name: role img, aria-label and a <title> first; without the
+    inline <script> pygal always writes (its tooltips' settings, of no use with `js=[]`, and
+    never run in an image anyway)."""
+    svg = CONFIG_SCRIPT.sub("", svg)
     named = escape(title)
     head, rest = svg.split("<svg ", 1)
     opening, body = rest.split(">", 1)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
@@ -172,7 +172,9 @@ def _typed() -> tuple[dict, dict, dict]:
         data["version"] = version.strip()
     checked = set(request.form.getlist("checked"))
     knobs = program_form.write(data, request.form, checked)
-    values = {**knobs.values, "version": data.get("version", "")}
+    # a knob refused before the loader saw it shows what was typed, to be corrected
+    typed = {name: request.form[name] for name in knobs.errors if name in request.form}
+    values = {**knobs.values, "version": data.get("version", ""), **typed}
     return knobs.values["program"], values, knobs.errors
 
 
