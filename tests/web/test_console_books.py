@@ -103,7 +103,7 @@ def test_the_books_tables_say_what_the_ledger_holds(app, shop):
                 wording.roubles(owed)]  # fmt: skip
     assert [html.unescape(c) for c in rows[month]] == expected
     assert expected[:2] == ["112\u00a0₽", "50\u00a0₽"] and owed == 38200
-    assert 'data-testid="outstanding">382\u00a0₽' in page
+    assert 'data-testid="outstanding">382 бонуса<' in page
     # the burn forecast: 13 rows (due, then 12 months), all of the available balance
     # burning no earlier than 12 idle months from today: nothing inside the window
     burns = re.findall(r'<tr data-period="([^"]+)"><th scope="row">[^<]*</th><td>(\d+)</td>'
