@@ -56,10 +56,13 @@ def monthly(session: Session, now: datetime, zone: ZoneInfo, months: int = 12) -
         (LedgerEntry.created_at < starts[0], BEFORE),
         *((LedgerEntry.created_at < end, i) for i, end in enumerate(starts[1:])),
         else_=months,
-    ).label("period")
-    query = select(period, LedgerEntry.kind, func.sum(LedgerEntry.amount).label("amount"))
+    )
+    # grouped over a subquery: PostgreSQL binds the CASE's boundaries as parameters, and the
+    # same CASE written twice (SELECT and GROUP BY) would not be seen as the same expression
+    entries = select(period.label("period"), LedgerEntry.kind, LedgerEntry.amount).subquery()
+    query = select(entries.c.period, entries.c.kind, func.sum(entries.c.amount).label("amount"))
     sums: dict[tuple[int, str], int] = {}
-    for row in session.execute(query.group_by(period, LedgerEntry.kind)):
+    for row in session.execute(query.group_by(entries.c.period, entries.c.kind)):
         sums[row.period, row.kind] = int(row.amount or 0)
     opening = sum(amount for (i, _), amount in sums.items() if i == BEFORE)
     found = []

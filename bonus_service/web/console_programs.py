@@ -107,7 +107,7 @@ def program_new():
 @operator_required
 @MARKETING_PAGES
 def program_create():
-    data, knobs, errors = _typed()
+    data, knobs, errors = _typed(_proposal(program.in_force(utcnow()), utcnow()))
     if errors:
         return _editor(None, data, knobs, errors, 422)
     now = utcnow()
@@ -137,8 +137,8 @@ def program_page(version: str):
 @operator_required
 @MARKETING_PAGES
 def program_save(version: str):
-    row, _ = _stored_or_shipped(version)
-    data, knobs, errors = _typed()
+    row, stored = _stored_or_shipped(version)
+    data, knobs, errors = _typed(stored)
     if errors:
         return _editor(version, data, knobs, errors, 422, row=row)
     with unit_of_work() as db_session:
@@ -154,19 +154,25 @@ def program_save(version: str):
     return redirect(url_for(".program_page", version=version), 303)
 
 
-def _typed() -> tuple[dict, dict, dict]:
+def _typed(base: dict) -> tuple[dict, dict, dict]:
     """The program the form describes: the JSON box read first, then the knobs written into it
-    (the form wins for what it shows). Returns (data, the form's values, errors)."""
+    (the form wins for what it shows). Returns (data, the form's values, errors). A JSON box
+    that cannot be read gives back `base` (the draft as stored, or the new draft's start) to
+    lay the form out by, with everything typed kept."""
     typed_json = request.form.get(program_form.JSON_FIELD, "")
     try:
         data = programs.decode(typed_json)
-    except ValueError as error:
+        if not isinstance(data, dict):
+            raise TypeError("not an object")
+    except (ValueError, TypeError) as error:
         message = f"JSON не читается: {_json_reason(error)}. Исправьте и сохраните снова."
-        return {}, {**request.form, program_form.JSON_FIELD: typed_json}, {
-            program_form.JSON_FIELD: message}  # fmt: skip
-    if not isinstance(data, dict):
-        return {}, {**request.form}, {program_form.JSON_FIELD: "JSON программы — это объект "
-                                      "{ … }, а не список или число."}  # fmt: skip
+        typed = {**program_form.read(base), **request.form.to_dict(),
+                 "zone_minimum_channels": [c.split(":", 1)[1] for c in request.form.getlist(
+                     "checked") if c.startswith("zone_minimum_channels:")],
+                 "exclude_promo": "exclude_promo" in request.form.getlist("checked"),
+                 "exclude_business_lunch": "exclude_business_lunch" in request.form.getlist(
+                     "checked")}  # fmt: skip
+        return base, typed, {program_form.JSON_FIELD: message}
     version = request.form.get("version")
     if version is not None:
         data["version"] = version.strip()
@@ -178,9 +184,11 @@ def _typed() -> tuple[dict, dict, dict]:
     return knobs.values["program"], values, knobs.errors
 
 
-def _json_reason(error: ValueError) -> str:
+def _json_reason(error: Exception) -> str:
     if isinstance(error, json.JSONDecodeError):
         return f"строка {error.lineno}, позиция {error.colno}"
+    if isinstance(error, TypeError):
+        return "программа — это объект { … }, а не список, строка или число"
     return "это не JSON"
 
 

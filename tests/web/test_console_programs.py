@@ -163,6 +163,15 @@ def test_what_the_form_does_not_show_is_refused_beside_the_json_box_with_its_pat
     assert sent.status_code == 422
     assert error_of(text(sent), "program_json").startswith("JSON не читается: строка 1")
     assert "{&#34;version&#34;: </textarea>" in text(sent)  # what was typed, to fix
+    # the form is still laid out, with what was typed in its fields
+    form.update({"program_json": "[1, 2]", "accrual-2-percent": "11"})
+    form["checked"] = ["exclude_promo"]
+    page = text(marketing.post("/console/programs/new", data=form))
+    assert "JSON не читается: программа — это объект" in error_of(page, "program_json")
+    assert 'name="accrual-2-percent" type="text" value="11"' in page
+    assert re.search(r'value="exclude_promo" id="exclude_promo" checked', page)
+    assert not re.search(r'value="exclude_business_lunch" id="exclude_business_lunch" checked',
+                         page)  # fmt: skip
 
 
 def test_a_version_taken_is_said_beside_the_version(marketing):
