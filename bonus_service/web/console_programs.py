@@ -27,6 +27,7 @@ from bonus_service.clock import utcnow
 from bonus_service.db import get_db, unit_of_work
 from bonus_service.fields import money
 from bonus_service.models import ProgramVersion, Zone
+from bonus_service.models import ReplayJob as ReplayRow
 from bonus_service.services import programs
 from bonus_service.services.replays import Replays, UnknownReplay
 from bonus_service.web import charts, program_form, wording
@@ -201,7 +202,7 @@ def _editor(version, data, values, errors, status=200, *, row=None):
         version is not None and row is None)  # fmt: skip
     draft_text, text_error = _text(data, now)
     in_force_text = rules.render_text(in_force, _zones())
-    zone = wording_zone()
+    zone = _zone()
     proposed = _effective_from(data, now)
     page = render_template(
         "console_program.html", version=version, data=data, values=values, errors=errors,
@@ -219,14 +220,15 @@ def _editor(version, data, values, errors, status=200, *, row=None):
     return page, status
 
 
-def wording_zone():
+def _zone():
+    """BONUS_TIMEZONE: the zone people type dates in and read them."""
     return current_app.extensions["bonus_settings"].tz
 
 
 def _proposal(in_force: rules.Program, now: datetime) -> dict:
     """The program in force as a new draft: a version id of its own, dated tomorrow 00:00."""
     data = json.loads(programs.encode(in_force.data), parse_float=Decimal)
-    zone = wording_zone()
+    zone = _zone()
     tomorrow = (now.astimezone(zone) + timedelta(days=1)).date()
     start = datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=zone)
     data["version"] = f"draft-{now.astimezone(zone):%Y%m%d-%H%M%S}"
@@ -326,8 +328,7 @@ def _replays() -> Replays:
 
 
 def _replays_of(version: str) -> list:
-    from bonus_service.models import ReplayJob as ReplayRow
-
+    """The version's last five replays, newest first, for links back to their pages."""
     with unit_of_work(write=False) as db_session:
         query = select(
             ReplayRow.id, ReplayRow.status, ReplayRow.since, ReplayRow.until, ReplayRow.started_at
@@ -341,7 +342,7 @@ def _replays_of(version: str) -> list:
 def program_replay(version: str):
     """Start a replay of [since, until) (local dates, until included) and show its page."""
     row, data = _stored_or_shipped(version)
-    zone = wording_zone()
+    zone = _zone()
     errors = {}
     days = {}
     for name in ("since", "until"):
@@ -439,7 +440,7 @@ def program_publish(version: str):
     """Publish the draft from a local date and time (BONUS_TIMEZONE), not in the past."""
     row, data = _stored_or_shipped(version)
     typed = request.form.get("effective_from", "").strip()
-    zone, now = wording_zone(), utcnow()
+    zone, now = _zone(), utcnow()
     try:
         moment = datetime.strptime(typed, LOCAL_INPUT).replace(tzinfo=zone)
     except ValueError:
@@ -463,7 +464,3 @@ def program_publish(version: str):
     program.shelf().mark_stale()
     flash(f"Версия {version} опубликована: вступит в силу {wording.local(moment)}.")
     return redirect(url_for(".programs_list"), 303)
-
-
-def local_input(moment: datetime | None) -> str:
-    return moment.astimezone(wording_zone()).strftime(LOCAL_INPUT) if moment else ""
