@@ -30,9 +30,12 @@ def init_app(app: Flask) -> None:
     """The session cookie's flags, the templates' filters and the page blueprints."""
     from bonus_service.web import (
         cabinet,
+        charts,
         console,
         console_audit,  # noqa: F401 - its views join the console blueprint
+        console_books,  # noqa: F401 - likewise (and its charts join charts' blueprint)
         console_guests,  # noqa: F401 - likewise
+        console_programs,  # noqa: F401 - likewise
         console_review,  # noqa: F401 - likewise
         csrf,
         pages,
@@ -53,5 +56,5 @@ def init_app(app: Flask) -> None:
     # globals, not context: the form macros are imported without the page's context
     app.add_template_global(csrf.token, "csrf_token")
     app.add_template_global(csrf.FIELD, "csrf_field")
-    for module in (pages, cabinet, console, rules_page):
+    for module in (pages, cabinet, console, rules_page, charts):
         app.register_blueprint(module.blp)

@@ -47,7 +47,7 @@ def operator_required(view):
             operator = operators.session_operator(db_session, session.get(CONSOLE), utcnow())
         if operator is None:
             session.pop(CONSOLE, None)
-            return redirect(url_for(".login"), 303)
+            return redirect(url_for("console.login"), 303)  # also from the charts blueprint
         g.operator = operator
         return view(*args, **kwargs)
 
