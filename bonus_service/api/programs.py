@@ -55,9 +55,8 @@ class Programs(MethodView):
     @blp.alt_response(409, description="A version with this id exists already.")
     def post(self, args, *, session):
         """Store a draft (audited); an invalid program → 422 naming the field."""
-        with _refusals():
-            row = programs.create_draft(session, args["program"], program.book(),
-                                        g.caller.name, utcnow())  # fmt: skip
+        row = programs.create_draft(session, args["program"], program.book(),
+                                    g.caller.name, utcnow())  # fmt: skip
         return _row(row)
 
 
@@ -87,9 +86,8 @@ class ProgramByVersion(MethodView):
     @blp.alt_response(409, description="The version is published: it never changes.")
     def put(self, args, version, *, session):
         """Change a draft (audited); its `program.version` stays the path's."""
-        with _refusals():
-            row = programs.change_draft(session, version, args["program"], g.caller.name,
-                                        utcnow())  # fmt: skip
+        row = programs.change_draft(session, version, args["program"], g.caller.name,
+                                    utcnow())  # fmt: skip
         return _row(row)
 
 
@@ -108,9 +106,8 @@ class Publish(MethodView):
     def post(self, args, version, *, session):
         """Publish a draft to take effect at `effective_from` (audited). It shows as upcoming
         at once, and every instance decides by it from `effective_from` (within 10 s)."""
-        with _refusals():
-            row = programs.publish(session, version, args["effective_from"], program.book(),
-                                   g.caller.name, utcnow())  # fmt: skip
+        row = programs.publish(session, version, args["effective_from"], program.book(),
+                               g.caller.name, utcnow())  # fmt: skip
         shelf = program.shelf()
         after_this_request(lambda response: shelf.mark_stale() or response)
         return _row(row)
@@ -170,23 +167,6 @@ def _candidate(version: str) -> rules.Program:
         return program.book().get(version)
     except KeyError:
         raise Problem(404, NO_VERSION) from None
-
-
-class _refusals:
-    """The service's refusals as problems: 422 naming the field, 409, 404."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, _tb):
-        if isinstance(error, programs.ProgramRefused):
-            detail = "; ".join(f"{f}: {r}" for f, r in error.errors.items())
-            raise Problem(422, detail, errors=error.errors) from None
-        if isinstance(error, programs.VersionConflict):
-            raise Problem(409, str(error)) from None
-        if isinstance(error, programs.UnknownVersion):
-            raise Problem(404, NO_VERSION) from None
-        return False
 
 
 def _row(row: ProgramVersion) -> dict:

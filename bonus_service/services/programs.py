@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import rules
+from bonus_service.errors import Conflict, Invalid, NotFound
 from bonus_service.models import ProgramVersion
 from bonus_service.services import audit
 
@@ -26,22 +27,38 @@ VERSION_LENGTH = 80
 SEEDED_BY = "bonus init-db"
 
 
-class ProgramRefused(ValueError):
+class ProgramRefused(Invalid):
     """A program (or its publication) that must not be stored; `errors` maps field to reason,
     the field in the program's terms (`program.accrual.1.percent`)."""
 
     def __init__(self, errors: Mapping[str, str]):
-        self.errors = dict(errors)
-        super().__init__("; ".join(f"{field}: {reason}" for field, reason in self.errors.items()))
+        errors = dict(errors)
+        super().__init__("; ".join(f"{field}: {reason}" for field, reason in errors.items()),
+                         errors=errors)  # fmt: skip
 
 
-class VersionConflict(ValueError):
-    """The version exists already, is published (it never changes), or would start at the very
-    instant of another version."""
+class VersionConflict(Conflict):
+    """The version cannot be stored or published as asked; one of the three kinds below."""
 
 
-class UnknownVersion(LookupError):
+class VersionExists(VersionConflict):
+    """A new draft names a version id already taken (stored or shipped)."""
+
+
+class VersionPublished(VersionConflict):
+    """The version is published: it never changes."""
+
+
+class InstantTaken(VersionConflict):
+    """Another version takes effect at the very instant asked for."""
+
+
+class UnknownVersion(NotFound):
     """No program version with this id."""
+
+    def __init__(self, version: str):
+        super().__init__("No program version with this id.")
+        self.version = version
 
 
 def field(path: str) -> str:
@@ -101,7 +118,7 @@ def create_draft(session: Session, data: object, book: rules.ProgramBook, actor:
     """Store a new draft; VersionConflict if its version id is taken (stored or in the book)."""
     program = check(data)
     if session.get(ProgramVersion, program.version) is not None or program.version in _ids(book):
-        raise VersionConflict(f"version {program.version!r} exists already: change the draft, "
+        raise VersionExists(f"version {program.version!r} exists already: change the draft, "
                               "or give the new one a version of its own")  # fmt: skip
     row = ProgramVersion(version=program.version, data=encode(program.data), status="draft",
                          effective_from=program.effective_from, created_by=actor,
@@ -147,7 +164,7 @@ def publish(session: Session, version: str, effective_from: datetime, book: rule
         ProgramVersion.status == "published", ProgramVersion.effective_from == effective_from,
     ))  # fmt: skip
     if set(taken) - {version}:
-        raise VersionConflict(f"version {sorted(set(taken) - {version})[0]!r} takes effect at "
+        raise InstantTaken(f"version {sorted(set(taken) - {version})[0]!r} takes effect at "
                               "that very instant: each version needs its own")  # fmt: skip
     row.data, row.effective_from, row.status = encode(program.data), effective_from, "published"
     row.updated_by = row.published_by = actor
@@ -157,7 +174,7 @@ def publish(session: Session, version: str, effective_from: datetime, book: rule
     try:
         session.flush()
     except IntegrityError:  # another publication took the instant meanwhile
-        raise VersionConflict("another version was published to take effect at that very "
+        raise InstantTaken("another version was published to take effect at that very "
                               "instant: each version needs its own") from None
     return row
 
@@ -168,7 +185,7 @@ def _draft(session: Session, version: str, *, lock: bool = False) -> ProgramVers
     if row is None:
         raise UnknownVersion(version)
     if row.status != "draft":
-        raise VersionConflict(f"version {version!r} is published and never changes: draft a "
+        raise VersionPublished(f"version {version!r} is published and never changes: draft a "
                               "new version instead")  # fmt: skip
     return row
 

@@ -22,6 +22,7 @@ from sqlalchemy import update
 import rules
 from bonus_service.clock import utcnow
 from bonus_service.db import Database
+from bonus_service.errors import NotFound
 from bonus_service.models import ReplayJob as ReplayRow
 from bonus_service.services.simulate import MissingVersion, Simulation, simulate
 
@@ -29,8 +30,12 @@ logger = logging.getLogger("bonus.replays")
 PROGRESS_SECONDS = 1.0  # the row's progress is written at most this often (and at the end)
 
 
-class UnknownReplay(LookupError):
+class UnknownReplay(NotFound):
     """No replay with this id."""
+
+    def __init__(self, job_id: str):
+        super().__init__("No replay of this version with this id.")
+        self.job_id = job_id
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from flask import current_app, render_template
 from werkzeug.exceptions import NotFound
 
 from bonus_service import program
+from bonus_service.app_db import unit_of_work
 from bonus_service.clock import utcnow
-from bonus_service.db import unit_of_work
 from bonus_service.services import books, liability
 from bonus_service.web import charts
 from bonus_service.web.console import blp, operator_required, role_required

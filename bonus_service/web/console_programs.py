@@ -23,33 +23,33 @@ from werkzeug.exceptions import NotFound
 
 import rules
 from bonus_service import program
+from bonus_service.app_db import get_db, unit_of_work
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db, unit_of_work
-from bonus_service.fields import money
+from bonus_service.errors import DomainError
 from bonus_service.models import ProgramVersion, Zone
 from bonus_service.models import ReplayJob as ReplayRow
 from bonus_service.services import programs
 from bonus_service.services.replays import Replays, UnknownReplay
 from bonus_service.web import charts, program_form, wording
 from bonus_service.web.console import actor, blp, operator_required, role_required
+from rules.money import money
 
 MARKETING_PAGES = role_required("marketing")
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # <input type="datetime-local">
 REFRESH_SECONDS = 2
 
 
-def _refusal(error: Exception, data: dict) -> tuple[dict[str, str], int] | None:
+def _refusal(error: DomainError, data: dict) -> tuple[dict[str, str], int] | None:
     """A service refusal as (form errors, status), or None for an error that is no refusal.
     The one place that knows what services/programs.py raises."""
     if isinstance(error, programs.ProgramRefused):
         return program_form.place(error.errors, data), 422
-    if isinstance(error, programs.VersionConflict):
-        text = str(error)
-        if "exists already" in text:
-            return {"version": "Версия с таким названием уже есть: дайте черновику другое."}, 409
-        if "very instant" in text:
-            return {"effective_from": "В этот же момент вступает в силу другая версия: "
-                    "выберите другое время."}, 409  # fmt: skip
+    if isinstance(error, programs.VersionExists):
+        return {"version": "Версия с таким названием уже есть: дайте черновику другое."}, 409
+    if isinstance(error, programs.InstantTaken):
+        return {"effective_from": "В этот же момент вступает в силу другая версия: "
+                "выберите другое время."}, 409  # fmt: skip
+    if isinstance(error, programs.VersionPublished):
         return {"version": "Версия уже опубликована и не меняется: создайте новый черновик."}, 409
     if isinstance(error, programs.UnknownVersion):
         raise NotFound("Такой версии программы нет.")
@@ -115,7 +115,7 @@ def program_create():
     with unit_of_work() as db_session:
         try:
             row = programs.create_draft(db_session, data, program.book(), actor(), now)
-        except Exception as error:  # a refusal goes back to the form; anything else is a 500
+        except DomainError as error:  # a refusal goes back to the form
             refused = _refusal(error, data)
             if refused is None:
                 raise
@@ -145,7 +145,7 @@ def program_save(version: str):
     with unit_of_work() as db_session:
         try:
             row = programs.change_draft(db_session, version, data, actor(), utcnow())
-        except Exception as error:
+        except DomainError as error:
             refused = _refusal(error, data)
             if refused is None:
                 raise
@@ -455,7 +455,7 @@ def program_publish(version: str):
     with unit_of_work() as db_session:
         try:
             programs.publish(db_session, version, moment, program.book(), actor(), now)
-        except Exception as error:
+        except DomainError as error:
             refused = _refusal(error, data)
             if refused is None:
                 raise

@@ -7,8 +7,8 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.browser.steps import assert_every_input_is_labelled, assert_fits_a_phone, screenshots
-from tests.service.checkout_helpers import order_id, pickup
-from tests.web.pages import PASSWORD, make_operator
+from tests.support.pages import PASSWORD, make_operator
+from tests.support.shop import order_id, pickup
 
 PICKUP_PERCENT = "Процент: Самовывоз на сумму более 500 ₽"
 

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import func, select
 
 from bonus_service import ledger
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db
 from bonus_service.models import Guest, LedgerEntry
 from bonus_service.services import books
 from bonus_service.web import wording
-from tests.service.checkout_helpers import order_id, pickup
-from tests.web.pages import console_login, make_operator, text
+from tests.support.pages import console_login, make_operator, text
+from tests.support.shop import order_id, pickup
 
 ROW = re.compile(
     r'<tr data-month="([0-9-]+)"><th scope="row">[^<]*</th><td>([^<]*)</td>'

@@ -12,12 +12,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bonus_service.app_db import get_db
 from bonus_service.clock import utcnow
-from bonus_service.db import get_db
 from bonus_service.models import AuditEntry, ProgramVersion, ReplayJob
 from bonus_service.web.console_programs import _diff
-from tests.service.checkout_helpers import order_id, pickup
-from tests.web.pages import console_login, csrf_token, make_operator, text
+from tests.support.pages import console_login, csrf_token, make_operator, text
+from tests.support.shop import order_id, pickup
 
 JSON_BOX = re.compile(r'<textarea id="program_json"[^>]*>(.*?)</textarea>', re.S)
 INPUT = re.compile(r'<input id="[^"]+" name="([^"]+)" type="[a-z-]+" value="([^"]*)"')
