@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.steps import assert_every_input_is_labelled, assert_fits_a_phone, screenshots
+from tests.support.browser import assert_every_input_is_labelled, assert_fits_a_phone, screenshots
 from tests.support.pages import PASSWORD, make_operator
 from tests.support.shop import order_id, pickup
 
