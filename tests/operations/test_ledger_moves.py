@@ -94,7 +94,7 @@ def test_run_converts_parameters_by_their_types(make_guest, db):
 
 
 def test_run_converts_named_parameters_by_their_bindparams_types(make_guest, db):
-    guest_id = make_guest(NOW, balance=100)
+    guest_id = make_guest(NOW, balance=100).id
     statement = select(func.count()).select_from(Guest).where(
         Guest.id == bindparam("guest_id"),
         Guest.registered_at == bindparam("at", type_=Guest.registered_at.type),
@@ -107,7 +107,7 @@ def test_run_converts_named_parameters_by_their_bindparams_types(make_guest, db)
 
 
 def test_run_returns_no_rows_of_a_statement_without_any(make_guest, db):
-    guest_id = make_guest(NOW, balance=100)
+    guest_id = make_guest(NOW, balance=100).id
     later = datetime(2026, 3, 2, 12, tzinfo=UTC)
     # a literal of a converting type: run hands this one to Connection.execute
     touch = update(Guest).where(Guest.id == guest_id).values(last_order_at=later)
