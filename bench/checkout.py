@@ -19,7 +19,7 @@ The last line of each configuration's table gives the quote's and the pairs' sha
 
 A/B of a hand-written mechanism against the library's own way (docs/performance.md):
      .venv/bin/python bench/checkout.py --ab db [--rounds 4] [--duration 6]
-serves bench/ab_app.py twice per round, kept way then library way (ABAB...), measures quote
+serves bench/ab_app.py twice per round, kept way and library way (ABBA...), measures quote
 and pairs on each, and prints the medians, their spread and the kept way's gain. `--ab all`
 runs every mechanism bench/library_ways.py knows.
 To bench another checkout (e.g. before/after on a merged tree), run that checkout's own
@@ -563,7 +563,9 @@ def measure_ab(name: str, config: Config, args: argparse.Namespace, work: Path) 
     runs: dict[str, list[tuple[float, float, float, float]]] = {side: [] for side in AB_SIDES}
     key = guests = None
     for round_ in range(1, args.rounds + 1):
-        for side in AB_SIDES:
+        # ABBA...: the side that goes first alternates, so a load that rises or falls
+        # through the run weighs on both sides alike
+        for side in AB_SIDES if round_ % 2 else AB_SIDES[::-1]:
             environ = {
                 **service_environment(args.database_url),
                 "BENCH_LIBRARY_WAY": name if side == "library" else "",
