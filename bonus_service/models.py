@@ -295,7 +295,7 @@ class LedgerEntry(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-# --- issue 5: the scheduler's lease on a periodic job (appended; owned by scheduler/) ----------
+# --- the scheduler's lease on a periodic job (owned by scheduler/) ------------------------------
 
 
 class JobRun(Base):
@@ -318,7 +318,7 @@ class JobRun(Base):
     figures: Mapped[dict | None] = mapped_column(JSON)
 
 
-# --- issue 7: call-center operators and their console sessions (services/operators.py) ---------
+# --- call-center operators and their console sessions (services/operators.py) ---------
 
 
 class Operator(Base):
@@ -373,7 +373,7 @@ class OperatorSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-# --- issue 17: adjustments under four-eyes review (services/adjustments.py) ---------------------
+# --- adjustments under four-eyes review (services/adjustments.py) ---------------------
 
 
 class Adjustment(Base):
@@ -415,7 +415,7 @@ class Adjustment(Base):
     )
 
 
-# --- issue 19: replays of past orders under a draft, run in the background (services/replays.py)
+# --- replays of past orders under a draft, run in the background (services/replays.py)
 
 
 class ReplayJob(Base):
