@@ -12,6 +12,7 @@ from bonus_service.fields import (
     OrderPhone,
     Phone,
     SignedAmount,
+    amount_text,
 )
 from bonus_service.models import CLIENT_NAME, CLIENT_NAME_LENGTH
 
@@ -178,6 +179,25 @@ class QuoteOut(Schema):
     available = Amount()
     rules_version = fields.String()
     explanation = fields.List(fields.Nested(ExplanationOut))
+
+    @staticmethod
+    def fast_dump(quote: dict) -> dict:
+        """The same as QuoteOut().dump(quote) for the view's answer, written out.
+
+        The quote is the hottest answer and marshmallow's generic dump was 8% of its CPU; the
+        schema stays what the spec is made from, and a test holds the two equal.
+        """
+        return {
+            "total": amount_text(quote["total"]),
+            "accrual": amount_text(quote["accrual"]),
+            "redeem_max": amount_text(quote["redeem_max"]),
+            "available": amount_text(quote["available"]),
+            "rules_version": quote["rules_version"],
+            "explanation": [
+                {"rule": reason["rule"], "message": reason["message"]}
+                for reason in quote["explanation"]
+            ],
+        }
 
 
 # The id is a segment of the order's URL: a "/" (even sent as %2F), "." or ".." would place an

@@ -78,7 +78,9 @@ class QuoteView(MethodView):
             )
         except rules.OrderError as error:
             raise order_problem(error) from None
-        return quote_answer(quoted)
+        # QuoteOut documents the answer; it is dumped by QuoteOut.fast_dump (a Response is
+        # passed through by flask-smorest as it is)
+        return current_app.json.response(QuoteOut.fast_dump(quote_answer(quoted)))
 
 
 def quote_answer(quoted: checkout.Quote) -> dict:
