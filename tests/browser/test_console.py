@@ -7,6 +7,7 @@ from tests.support.browser import (
     assert_every_input_is_labelled,
     assert_fits_a_phone,
     log_in_to_the_cabinet,
+    log_in_to_the_console,
     screenshots,
     typed_like_a_person,
 )
@@ -28,9 +29,7 @@ def test_an_operator_adjusts_a_guest_found_by_a_typed_phone_and_the_guest_sees_i
     make_operator(app, "anna")
 
     console = open_page("/console")
-    console.get_by_label("Имя оператора").fill("Anna")
-    console.get_by_label("Пароль").fill(PASSWORD)
-    console.get_by_role("button", name="Войти").click()
+    log_in_to_the_console(console, "Anna", PASSWORD)
     console.get_by_label("Телефон гостя").fill(typed_like_a_person(phone))
     console.get_by_role("button", name="Найти").click()
     expect(console.get_by_test_id("balance")).to_have_text("30 бонусов")
@@ -63,9 +62,7 @@ def test_an_operator_adjusts_a_guest_found_by_a_typed_phone_and_the_guest_sees_i
 
     make_operator(app, "sveta", role="supervisor")
     review = open_page("/console")
-    review.get_by_label("Имя оператора").fill("sveta")
-    review.get_by_label("Пароль").fill(PASSWORD)
-    review.get_by_role("button", name="Войти").click()
+    log_in_to_the_console(review, "sveta", PASSWORD)
     review.get_by_role("link", name="На проверке").click()
     expect(review.get_by_test_id("pending")).to_contain_text("anna (оператор anna)")
     assert_every_input_is_labelled(review)

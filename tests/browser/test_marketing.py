@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.support.browser import assert_every_input_is_labelled, assert_fits_a_phone, screenshots
+from tests.support.browser import (
+    assert_every_input_is_labelled,
+    assert_fits_a_phone,
+    log_in_to_the_console,
+    screenshots,
+)
 from tests.support.pages import PASSWORD, make_operator
 from tests.support.shop import order_id, pickup
 
@@ -34,9 +39,7 @@ def test_marketing_drafts_replays_and_publishes_a_version_then_reads_the_books(
     make_operator(app, "mila", role="marketing")
 
     console = open_page("/console")
-    console.get_by_label("Имя оператора").fill("mila")
-    console.get_by_label("Пароль").fill(PASSWORD)
-    console.get_by_role("button", name="Войти").click()
+    log_in_to_the_console(console, "mila", PASSWORD)
     console.get_by_role("link", name="версии программы").click()
     console.get_by_role("link", name="Новый черновик").click()
     assert_every_input_is_labelled(console)

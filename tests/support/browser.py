@@ -50,6 +50,14 @@ def log_in_to_the_cabinet(page, fake_twilio, phone: str) -> None:
     page.get_by_role("button", name="Войти").click()
 
 
+def log_in_to_the_console(page, name: str, password: str) -> None:
+    """Sign in on the console's login page (already open) as a person would: name, password,
+    the button."""
+    page.get_by_label("Имя оператора").fill(name)
+    page.get_by_label("Пароль").fill(password)
+    page.get_by_role("button", name="Войти").click()
+
+
 def why_no_browser(chromium: Path) -> str | None:
     """Why the browser tests cannot run on this machine, or None when they can."""
     if not chromium.exists():
