@@ -196,8 +196,8 @@ class _Prepared:
     with `visitors.iterate`) or, in an INSERT, of its column. A statement with a literal
     whose type converts values goes through `Connection.execute` (`fallback`): the compiled
     statement does not name its literals' types publicly. A call whose parameters were
-    exactly the statement's, none converted, is remembered: later calls with the same keys
-    hand their parameters to the driver as given.
+    exactly the statement's is remembered: later calls with the same keys hand their
+    parameters to the driver in that order, each converted by its type where it has one.
     """
 
     def __init__(self, statement, dialect, column_keys=None):
@@ -221,7 +221,8 @@ class _Prepared:
             )
             if processor and name not in self._processors:
                 self._processors[name] = processor
-        self._plain: frozenset | None = None  # the keys that go to the driver as given
+        self._known: frozenset | None = None  # the keys of a call whose SQL is self.sql
+        self._convert = False  # whether any of them is converted by its type
         self._order: tuple[str, ...] | None = None  # their order, for a positional driver
         # whether rows come back, known up front: asking the cursor (`description`) builds a
         # column object per column on every call
@@ -239,7 +240,11 @@ class _Prepared:
 
     def _arguments(self, params: dict) -> tuple[str, dict | list]:
         """The SQL and the driver's parameters for `params`."""
-        if self._plain is not None and params.keys() == self._plain:
+        if self._known is not None and params.keys() == self._known:
+            processors = self._processors
+            if self._convert:
+                params = {name: processors[name](value) if name in processors else value
+                          for name, value in params.items()}  # fmt: skip
             if self._order is None:
                 return self.sql, params
             return self.sql, [params[name] for name in self._order]
@@ -251,12 +256,15 @@ class _Prepared:
         }
         if (
             state.parameters.keys() == params.keys()
-            and not any(name in processors for name in params)
             and not state.parameter_expansion
             and state.statement == self.sql
         ):
+            # the statement's parameters are exactly the call's (no value of its own, nothing
+            # expanded): later calls with these keys skip construct_expanded_state, which was
+            # most of a write's own cost (bench/profile_checkout.py --profile pair)
             self._order = tuple(state.positiontup) if state.positiontup is not None else None
-            self._plain = frozenset(params)
+            self._convert = any(name in processors for name in params)
+            self._known = frozenset(params)
         if state.positiontup is not None:
             return state.statement, [values[name] for name in state.positiontup]
         return state.statement, values
