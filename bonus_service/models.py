@@ -433,6 +433,9 @@ class ReplayJob(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The running thread's last sign of life (every BEAT_SECONDS): a replay whose process died
+    # stops beating and reads as failed (services/replays.py).
+    beat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ProgramVersion(Base):

@@ -3,8 +3,10 @@ holds the progress and then the result, so any worker (and any page) can read th
 
 A replay of the whole history takes longer than a request may (gunicorn's 30 s timeout), so the
 caller starts one, answers with its id, and the page asks for the progress until it is done.
-A replay writes nothing but its own row. A process that dies while replaying leaves its row
-`running` with its progress frozen (its `done` stops moving): start the replay again.
+A replay writes nothing but its own row. While it runs, a second thread writes the row's `beat_at`
+every BEAT_SECONDS. A process that dies while replaying (a worker restarted, a deploy) stops
+beating: once its last beat is older than STALE_AFTER, the replay reads as failed, saying so, and
+the page offers to start it again; its row is left as it was.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
@@ -28,6 +30,10 @@ from bonus_service.services.simulate import MissingVersion, Simulation, simulate
 
 logger = logging.getLogger("bonus.replays")
 PROGRESS_SECONDS = 1.0  # the row's progress is written at most this often (and at the end)
+BEAT_SECONDS = 10.0  # how often a running replay's thread says it is alive
+# Twelve missed beats: a busy database may delay a beat's write by seconds, never by minutes.
+STALE_AFTER = timedelta(minutes=2)
+ABANDONED = "the process running it stopped (no sign of life for {minutes} minutes)"
 
 
 class UnknownReplay(NotFound):
@@ -72,7 +78,7 @@ class Replays:
         with self._db.unit_of_work() as session:
             session.add(ReplayRow(id=job.id, candidate_version=job.candidate_version,
                                   since=since, until=until, status=job.status, done=0,
-                                  started_at=job.started_at))  # fmt: skip
+                                  started_at=job.started_at, beat_at=job.started_at))  # fmt: skip
             session.commit()
         job_id = job.id
         thread = threading.Thread(
@@ -89,10 +95,15 @@ class Replays:
             row = session.get(ReplayRow, job_id)
             if row is None:
                 raise UnknownReplay(job_id)
+            status, error = row.status, row.error
+            last_beat = row.beat_at or row.started_at
+            if status == "running" and self._clock() - last_beat > STALE_AFTER:
+                status = "failed"
+                error = ABANDONED.format(minutes=int(STALE_AFTER.total_seconds() // 60))
             return ReplayJob(
-                row.id, row.candidate_version, row.since, row.until, row.status, row.started_at,
+                row.id, row.candidate_version, row.since, row.until, status, row.started_at,
                 row.done, row.total, row.finished_at,
-                Simulation.from_data(row.result) if row.result is not None else None, row.error,
+                Simulation.from_data(row.result) if row.result is not None else None, error,
             )  # fmt: skip
 
     def wait(self, job_id: str, timeout: float | None = None) -> ReplayJob:
@@ -104,6 +115,10 @@ class Replays:
         return self.get(job_id)
 
     def _run(self, job_id, book, candidate, since, until, options) -> None:
+        stop = threading.Event()
+        beat = threading.Thread(target=self._beat, args=(job_id, stop),
+                                name=f"replay-beat-{job_id[:8]}", daemon=True)  # fmt: skip
+        beat.start()
         try:
             with self._db.unit_of_work(write=False) as session:
                 result = simulate(session, book, candidate, since, until,
@@ -118,15 +133,24 @@ class Replays:
             self._write(job_id, status="done", done=result.orders + result.refused,
                         result=result.as_data(), finished_at=self._clock())  # fmt: skip
         finally:
+            stop.set()
+            beat.join()
             with self._lock:
                 self._threads.pop(job_id, None)
+
+    def _beat(self, job_id: str, stop: threading.Event) -> None:
+        while not stop.wait(BEAT_SECONDS):
+            try:
+                self._write(job_id, beat_at=self._clock())
+            except Exception:  # a missed beat is retried at the next; the replay goes on
+                logger.warning("replay %s: its beat was not written", job_id, exc_info=True)
 
     def _progress(self, job_id: str) -> Callable[[int, int | None], None]:
         written = [-PROGRESS_SECONDS]  # monotonic time of the last write: a rate, not a date
 
         def report(done: int, total: int | None) -> None:
             if time.monotonic() - written[0] >= PROGRESS_SECONDS or done == total:
-                self._write(job_id, done=done, total=total)
+                self._write(job_id, done=done, total=total, beat_at=self._clock())
                 written[0] = time.monotonic()
 
         return report

@@ -26,13 +26,18 @@ The guest of November and December: delivery +20, pickup +50, small delivery +52
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import astuple
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
 
+import bonus_service.services.replays as replay_module
 import rules
+from bonus_service.models import ReplayJob as ReplayRow
 from bonus_service.services.replays import Replays, UnknownReplay
 from bonus_service.services.simulate import simulate
 from tests.support.moments import msk
@@ -298,6 +303,51 @@ def test_a_background_replay_that_fails_says_why(november, db):
     assert job.status == "failed"
     assert "was placed under rules version '2024-01-01-default'" in job.error
     assert job.result is None
+
+
+def test_a_replay_whose_process_died_reads_as_failed_once_its_beats_stop(db):
+    """What a worker killed mid-replay leaves behind: its row `running`, its beats stopped."""
+    last_beat = msk(2026, 12, 7, 12)
+    with db.unit_of_work() as session:
+        session.add(ReplayRow(id="dead", candidate_version="candidate", since=NOVEMBER[0],
+                              until=NOVEMBER[1], status="running", done=40, total=100,
+                              started_at=last_beat - timedelta(minutes=30),
+                              beat_at=last_beat))  # fmt: skip
+        session.commit()
+
+    def read(after: timedelta):
+        return Replays(db, clock=lambda: last_beat + after).get("dead")
+
+    at_the_edge = read(replay_module.STALE_AFTER)
+    assert (at_the_edge.status, at_the_edge.error) == ("running", None)
+    gone = read(replay_module.STALE_AFTER + timedelta(seconds=1))
+    assert gone.status == "failed" and "stopped (no sign of life for 2 minutes)" in gone.error
+    assert (gone.done, gone.total, gone.result) == (40, 100, None)
+
+
+def test_a_running_replay_keeps_beating_so_a_long_one_never_reads_as_dead(
+    november, db, book, monkeypatch
+):
+    """The clock moves an hour past the start while the replay waits: its beats keep it alive."""
+    monkeypatch.setattr(replay_module, "BEAT_SECONDS", 0.01)
+    gate, real = threading.Event(), replay_module.simulate
+
+    def held(*args, **kwargs):
+        assert gate.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(replay_module, "simulate", held)
+    now = [msk(2026, 12, 7, 12)]
+    replays = Replays(db, clock=lambda: now[0])
+    started = replays.start(book, rules.load_program(CANDIDATE), *AUTUMN)
+    now[0] += timedelta(hours=1)
+
+    deadline = time.monotonic() + 10
+    while replays.get(started.id).status == "failed" and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the first beat after the jump is written
+    assert replays.get(started.id).status == "running"
+    gate.set()
+    assert replays.wait(started.id, timeout=60).status == "done"
 
 
 def test_an_unknown_replay_id_is_its_own_error(db):

@@ -254,6 +254,21 @@ def test_a_running_replay_shows_its_progress_and_reloads_itself(app, marketing):
     assert marketing.get(f"{page_path}/replays/nope").status_code == 404
 
 
+def test_a_replay_whose_process_died_says_so_and_stops_reloading(app, marketing):
+    page_path = draft(marketing).location
+    now = utcnow()
+    with get_db(app).unit_of_work() as session:
+        session.add(ReplayJob(id="r2", candidate_version="summer-2027", since=now - timedelta(1),
+                              until=now, status="running", done=250, total=1000,
+                              started_at=now - timedelta(minutes=10),
+                              beat_at=now - timedelta(minutes=3)))  # fmt: skip
+        session.commit()
+    page = text(marketing.get(f"{page_path}/replays/r2"))
+    assert 'http-equiv="refresh"' not in page
+    assert "Пересчёт не удался: the process running it stopped" in page
+    assert "Запустите его снова" in page
+
+
 def test_a_replay_needs_a_period(marketing):
     page_path = draft(marketing).location
     sent = marketing.post(f"{page_path}/replay", data={
