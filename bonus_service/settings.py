@@ -131,6 +131,7 @@ class Settings:
     hold_ttl_hours: int = 24
     burn_warning_days: int = 7
     idempotency_ttl_hours: int = 48
+    sms_sends_keep_days: int = 30
     # four-eyes control of manual credits, in whole bonuses (docs/operations.md)
     adjustment_review_over: int = 1000
     adjustment_daily_limit: int = 5000
@@ -192,6 +193,9 @@ _ENVIRONMENT = {
     ),
     "BONUS_IDEMPOTENCY_TTL_HOURS": (
         "idempotency_ttl_hours", lambda n, r: _int(n, r, minimum=24, maximum=24 * 365)
+    ),
+    "BONUS_SMS_SENDS_KEEP_DAYS": (
+        "sms_sends_keep_days", lambda n, r: _int(n, r, minimum=1, maximum=3650)
     ),
     "BONUS_ADJUSTMENT_REVIEW_OVER": (
         "adjustment_review_over", lambda n, r: _int(n, r, maximum=1_000_000)

@@ -1,5 +1,6 @@
 """Forgetting what nothing needs any more: answered Idempotency-Keys past their retention,
-console login failure counts that have gone quiet, and adjustments left pending past 72 h."""
+console login failure counts that have gone quiet, the record of SMS sent (phones and addresses)
+past its retention, and adjustments left pending past 72 h."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ from bonus_service.db import Database
 from bonus_service.services.adjustments import lapse_overdue
 from bonus_service.services.idempotency_keys import purge
 from bonus_service.services.operators import forget_throttles
+from bonus_service.services.sms_budget import forget_sends
+
+# The longest window any SMS limit reads back (the per-phone day): a shorter retention would let
+# a phone's codes of the last 24 hours be forgotten and sent again.
+SMS_LIMITS_WINDOW = timedelta(days=1)
 
 
 def purge_idempotency_keys(db: Database, now: datetime, *, keep: timedelta) -> int:
@@ -25,6 +31,16 @@ def forget_login_failures(db: Database, now: datetime) -> int:
     """Delete console login failure counts with no failure for a day and no lock running."""
     with db.unit_of_work() as session:
         deleted = forget_throttles(session, now)
+        session.commit()
+    return deleted
+
+
+def forget_sms_sends(db: Database, now: datetime, *, keep: timedelta) -> int:
+    """Delete the record of SMS sent before `now - keep` (keep ≥ 1 day: the limits' window)."""
+    if keep < SMS_LIMITS_WINDOW:
+        raise ValueError("the record of SMS sent must live at least 1 day")
+    with db.unit_of_work() as session:
+        deleted = forget_sends(session, now - keep)
         session.commit()
     return deleted
 

@@ -5,6 +5,7 @@
     send_burn_warnings(db, book, sender, now, days_before=7) -> WarningReport
     purge_idempotency_keys(db, now, *, keep) -> int
     forget_login_failures(db, now) -> int
+    forget_sms_sends(db, now, *, keep) -> int
     lapse_adjustments(db, now) -> int
 
 `scheduler.schedule` decides when they run; the CLI runs the expiry by hand.
@@ -15,6 +16,7 @@ from scheduler.expiry import ExpiryReport, expire_balances
 from scheduler.holds import release_holds
 from scheduler.housekeeping import (
     forget_login_failures,
+    forget_sms_sends,
     lapse_adjustments,
     purge_idempotency_keys,
 )
@@ -25,6 +27,7 @@ __all__ = [
     "WarningReport",
     "expire_balances",
     "forget_login_failures",
+    "forget_sms_sends",
     "lapse_adjustments",
     "purge_idempotency_keys",
     "release_holds",

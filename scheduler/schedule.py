@@ -199,6 +199,15 @@ def periodic_jobs(app: App, clock: Clock = utcnow) -> list[PeriodicJob]:
             catch_up=False,
         ),
         PeriodicJob(
+            "sms-sends-purge",
+            IntervalTrigger(hours=1, timezone=tz),
+            lambda: jobs.forget_sms_sends(
+                _db(app), clock(), keep=timedelta(days=_settings(app).sms_sends_keep_days)
+            ),
+            3600,
+            catch_up=False,
+        ),
+        PeriodicJob(
             "adjustments-lapse",
             IntervalTrigger(hours=1, timezone=tz),
             lambda: jobs.lapse_adjustments(_db(app), clock()),

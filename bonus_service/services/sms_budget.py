@@ -128,6 +128,11 @@ def take_back(session: Session, send_id: int) -> None:
     session.execute(delete(SmsSend).where(SmsSend.id == send_id))
 
 
+def forget_sends(session: Session, before: datetime) -> int:
+    """Delete the record of SMS sent before `before` (the limits read one day back at most)."""
+    return session.execute(delete(SmsSend).where(SmsSend.sent_at < before)).rowcount
+
+
 def sent_last_hour(session: Session, now: datetime) -> int:
     """Every SMS of the last hour (the figure /metrics shows beside the budget)."""
     return session.scalar(select(func.count()).where(SmsSend.sent_at > now - HOUR))

@@ -39,7 +39,7 @@ def test_every_job_is_coalesced_with_a_generous_misfire_grace(app):
     jobs = {job.id: job for job in registered(app).get_jobs()}
     assert set(jobs) == {
         "expiry", "burn-warnings", "hold-release", "idempotency-purge", "login-failures-purge",
-        "adjustments-lapse",
+        "sms-sends-purge", "adjustments-lapse",
     }  # fmt: skip
     for job in jobs.values():
         assert job.coalesce is True

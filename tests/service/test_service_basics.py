@@ -101,6 +101,8 @@ def test_the_docs_page_is_served_with_its_assets(client):
         ("TWILIO_FROM_NUMBER", "+7900"),
         ("TWILIO_FROM_NUMBER", "89001234567"),  # not E.164
         ("BONUS_ALLOWED_COUNTRY_CODES", "7,99999"),
+        # under a day, the SMS limits would forget the codes they count
+        ("BONUS_SMS_SENDS_KEEP_DAYS", "0"),
     ],
 )
 def test_a_bad_setting_stops_start_up_naming_the_variable(variable, value):
