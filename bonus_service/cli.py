@@ -77,8 +77,8 @@ def _safe_url(url: str) -> str:
     return f"{scheme}://{rest.rpartition('@')[2]}" if "@" in rest else url
 
 
-def _moment(_ctx, _param, value: str | None):
-    """An ISO date or date-time option (the command reads a naive one with `_aware`)."""
+def iso_moment(_ctx, _param, value: str | None):
+    """An ISO date or date-time option (the command reads a naive one with `aware_moment`)."""
     if value is None:
         return None
 
@@ -114,7 +114,7 @@ def _client_name(_ctx, _param, value: str) -> str:
     return value
 
 
-def _aware(moment):
+def aware_moment(moment):
     """A naive moment from the command line is BONUS_TIMEZONE wall-clock time."""
 
     if moment is None or moment.tzinfo is not None:
@@ -223,11 +223,11 @@ def reconcile_command(limit: int) -> None:
 
 @bonus.command("liability")
 @click.option("--months", default=12, show_default=True, type=click.IntRange(1, 120))
-@click.option("--as-of", "as_of", callback=_moment, help="Report as of this ISO date-time.")
+@click.option("--as-of", "as_of", callback=iso_moment, help="Report as of this ISO date-time.")
 def liability_command(months: int, as_of) -> None:
     """Bonuses outstanding, and what burns month by month if no guest orders again."""
 
-    now = _aware(as_of) or utcnow()
+    now = aware_moment(as_of) or utcnow()
     try:
         with get_db().unit_of_work(write=False) as session:
             report = liability(session, program.in_force(now), now, months)
@@ -245,8 +245,8 @@ def liability_command(months: int, as_of) -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="A candidate program file.",
 )
-@click.option("--since", required=True, callback=_moment, help="Orders placed from this date.")
-@click.option("--until", callback=_moment, help="Orders placed before this date (default now).")
+@click.option("--since", required=True, callback=iso_moment, help="Orders placed from this date.")
+@click.option("--until", callback=iso_moment, help="Orders placed before this date (default now).")
 @click.option(
     "--top",
     default=10,
@@ -273,7 +273,7 @@ def simulate_command(
         candidate = rules.load_program(rules_file)
     except rules.ProgramError as error:
         raise click.BadParameter(str(error), param_hint="--rules") from None
-    since, until = _aware(since), _aware(until) or utcnow()
+    since, until = aware_moment(since), aware_moment(until) or utcnow()
     if since >= until:
         raise click.BadParameter(
             f"--since {since.isoformat()} is not before --until {until.isoformat()}",

@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 import rules
 from bonus_service import program
 from bonus_service.app_db import get_db
-from bonus_service.cli import MAX_BATCH_SIZE, _aware, _moment, bonus
+from bonus_service.cli import MAX_BATCH_SIZE, aware_moment, bonus, iso_moment
 from bonus_service.clock import utcnow
 from bonus_service.migrate import schema
 from scheduler.jobs import expire_balances
@@ -27,7 +27,7 @@ def init_app(app: Flask) -> None:
 
 @click.command("expire")
 @with_appcontext
-@click.option("--as-of", "as_of", callback=_moment, help="Run as of this ISO date-time.")
+@click.option("--as-of", "as_of", callback=iso_moment, help="Run as of this ISO date-time.")
 @click.option("--dry-run", is_flag=True, help="Count what would burn; change nothing.")
 @click.option(
     "--batch-size", default=5000, show_default=True, type=click.IntRange(1, MAX_BATCH_SIZE)
@@ -35,7 +35,7 @@ def init_app(app: Flask) -> None:
 def expire_command(as_of, dry_run: bool, batch_size: int) -> None:
     """Burn the balances of idle guests now (the nightly job, by hand)."""
 
-    now = _aware(as_of) or utcnow()
+    now = aware_moment(as_of) or utcnow()
     if now > utcnow() and not dry_run:
         # a typo in the year would burn balances not due yet, in entries dated ahead
         raise click.BadParameter(
