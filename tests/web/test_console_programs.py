@@ -240,14 +240,21 @@ def test_a_replay_from_the_page_draws_old_beside_new_with_the_table_under(app, s
     assert marketing.get(f"/console/charts/replays/{replay_id}/nope.svg").status_code == 404
 
 
-def test_a_running_replay_shows_its_progress_and_reloads_itself(app, marketing):
-    page_path = draft(marketing).location
+def running_replay(app, replay_id: str, *, started: timedelta, beat: timedelta) -> None:
+    """A replay's row as a process running it writes it: 250 of 1,000 orders done, started and
+    last beating that long ago."""
     now = utcnow()
     with get_db(app).unit_of_work() as session:
-        session.add(ReplayJob(id="r1", candidate_version="summer-2027", since=now - timedelta(1),
-                              until=now, status="running", done=250, total=1000,
-                              started_at=now))  # fmt: skip
+        session.add(ReplayJob(id=replay_id, candidate_version="summer-2027",
+                              since=now - timedelta(1), until=now, status="running",
+                              done=250, total=1000,
+                              started_at=now - started, beat_at=now - beat))  # fmt: skip
         session.commit()
+
+
+def test_a_running_replay_shows_its_progress_and_reloads_itself(app, marketing):
+    page_path = draft(marketing).location
+    running_replay(app, "r1", started=timedelta(0), beat=timedelta(0))
     page = text(marketing.get(f"{page_path}/replays/r1"))
     assert '<meta http-equiv="refresh" content="2">' in page
     assert 'progress max="100" value="25"' in page and "250 из 1000" in page
@@ -256,13 +263,7 @@ def test_a_running_replay_shows_its_progress_and_reloads_itself(app, marketing):
 
 def test_a_replay_whose_process_died_says_so_and_stops_reloading(app, marketing):
     page_path = draft(marketing).location
-    now = utcnow()
-    with get_db(app).unit_of_work() as session:
-        session.add(ReplayJob(id="r2", candidate_version="summer-2027", since=now - timedelta(1),
-                              until=now, status="running", done=250, total=1000,
-                              started_at=now - timedelta(minutes=10),
-                              beat_at=now - timedelta(minutes=3)))  # fmt: skip
-        session.commit()
+    running_replay(app, "r2", started=timedelta(minutes=10), beat=timedelta(minutes=3))
     page = text(marketing.get(f"{page_path}/replays/r2"))
     assert 'http-equiv="refresh"' not in page
     assert "Пересчёт не удался: the process running it stopped" in page
