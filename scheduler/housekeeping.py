@@ -9,12 +9,9 @@ from datetime import datetime, timedelta
 from bonus_service.db import Database
 from bonus_service.services.adjustments import lapse_overdue
 from bonus_service.services.idempotency_keys import purge
+from bonus_service.services.logins import DAY as SMS_LIMITS_WINDOW
 from bonus_service.services.operators import forget_throttles
 from bonus_service.services.sms_budget import forget_sends
-
-# The longest window any SMS limit reads back (the per-phone day): a shorter retention would let
-# a phone's codes of the last 24 hours be forgotten and sent again.
-SMS_LIMITS_WINDOW = timedelta(days=1)
 
 
 def purge_idempotency_keys(db: Database, now: datetime, *, keep: timedelta) -> int:
@@ -36,7 +33,8 @@ def forget_login_failures(db: Database, now: datetime) -> int:
 
 
 def forget_sms_sends(db: Database, now: datetime, *, keep: timedelta) -> int:
-    """Delete the record of SMS sent before `now - keep` (keep ≥ 1 day: the limits' window)."""
+    """Delete the record of SMS sent before `now - keep`. keep ≥ the longest window an SMS limit
+    reads back (the per-phone day): a shorter one would forget codes the limits still count."""
     if keep < SMS_LIMITS_WINDOW:
         raise ValueError("the record of SMS sent must live at least 1 day")
     with db.unit_of_work() as session:

@@ -155,6 +155,12 @@ class PeriodicJob:
 def periodic_jobs(app: App, clock: Clock = utcnow) -> list[PeriodicJob]:
     """Every periodic job of the service with its schedule."""
     tz = _settings(app).tz
+
+    def hourly(job_id: str, run: Callable[[], object]) -> PeriodicJob:
+        """A housekeeping job: any instance, every hour, no catch-up (the next hour does it)."""
+        return PeriodicJob(job_id, IntervalTrigger(hours=1, timezone=tz), run, 3600,
+                           catch_up=False)  # fmt: skip
+
     nightly = CronTrigger(hour=3, minute=0, timezone=tz)
     noon = CronTrigger(hour=12, minute=0, timezone=tz)
     return [
@@ -182,38 +188,12 @@ def periodic_jobs(app: App, clock: Clock = utcnow) -> list[PeriodicJob]:
             int(HOLDS_EVERY.total_seconds()),
             catch_up=False,
         ),
-        PeriodicJob(
-            "idempotency-purge",
-            IntervalTrigger(hours=1, timezone=tz),
-            lambda: jobs.purge_idempotency_keys(
-                _db(app), clock(), keep=timedelta(hours=_settings(app).idempotency_ttl_hours)
-            ),
-            3600,
-            catch_up=False,
-        ),
-        PeriodicJob(
-            "login-failures-purge",
-            IntervalTrigger(hours=1, timezone=tz),
-            lambda: jobs.forget_login_failures(_db(app), clock()),
-            3600,
-            catch_up=False,
-        ),
-        PeriodicJob(
-            "sms-sends-purge",
-            IntervalTrigger(hours=1, timezone=tz),
-            lambda: jobs.forget_sms_sends(
-                _db(app), clock(), keep=timedelta(days=_settings(app).sms_sends_keep_days)
-            ),
-            3600,
-            catch_up=False,
-        ),
-        PeriodicJob(
-            "adjustments-lapse",
-            IntervalTrigger(hours=1, timezone=tz),
-            lambda: jobs.lapse_adjustments(_db(app), clock()),
-            3600,
-            catch_up=False,
-        ),
+        hourly("idempotency-purge", lambda: jobs.purge_idempotency_keys(
+            _db(app), clock(), keep=timedelta(hours=_settings(app).idempotency_ttl_hours))),
+        hourly("login-failures-purge", lambda: jobs.forget_login_failures(_db(app), clock())),
+        hourly("sms-sends-purge", lambda: jobs.forget_sms_sends(
+            _db(app), clock(), keep=timedelta(days=_settings(app).sms_sends_keep_days))),
+        hourly("adjustments-lapse", lambda: jobs.lapse_adjustments(_db(app), clock())),
     ]
 
 

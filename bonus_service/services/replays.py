@@ -33,7 +33,7 @@ PROGRESS_SECONDS = 1.0  # the row's progress is written at most this often (and 
 BEAT_SECONDS = 10.0  # how often a running replay's thread says it is alive
 # Twelve missed beats: a busy database may delay a beat's write by seconds, never by minutes.
 STALE_AFTER = timedelta(minutes=2)
-ABANDONED = "the process running it stopped (no sign of life for {minutes} minutes)"
+ABANDONED = "the process running it stopped (no sign of life for 2 minutes)"
 
 
 class UnknownReplay(NotFound):
@@ -98,8 +98,7 @@ class Replays:
             status, error = row.status, row.error
             last_beat = row.beat_at or row.started_at
             if status == "running" and self._clock() - last_beat > STALE_AFTER:
-                status = "failed"
-                error = ABANDONED.format(minutes=int(STALE_AFTER.total_seconds() // 60))
+                status, error = "failed", ABANDONED
             return ReplayJob(
                 row.id, row.candidate_version, row.since, row.until, status, row.started_at,
                 row.done, row.total, row.finished_at,
@@ -150,7 +149,7 @@ class Replays:
 
         def report(done: int, total: int | None) -> None:
             if time.monotonic() - written[0] >= PROGRESS_SECONDS or done == total:
-                self._write(job_id, done=done, total=total, beat_at=self._clock())
+                self._write(job_id, done=done, total=total)
                 written[0] = time.monotonic()
 
         return report
